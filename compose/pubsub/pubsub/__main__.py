@@ -1,0 +1,4 @@
+"""`python3 -m pubsub`: run one node."""
+from .app import main
+
+main()

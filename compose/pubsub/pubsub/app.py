@@ -1,0 +1,74 @@
+"""Wiring: build the node's parts from a Config, start them with the web app, stop them in order."""
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from .api import Api, metrics_middleware
+from .config import Config
+from .fanout import Subscriber
+from .hub import Hub
+from .log import log
+from .metrics import Metrics
+from .protocol import GOING_AWAY
+from .registry import Registry
+from .sockets import SocketHandler
+from .store import Store, make_client
+
+# Large enough for a 100-channel publish with 10 KB of data and then some; bigger bodies get 413.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def build_app(config: Config) -> web.Application:
+    """The aiohttp application; dependencies are created in on_startup, inside the running loop."""
+    metrics = Metrics()
+    hub = Hub(metrics)
+    app = web.Application(middlewares=[metrics_middleware(metrics)], client_max_size=MAX_BODY_BYTES)
+
+    async def on_startup(app: web.Application) -> None:
+        client = make_client(config.redis_url, config.redis_timeout_s)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=config.upstream_timeout_s))
+        store = Store(client, metrics)
+        registry = Registry(store, session, config.upstream_url, config.app_cache_ttl_s, metrics)
+        subscriber = Subscriber(config.redis_url, config.redis_timeout_s, hub, metrics)
+        api = Api(config, store, registry, session, subscriber, metrics)
+        sockets = SocketHandler(registry, hub, config.activity_timeout_s)
+        app.router.add_routes(api.routes())
+        app.router.add_get("/app/{key}", sockets.handle)
+        app["redis"], app["session"], app["subscriber"] = client, session, subscriber
+        # Start without waiting for Redis: the node must come up (healthz 200, readyz 503) even when
+        # Redis is down, and the subscriber keeps retrying on its own.
+        subscriber.start()
+        log("startup", config=config.loggable())
+
+    async def on_shutdown(app: web.Application) -> None:
+        # Tell clients to reconnect at once (to another node) rather than waiting for a timeout.
+        log("shutdown", sockets=len(hub.clients))
+        for client in list(hub.clients):
+            try:
+                await client.close(GOING_AWAY, "server shutting down")
+            except Exception:  # noqa: BLE001 - a broken socket must not block shutdown
+                pass
+
+    async def on_cleanup(app: web.Application) -> None:
+        await app["subscriber"].stop()
+        await app["session"].close()
+        # from_url() clients do not close their pool by default; unclosed ones warn at exit.
+        await app["redis"].close(close_connection_pool=True)
+        log("stopped")
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def main() -> None:
+    """Entry point of `python3 -m pubsub`: config from env, serve until SIGTERM / SIGINT."""
+    from .log import set_node
+
+    config = Config.from_env()
+    set_node(config.node_name)
+    # run_app turns SIGTERM into a graceful shutdown (on_shutdown, then on_cleanup).
+    web.run_app(build_app(config), host="0.0.0.0", port=config.port, access_log=None, print=None,
+                shutdown_timeout=5.0)

@@ -1,0 +1,111 @@
+"""App lookup: Redis cache first, the upstream registry on a miss, and the answer written back.
+
+There is deliberately no in-process cache: every lookup touches Redis, so Redis faults show up in
+the request path exactly as they would in the seed incident.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+
+from .errors import DependencyError, classify_upstream
+from .log import log
+from .metrics import Metrics
+from .store import Store
+
+
+@dataclass(frozen=True)
+class App:
+    """One tenant's credentials."""
+
+    id: str
+    key: str
+    secret: str
+    enabled: bool = True
+
+    @classmethod
+    def from_json(cls, data: Any) -> "App":
+        """Validate a JSON object from the cache or the upstream; ValueError if it is not an app."""
+        if not isinstance(data, dict):
+            raise ValueError("app is not an object")
+        try:
+            return cls(id=str(data["id"]), key=str(data["key"]), secret=str(data["secret"]),
+                       enabled=bool(data.get("enabled", True)))
+        except KeyError as exc:
+            raise ValueError(f"app lacks field {exc}") from None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+def id_key(app_id: str) -> str:
+    return f"hx:app:id:{app_id}"
+
+
+def key_key(app_key: str) -> str:
+    return f"hx:app:key:{app_key}"
+
+
+class Registry:
+    """Finds apps by id (HTTP API) or key (WebSocket)."""
+
+    def __init__(self, store: Store, session: aiohttp.ClientSession, upstream_url: str,
+                 ttl_s: int, metrics: Metrics) -> None:
+        self.store = store
+        self.session = session
+        self.upstream_url = upstream_url.rstrip("/")
+        self.ttl_s = ttl_s
+        self.metrics = metrics
+
+    async def by_id(self, app_id: str) -> App | None:
+        """The app with this id, None if the registry does not know it; DependencyError on failure."""
+        return await self._lookup(id_key(app_id), f"/apps/{app_id}", None)
+
+    async def by_key(self, app_key: str) -> App | None:
+        """The app with this key, None if unknown; DependencyError on failure."""
+        return await self._lookup(key_key(app_key), "/apps", {"key": app_key})
+
+    async def _lookup(self, cache_key: str, path: str, params: dict[str, str] | None) -> App | None:
+        cached = await self.store.get(cache_key)
+        if cached is not None:
+            try:
+                app = App.from_json(json.loads(cached))
+                self.store.count("get", "hit")
+                return app
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+                # A corrupt entry is treated as a miss and overwritten below, not served.
+                log("cache_corrupt", level="warning", key=cache_key, error=str(exc))
+        self.store.count("get", "miss")
+        app = await self._fetch(path, params)
+        if app is not None:
+            # Both keys, so the WebSocket path warms the HTTP path and vice versa.
+            await self.store.setex(id_key(app.id), self.ttl_s, app.to_json())
+            await self.store.setex(key_key(app.key), self.ttl_s, app.to_json())
+        return app
+
+    async def _fetch(self, path: str, params: dict[str, str] | None) -> App | None:
+        """Ask the upstream registry; None on 404, DependencyError on anything else that is not 200."""
+        try:
+            async with self.session.get(self.upstream_url + path, params=params) as response:
+                if response.status == 404:
+                    self.metrics.upstream_requests.inc(result="not_found")
+                    return None
+                if response.status != 200:
+                    raise DependencyError("upstream", "other", f"HTTP {response.status}")
+                app = App.from_json(await response.json(content_type=None))
+        except DependencyError as exc:
+            self._failed(exc.kind, exc.detail)
+            raise
+        except Exception as exc:  # noqa: BLE001 - connection, timeout, bad JSON: all classified
+            kind = "other" if isinstance(exc, ValueError) else classify_upstream(exc)
+            self._failed(kind, f"{type(exc).__name__}: {exc}")
+            raise DependencyError("upstream", kind, str(exc)) from exc
+        self.metrics.upstream_requests.inc(result="ok")
+        return app
+
+    def _failed(self, kind: str, detail: str) -> None:
+        self.metrics.upstream_requests.inc(result=f"error_{kind}")
+        log("upstream_error", level="error", kind=kind, error=detail)

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Builds the redis-server command line from environment variables. The misconfiguration faults change
+# exactly these, so every value is checked here and an invalid one is logged loudly (then passed on,
+# so Redis itself fails as it would in production).
+set -eu
+
+warn() { echo "{\"level\":\"error\",\"event\":\"redis_env_invalid\",\"message\":\"$1\"}" >&2; }
+check() { # name value regex allowed
+  if ! printf '%s' "$2" | grep -Eq "^($3)\$"; then warn "$1=$2 is not valid; allowed: $4"; fi
+}
+
+port="${REDIS_PORT:-6379}"
+bind="${REDIS_BIND:-0.0.0.0}"
+dir="${REDIS_DIR:-/data}"
+save="${REDIS_SAVE:-}"
+appendonly="${REDIS_APPENDONLY:-no}"
+protected="${REDIS_PROTECTED_MODE:-no}"
+policy="${REDIS_MAXMEMORY_POLICY:-noeviction}"
+maxmemory="${REDIS_MAXMEMORY:-0}"
+stop_writes="${REDIS_STOP_WRITES_ON_BGSAVE_ERROR:-yes}"
+
+check REDIS_PORT "$port" '[0-9]{1,5}' 'a TCP port 1-65535'
+check REDIS_APPENDONLY "$appendonly" 'yes|no' 'yes, no'
+check REDIS_PROTECTED_MODE "$protected" 'yes|no' 'yes, no'
+check REDIS_STOP_WRITES_ON_BGSAVE_ERROR "$stop_writes" 'yes|no' 'yes, no'
+check REDIS_MAXMEMORY "$maxmemory" '[0-9]+([kKmMgG][bB]?)?' 'bytes, or a number with kb/mb/gb'
+check REDIS_MAXMEMORY_POLICY "$policy" 'noeviction|allkeys-lru|allkeys-lfu|allkeys-random|volatile-lru|volatile-lfu|volatile-random|volatile-ttl' 'a Redis maxmemory-policy'
+check REDIS_SAVE "$save" '|[0-9]+ [0-9]+( [0-9]+ [0-9]+)*' 'empty (no RDB snapshots) or "SECONDS CHANGES ..."'
+[ -d "$dir" ] || warn "REDIS_DIR=$dir does not exist"
+[ -w "$dir" ] || warn "REDIS_DIR=$dir is not writable by $(id -un): background saves will fail (MISCONF)"
+
+set -- redis-server --port "$port" --bind "$bind" --dir "$dir" --save "$save" \
+  --appendonly "$appendonly" --protected-mode "$protected" --maxmemory "$maxmemory" \
+  --maxmemory-policy "$policy" --stop-writes-on-bgsave-error "$stop_writes"
+if [ -n "${REDIS_PASSWORD:-}" ]; then set -- "$@" --requirepass "$REDIS_PASSWORD"; fi
+echo "{\"level\":\"info\",\"event\":\"redis_start\",\"port\":\"$port\",\"dir\":\"$dir\",\"save\":\"$save\",\"maxmemory\":\"$maxmemory\",\"policy\":\"$policy\",\"password\":$([ -n "${REDIS_PASSWORD:-}" ] && echo true || echo false)}" >&2
+exec "$@"

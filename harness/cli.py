@@ -1,0 +1,236 @@
+"""The `harness` command line (DESIGN.md, "The command line contract").
+
+Exit status: 0 every expectation held; 1 an expectation failed; 2 bad input; 3 the harness or its
+infrastructure failed.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from harness import __version__
+from harness.journal import JournalError, read_journal
+from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, Runner, judge_events
+from harness.scenario import Scenario, ScenarioError, load, loads
+
+
+def _err(message: str) -> None:
+    print(f"harness: {message}", file=sys.stderr, flush=True)
+
+
+def _default_out() -> Path:
+    return Path("runs") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+async def _run_cancellable(coro):
+    """Run a coroutine so that SIGINT/SIGTERM cancel it (its cleanup then runs) instead of killing us."""
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    return await task
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        scenarios = [load(path) for path in args.scenarios]
+    except ScenarioError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    out = Path(args.out) if args.out else _default_out()
+    worst = EXIT_PASS
+    for scenario in scenarios:
+        result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))
+        from harness.report.terminal import render
+        print(render(result.summary), flush=True)
+        print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml}}", flush=True)
+        worst = max(worst, result.exit_status)
+        if result.summary.get("error") == "interrupted":
+            break
+    return worst
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = EXIT_PASS
+    for path in args.scenarios:
+        try:
+            s = load(path)
+            print(f"{path}: ok ({s.name}: {len(s.phases)} phases, {sum(p.duration_s for p in s.phases):g} s, "
+                  f"{len(s.expectations)} expectations)")
+        except ScenarioError as exc:
+            _err(str(exc))
+            status = EXIT_BAD_INPUT
+    return status
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for path in sorted(Path(args.dir).glob("*.yaml")):
+        try:
+            s = load(path)
+            first = (s.description.strip().splitlines() or [""])[0]
+            print(f"{path}  {s.name}  {sum(p.duration_s for p in s.phases):g}s  {first}")
+        except ScenarioError as exc:
+            print(f"{path}  INVALID  {exc}")
+    return EXIT_PASS
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import write_reports
+    from harness.report.terminal import render
+    try:
+        events = read_journal(Path(args.journal))
+        start = next((e for e in events if e["kind"] == "run_start"), None)
+        if start is None or "source" not in start:
+            raise JournalError(f"{args.journal}: no run_start event with the scenario; is this a harness journal?")
+        scenario: Scenario = loads(start["source"], Path(start.get("path", "<journal>")))
+    except (JournalError, ScenarioError) as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
+    end = next((e for e in reversed(events) if e["kind"] == "run_end"), None)
+    error = (end or {}).get("error") if end else None
+    summary = judge_events(events, scenario, error)
+    out = Path(args.out) if args.out else Path(args.journal).parent
+    out.mkdir(parents=True, exist_ok=True)
+    write_reports(out, summary)
+    print(render(summary))
+    if end is None:
+        print("note: the journal has no run_end (the run was killed); judged up to its last complete line")
+    return summary["exit_status"]
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from harness.cluster.cluster import Cluster, ClusterError
+    cluster = Cluster(nodes=args.nodes, keep=True)
+    try:
+        endpoints = cluster.up()
+    except ClusterError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    if args.json:
+        print(json.dumps(endpoints.to_json(), indent=2))
+    else:
+        _print_cluster(endpoints)
+        print(f"stop it with: harness down {endpoints.project}")
+    return EXIT_PASS
+
+
+def _print_cluster(e) -> None:
+    print(f"{e.project}")
+    for n in e.nodes:
+        print(f"  {n.name:<10} {n.http}  {n.ws}")
+    for name in ("toxiproxy", "redis", "upstream"):
+        if getattr(e, name):
+            print(f"  {name:<10} {getattr(e, name)}")
+    for app in e.apps:
+        print(f"  app        id={app.id} key={app.key} secret={app.secret}")
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from harness.cluster.cluster import LABEL_RUN, down_all, remove_labelled
+    if args.all:
+        containers, networks = down_all()
+        print(f"removed {containers} containers and {networks} networks labelled by the harness")
+        return EXIT_PASS
+    if not args.project:
+        _err("down: name a PROJECT (see `harness ps`) or pass --all")
+        return EXIT_BAD_INPUT
+    run_id = args.project.removeprefix("hx-")
+    containers, networks = remove_labelled({LABEL_RUN: run_id})
+    if not containers and not networks:
+        _err(f"down: no cluster {args.project!r}; `harness ps` lists them")
+        return EXIT_BAD_INPUT
+    print(f"removed {args.project}: {containers} containers, {networks} networks")
+    return EXIT_PASS
+
+
+def cmd_ps(args: argparse.Namespace) -> int:
+    from harness.cluster.cluster import running_clusters
+    clusters = running_clusters()
+    if args.json:
+        print(json.dumps([c.to_json() for c in clusters], indent=2))
+    else:
+        for c in clusters:
+            _print_cluster(c)
+        if not clusters:
+            print("no harness clusters running")
+    return EXIT_PASS
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from harness.cluster.images import ImageError, build_all
+    started = time.monotonic()
+    try:
+        tags, built = build_all(from_registry=args.from_registry)
+    except ImageError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    for b in built:
+        print(f"{b.tag:<32} {'cached' if b.cached else f'built in {b.seconds:.1f} s'}")
+    print(f"images ready in {time.monotonic() - started:.1f} s")
+    return EXIT_PASS
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="harness", description="Chaos-test a Pusher-style pub/sub cluster and its monitoring.")
+    p.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run scenarios end to end and judge them")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
+    run.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>)")
+    run.add_argument("--keep", action="store_true", help="leave the cluster running after the run")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
+    validate.set_defaults(func=cmd_validate)
+
+    lst = sub.add_parser("list", help="list the scenarios of a directory")
+    lst.add_argument("dir", nargs="?", default="scenarios")
+    lst.set_defaults(func=cmd_list)
+
+    report = sub.add_parser("report", help="re-judge a journal and write its reports")
+    report.add_argument("journal", metavar="JOURNAL")
+    report.add_argument("--out", metavar="DIR", help="where to write (default: the journal's directory)")
+    report.set_defaults(func=cmd_report)
+
+    up = sub.add_parser("up", help="start a cluster and leave it running")
+    up.add_argument("--nodes", type=int, default=3, choices=(1, 2, 3))
+    up.add_argument("--json", action="store_true", help="print endpoints and app credentials as JSON")
+    up.set_defaults(func=cmd_up)
+
+    down = sub.add_parser("down", help="remove a cluster, or every harness cluster with --all")
+    down.add_argument("project", nargs="?")
+    down.add_argument("--all", action="store_true")
+    down.set_defaults(func=cmd_down)
+
+    ps = sub.add_parser("ps", help="list running clusters")
+    ps.add_argument("--json", action="store_true")
+    ps.set_defaults(func=cmd_ps)
+
+    images = sub.add_parser("images", help="build the cluster's images (no registry needed)")
+    images_sub = images.add_subparsers(dest="images_command", required=True, metavar="build")
+    build = images_sub.add_parser("build", help="build every image, skipping those whose inputs did not change")
+    build.add_argument("--from-registry", action="store_true", help="build from official images (needs a registry)")
+    build.set_defaults(func=cmd_images)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_ERROR
+    except Exception as exc:  # Docker gone, and the like: exit 3 with one line, not a traceback
+        import docker.errors
+        if isinstance(exc, (docker.errors.DockerException, ConnectionError)):
+            _err(f"infrastructure error: {exc}")
+            return EXIT_ERROR
+        raise

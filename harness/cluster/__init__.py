@@ -1,0 +1,1 @@
+"""Cluster lifecycle: images, the Compose project, readiness, teardown."""

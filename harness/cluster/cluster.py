@@ -1,0 +1,284 @@
+"""One cluster = one Compose project `hx-<run id>`, ports on 127.0.0.1 chosen free at start.
+
+Every container and network carries the labels io.hx.managed=true and io.hx.run-id; a cluster is
+ready only when each node's /readyz (a Redis write and read through Toxiproxy, the upstream reachable)
+answers 200. Clusters are found again by label, never by container name (Compose v1 and v2 differ).
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import docker
+import httpx
+
+from harness.cluster.compose import ComposeError, compose
+from harness.cluster.images import ImageBuilder, ImageError
+from harness.cluster.paths import COMPOSE_DIR
+
+LABEL_MANAGED = "io.hx.managed"
+LABEL_RUN = "io.hx.run-id"
+LABEL_OWNER = "io.hx.owner-pid"      # the harness process that owns the cluster; "" = kept on purpose
+LABEL_PROJECT = "com.docker.compose.project"
+LABEL_SERVICE = "com.docker.compose.service"
+MAX_NODES = 3
+CORE_SERVICES = ("redis", "toxiproxy", "upstream")
+PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"node{i}" for i in range(1, MAX_NODES + 1))
+
+
+class ClusterError(Exception):
+    """The cluster could not be started, made ready, or torn down (exit status 3)."""
+
+
+@dataclass(frozen=True)
+class App:
+    id: str
+    key: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class NodeEndpoint:
+    name: str
+    http: str
+    ws: str
+
+
+@dataclass
+class Endpoints:
+    """The contract of `harness up --json`: how to reach a running cluster from this machine."""
+
+    project: str
+    run_id: str
+    nodes: list[NodeEndpoint]
+    apps: list[App]
+    toxiproxy: str | None = None
+    redis: str | None = None
+    upstream: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: v for k, v in data.items() if v is not None}
+
+
+def default_apps() -> list[App]:
+    """The enabled apps the upstream serves (compose/upstream/apps.json)."""
+    apps = json.loads((COMPOSE_DIR / "upstream" / "apps.json").read_text())
+    return [App(str(a["id"]), a["key"], a["secret"]) for a in apps if a.get("enabled", True)]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free TCP ports on 127.0.0.1 (held open together so none is handed out twice)."""
+    with ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+        return ports
+
+
+def new_run_id() -> str:
+    return time.strftime("%m%d%H%M%S", time.gmtime()) + uuid.uuid4().hex[:6]
+
+
+def endpoints_from_ports(run_id: str, ports: dict[str, int], nodes: int | None = None) -> Endpoints:
+    """Endpoints of a cluster from its published ports (services without a port are left out)."""
+    names = [f"node{i}" for i in range(1, (nodes or MAX_NODES) + 1) if f"node{i}" in ports]
+    url = lambda scheme, service, path="": f"{scheme}://127.0.0.1:{ports[service]}{path}" if service in ports else None
+    return Endpoints(f"hx-{run_id}", run_id,
+                     [NodeEndpoint(n, url("http", n), url("ws", n)) for n in names], default_apps(),
+                     toxiproxy=url("http", "toxiproxy"), redis=url("redis", "redis", "/0"),
+                     upstream=url("http", "upstream"))
+
+
+@dataclass
+class Cluster:
+    """A cluster to start (or started) with `up()`, torn down with `down()`."""
+
+    nodes: int = 2
+    run_id: str = field(default_factory=new_run_id)
+    keep: bool = False                       # owned by nobody: `harness up` leaves it for later
+    ports: dict[str, int] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.nodes <= MAX_NODES:
+            raise ClusterError(f"nodes must be from 1 to {MAX_NODES}, got {self.nodes}")
+
+    @property
+    def project(self) -> str:
+        return f"hx-{self.run_id}"
+
+    @property
+    def services(self) -> list[str]:
+        return [*CORE_SERVICES, *(f"node{i}" for i in range(1, self.nodes + 1))]
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HX_")}
+        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else str(os.getpid()))
+        env.update({f"HX_PORT_{k.upper()}": str(p) for k, p in self.ports.items()})
+        env.update({f"HX_IMAGE_{k.upper()}": tag for k, tag in self.images.items()})
+        return env
+
+    def endpoints(self) -> Endpoints:
+        return endpoints_from_ports(self.run_id, self.ports, self.nodes)
+
+    def up(self, ready_timeout: float = 90.0, builder: ImageBuilder | None = None) -> Endpoints:
+        """Build missing images, start the project, wait until deeply ready; tears down on failure."""
+        try:
+            self.images = (builder or ImageBuilder()).ensure()
+        except ImageError as exc:
+            raise ClusterError(f"images: {exc}") from None
+        for attempt in range(3):
+            self.ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
+            try:
+                compose(self.project, ["up", "-d", "--no-build", *self.services], self.env())
+                break
+            except ComposeError as exc:
+                self.down()
+                # Another process may have taken a port between our probe and Docker's bind: retry.
+                if "port is already allocated" not in str(exc) and "address already in use" not in str(exc) or attempt == 2:
+                    raise ClusterError(str(exc)) from None
+        try:
+            self.wait_ready(ready_timeout)
+        except ClusterError:
+            self.down()
+            raise
+        return self.endpoints()
+
+    def wait_ready(self, timeout: float) -> None:
+        """Poll Toxiproxy and every node's /readyz until all answer, or raise with the last answers."""
+        deadline = time.monotonic() + timeout
+        urls = {"toxiproxy": f"http://127.0.0.1:{self.ports['toxiproxy']}/version"}
+        urls.update({f"node{i}": f"http://127.0.0.1:{self.ports[f'node{i}']}/readyz" for i in range(1, self.nodes + 1)})
+        last: dict[str, str] = {name: "no answer yet" for name in urls}
+        with httpx.Client(timeout=2.0, trust_env=False) as http:
+            while last:
+                for name in list(last):
+                    try:
+                        response = http.get(urls[name])
+                    except httpx.TransportError as exc:
+                        last[name] = type(exc).__name__
+                        continue
+                    if response.status_code == 200:
+                        del last[name]
+                    else:
+                        last[name] = f"{response.status_code} {response.text[:200]}"
+                if last and time.monotonic() > deadline:
+                    detail = "; ".join(f"{k}: {v}" for k, v in last.items())
+                    raise ClusterError(f"cluster {self.project} not ready after {timeout:.0f} s: {detail}\n"
+                                       f"{container_logs(self.project, list(last))}")
+                if last:
+                    time.sleep(0.25)  # poll interval
+
+    def down(self) -> None:
+        """Remove the project's containers, networks and volumes (and anything else with its run id)."""
+        remove_labelled({LABEL_RUN: self.run_id})
+
+
+def container_logs(project: str, services: list[str], lines: int = 15) -> str:
+    """The last log lines of the named services of a project, for error messages."""
+    client = docker.from_env()
+    out = []
+    try:
+        for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={project}"}):
+            service = c.labels.get(LABEL_SERVICE, "?")
+            if service in services or (service not in ("redis", "toxiproxy", "upstream") and "toxiproxy" in services):
+                tail = c.logs(tail=lines).decode(errors="replace").rstrip()
+                out.append(f"--- {service} ({c.status}) ---\n{tail}")
+    finally:
+        client.close()
+    return "\n".join(out)
+
+
+def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
+    """Force-remove containers, then networks and volumes, carrying all the given labels."""
+    filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+    client = docker.from_env()
+    try:
+        containers = client.containers.list(all=True, filters=filters)
+        for c in containers:
+            try:
+                c.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+        networks = client.networks.list(filters=filters)
+        for n in networks:
+            try:
+                n.remove()
+            except docker.errors.NotFound:
+                pass
+        for v in client.volumes.list(filters=filters):
+            try:
+                v.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+        return len(containers), len(networks)
+    finally:
+        client.close()
+
+
+def down_all() -> tuple[int, int]:
+    """Remove everything the harness labelled, whoever started it."""
+    return remove_labelled({LABEL_MANAGED: "true"})
+
+
+def sweep_orphans() -> list[str]:
+    """Remove clusters whose owning harness process is gone (a killed run); kept clusters stay."""
+    client = docker.from_env()
+    try:
+        owners: dict[str, str] = {}
+        for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}):
+            owners[c.labels.get(LABEL_RUN, "")] = c.labels.get(LABEL_OWNER, "")
+        for n in client.networks.list(filters={"label": f"{LABEL_MANAGED}=true"}):
+            owners.setdefault(n.attrs.get("Labels", {}).get(LABEL_RUN, ""), "dead")
+    finally:
+        client.close()
+    swept = []
+    for run_id, owner in owners.items():
+        if owner and not _alive(owner):
+            remove_labelled({LABEL_RUN: run_id})
+            swept.append(f"hx-{run_id}")
+    return swept
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_clusters() -> list[Endpoints]:
+    """Clusters up on this machine, rebuilt from container labels and published ports."""
+    client = docker.from_env()
+    try:
+        by_run: dict[str, dict[str, int]] = {}
+        for c in client.containers.list(filters={"label": f"{LABEL_MANAGED}=true"}):
+            run_id = c.labels.get(LABEL_RUN, "")
+            service = c.labels.get(LABEL_SERVICE, "")
+            bindings = (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).values()
+            port = next((int(b[0]["HostPort"]) for b in bindings if b), None)
+            if port:
+                by_run.setdefault(run_id, {})[service] = port
+    finally:
+        client.close()
+    return [endpoints_from_ports(run_id, ports) for run_id, ports in sorted(by_run.items())]
+
+
+def find_cluster(project: str) -> Endpoints:
+    """The running cluster with this project name (or run id)."""
+    for e in running_clusters():
+        if project in (e.project, e.run_id):
+            return e
+    raise ClusterError(f"no running cluster {project!r}; `harness ps` lists them")

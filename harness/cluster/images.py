@@ -1,0 +1,189 @@
+"""Building the cluster's images with no registry, tagged by a hash of their inputs.
+
+Offline (default): a Debian 12 base from packages (`mmdebstrap | docker import`), the real Toxiproxy
+built from source with `go install` into a FROM scratch image, and the node, upstream and Redis
+images on the base. `from_registry=True` builds the same Dockerfiles from official images instead.
+An image whose tag (hash of its inputs) already exists is not rebuilt.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.cluster.paths import COMPOSE_DIR
+
+TOXIPROXY_VERSION = "v2.12.0"
+TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
+DEBIAN_SUITE = "bookworm"
+DEBIAN_MIRROR = os.environ.get("HX_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+REGISTRY_SOURCES = {
+    "base": {"PYTHON_IMAGE": "python:3.11-slim-bookworm"},
+    "toxiproxy": {"TOXIPROXY_SOURCE": "ghcr.io/shopify/toxiproxy:2.12.0"},
+    "redis": {"BASE": "redis:7.0-bookworm"},
+}
+# Services of docker-compose.yml → image name (the compose file reads HX_IMAGE_<NAME>).
+IMAGES = ("redis", "toxiproxy", "pubsub", "upstream")
+
+
+class ImageError(Exception):
+    """An image could not be built; the message carries the failing command's output tail."""
+
+
+@dataclass(frozen=True)
+class Built:
+    name: str
+    tag: str
+    seconds: float
+    cached: bool
+
+
+def _digest(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def _tree_digest(directory: Path) -> str:
+    """Hash of every file's relative path and content under a build context (bytecode ignored)."""
+    parts: list[str | bytes] = []
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            parts += [str(path.relative_to(directory)), path.read_bytes()]
+    return _digest(*parts)
+
+
+def _exists(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+
+
+def _run(cmd: list[str] | str, what: str, shell: bool = False, env: dict[str, str] | None = None,
+         cwd: Path | None = None) -> None:
+    result = subprocess.run(cmd, shell=shell, capture_output=True, text=True, env=env, cwd=cwd)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+        raise ImageError(f"{what} failed (exit {result.returncode}):\n{tail}")
+
+
+def _packages() -> list[str]:
+    lines = (COMPOSE_DIR / "images" / "base" / "packages.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _go() -> str:
+    found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
+    if not found:
+        raise ImageError("Go is needed to build Toxiproxy from source and was not found (PATH, /usr/local/go/bin)")
+    return found
+
+
+class ImageBuilder:
+    """Builds (or finds) every image; `ensure()` returns image name → tag."""
+
+    def __init__(self, from_registry: bool = False, log=None) -> None:
+        self.from_registry = from_registry
+        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        self.built: list[Built] = []
+
+    # --- each image ---------------------------------------------------------------------------------
+
+    def base(self) -> str:
+        if self.from_registry:
+            context = COMPOSE_DIR / "images" / "base"
+            return self._docker_build("base", context, REGISTRY_SOURCES["base"])
+        packages = _packages()
+        tag = f"hx-base:{_digest('mmdebstrap', DEBIAN_SUITE, *packages)}"
+        return self._once("base", tag, lambda: self._mmdebstrap(tag, packages))
+
+    def toxiproxy(self) -> str:
+        context = COMPOSE_DIR / "toxiproxy"
+        if self.from_registry:
+            return self._docker_build("toxiproxy", context, REGISTRY_SOURCES["toxiproxy"])
+        source = f"hx-toxiproxy-bin:{_digest(TOXIPROXY_MODULE, TOXIPROXY_VERSION)}"
+        self._once("toxiproxy-bin", source, lambda: self._toxiproxy_binary(source))
+        return self._docker_build("toxiproxy", context, {"TOXIPROXY_SOURCE": source})
+
+    def redis(self, base: str) -> str:
+        args = REGISTRY_SOURCES["redis"] if self.from_registry else {"BASE": base}
+        return self._docker_build("redis", COMPOSE_DIR / "redis", args)
+
+    def service(self, name: str, base: str) -> str:
+        return self._docker_build(name, COMPOSE_DIR / name, {"BASE": base})
+
+    def ensure(self) -> dict[str, str]:
+        """Every image the compose file needs, built if missing."""
+        base = self.base()
+        return {
+            "redis": self.redis(base),
+            "toxiproxy": self.toxiproxy(),
+            "pubsub": self.service("pubsub", base),
+            "upstream": self.service("upstream", base),
+        }
+
+    # --- mechanics ----------------------------------------------------------------------------------
+
+    def _once(self, name: str, tag: str, build) -> str:
+        start = time.monotonic()
+        if _exists(tag):
+            self.built.append(Built(name, tag, time.monotonic() - start, True))
+            return tag
+        self.log(f"images: building {tag} …")
+        build()
+        seconds = time.monotonic() - start
+        self.built.append(Built(name, tag, seconds, False))
+        self.log(f"images: built {tag} in {seconds:.1f} s")
+        return tag
+
+    def _docker_build(self, name: str, context: Path, args: dict[str, str]) -> str:
+        flat = [f"{k}={v}" for k, v in sorted(args.items())]
+        tag = f"hx-{name}:{_digest(_tree_digest(context), *flat, 'registry' if self.from_registry else 'offline')}"
+        cmd = ["docker", "build", "-q", "-t", tag, "--label", "io.hx.image=true"]
+        for arg in flat:
+            cmd += ["--build-arg", arg]
+        env = dict(os.environ)
+        if not self.from_registry:
+            # The classic builder uses local images for FROM without asking a registry.
+            env["DOCKER_BUILDKIT"] = "0"
+        return self._once(name, tag, lambda: _run(cmd + [str(context)], f"docker build {tag}", env=env))
+
+    def _mmdebstrap(self, tag: str, packages: list[str]) -> None:
+        if not shutil.which("mmdebstrap"):
+            raise ImageError("mmdebstrap is not installed (scripts/setup installs it: apt-get install mmdebstrap)")
+        excludes = " ".join(f"--dpkgopt='path-exclude=/usr/share/{d}/*'" for d in ("doc", "man", "locale", "info"))
+        script = (f"set -o pipefail; mmdebstrap --quiet --variant=minbase --include={','.join(packages)} {excludes} "
+                  f"{DEBIAN_SUITE} - {DEBIAN_MIRROR} | docker import --change 'ENV LANG=C.UTF-8' "
+                  f"--change 'CMD [\"/bin/bash\"]' - {tag}")
+        _run(["bash", "-c", script], f"mmdebstrap {DEBIAN_SUITE} | docker import {tag}")
+
+    def _toxiproxy_binary(self, tag: str) -> None:
+        with tempfile.TemporaryDirectory(prefix="hx-toxiproxy-") as tmp:
+            env = dict(os.environ, CGO_ENABLED="0", GOBIN=tmp, GOFLAGS="-trimpath")
+            _run([_go(), "install", "-ldflags=-s -w", f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}"],
+                 f"go install {TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}", env=env)
+            binary = Path(tmp) / "server"
+            # A one-file image holding /toxiproxy, the layout of the official image.
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as tar:
+                info = tar.gettarinfo(str(binary), arcname="toxiproxy")
+                info.mode, info.uid, info.gid = 0o755, 0, 0
+                with open(binary, "rb") as handle:
+                    tar.addfile(info, handle)
+            result = subprocess.run(["docker", "import", "-", tag], input=buffer.getvalue(), capture_output=True)
+            if result.returncode != 0:
+                raise ImageError(f"docker import {tag} failed: {result.stderr.decode().strip()}")
+
+
+def build_all(from_registry: bool = False, log=None) -> tuple[dict[str, str], list[Built]]:
+    """Build or find every image; returns (service image tags, what was done)."""
+    builder = ImageBuilder(from_registry, log)
+    return builder.ensure(), builder.built

@@ -1,0 +1,128 @@
+"""Expectations → verdicts (pure).
+
+An expectation is one line: `<window>: <metric> <op> <value>`, where window is a phase name or `run`
+(the whole run), op is one of >= <= > < == !=, and value is a number or another window's metric with an
+optional offset:
+
+    steady: publish.success_rate >= 0.99
+    latency: delivery.latency_ms.p99 >= steady.delivery.latency_ms.p99 + 150
+    run: delivery.duplicated == 0
+"""
+from __future__ import annotations
+
+import math
+import operator
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+WHOLE_RUN = "run"
+METRIC_FAMILIES = ("publish", "delivery", "canary", "ws", "alert", "recovery")
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "!=": operator.ne,
+}
+_LINE = re.compile(r"^\s*(?P<window>[A-Za-z][\w-]*)\s*:\s*(?P<metric>[\w.]+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<rhs>.+?)\s*$")
+_RHS = re.compile(r"^(?P<ref>[A-Za-z][\w.-]*?)\s*(?:(?P<sign>[+-])\s*(?P<offset>\d+(?:\.\d+)?))?$")
+_METRIC = re.compile(rf"^(?:{'|'.join(METRIC_FAMILIES)})\.[A-Za-z0-9_.]+$")
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A constant (window None) or `window.metric + offset`."""
+
+    offset: float
+    window: str | None = None
+    metric: str | None = None
+
+    def describe(self) -> str:
+        if self.window is None:
+            return f"{self.offset:g}"
+        sign = f" {'+' if self.offset >= 0 else '-'} {abs(self.offset):g}" if self.offset else ""
+        return f"{self.window}.{self.metric}{sign}"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    text: str
+    window: str
+    metric: str
+    op: str
+    rhs: Operand
+
+
+@dataclass(frozen=True)
+class Verdict:
+    text: str
+    passed: bool
+    observed: float | None
+    evidence: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "passed": self.passed, "observed": self.observed, "evidence": self.evidence}
+
+
+def parse(text: Any, windows: set[str]) -> Expectation:
+    """Parse one expectation; ValueError says what is wrong and what is allowed."""
+    if not isinstance(text, str):
+        raise ValueError("must be a line like 'steady: publish.success_rate >= 0.99'")
+    match = _LINE.match(text)
+    if not match:
+        raise ValueError(f"cannot read {text!r}; write '<phase|run>: <metric> <op> <number|phase.metric [+|- number]>' "
+                         f"with op one of {' '.join(_OPS)}")
+    allowed = sorted(windows) + [WHOLE_RUN]
+    window = match["window"]
+    if window not in allowed:
+        raise ValueError(f"unknown window {window!r}; allowed: {', '.join(allowed)}")
+    metric = match["metric"]
+    if not _METRIC.match(metric):
+        raise ValueError(f"unknown metric {metric!r}; metrics start with {', '.join(m + '.' for m in METRIC_FAMILIES)} "
+                         "(docs/metrics.md)")
+    rhs_text = match["rhs"]
+    try:
+        rhs = Operand(float(rhs_text))
+    except ValueError:
+        ref = _RHS.match(rhs_text)
+        if not ref or "." not in ref["ref"]:
+            raise ValueError(f"cannot read the value {rhs_text!r}; use a number or <phase>.<metric> [+|- number]") from None
+        ref_window, _, ref_metric = ref["ref"].partition(".")
+        if ref_window not in allowed:
+            raise ValueError(f"unknown window {ref_window!r} in {rhs_text!r}; allowed: {', '.join(allowed)}")
+        if not _METRIC.match(ref_metric):
+            raise ValueError(f"unknown metric {ref_metric!r} in {rhs_text!r} (docs/metrics.md)")
+        offset = float(ref["offset"] or 0) * (-1 if ref["sign"] == "-" else 1)
+        rhs = Operand(offset, ref_window, ref_metric)
+    return Expectation(text, window, metric, match["op"], rhs)
+
+
+def _lookup(metrics: dict[str, dict[str, Any]], window: str, metric: str) -> float | None:
+    value = metrics.get(window, {}).get(metric)
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)) and not math.isnan(value):
+        return float(value)
+    return None
+
+
+def judge(expectation: Expectation, metrics: dict[str, dict[str, Any]]) -> Verdict:
+    """Evaluate against metrics keyed by window then metric name; a missing value fails with evidence."""
+    e = expectation
+    observed = _lookup(metrics, e.window, e.metric)
+    if observed is None:
+        return Verdict(e.text, False, None, f"{e.window}: {e.metric} has no value (nothing observed in that window)")
+    if e.rhs.window is None:
+        target = e.rhs.offset
+        evidence = f"{e.window}: {e.metric} = {observed:g}, required {e.op} {target:g}"
+    else:
+        base = _lookup(metrics, e.rhs.window, e.rhs.metric or "")
+        if base is None:
+            return Verdict(e.text, False, observed, f"{e.rhs.window}: {e.rhs.metric} has no value")
+        target = base + e.rhs.offset
+        evidence = (f"{e.window}: {e.metric} = {observed:g}; {e.rhs.window}: {e.rhs.metric} = {base:g}; "
+                    f"required {e.op} {target:g}")
+    return Verdict(e.text, _OPS[e.op](observed, target), observed, evidence)
+
+
+def judge_all(expectations: tuple[Expectation, ...] | list[Expectation],
+              metrics: dict[str, dict[str, Any]]) -> list[Verdict]:
+    return [judge(e, metrics) for e in expectations]

@@ -1,0 +1,1 @@
+"""Faults: small reversible objects with inject(), confirm() and revert() (see base.py)."""

@@ -1,0 +1,211 @@
+"""Walks the phases of one run: cluster up, load on, faults in and out on schedule, load off, judge.
+
+Everything that happens goes to the journal as it happens. Active faults are reverted when their phase
+ends, when the run fails and when it is cancelled (SIGINT/SIGTERM); the cluster is always torn down
+unless `keep` is set.
+"""
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness import analysis, expect
+from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
+from harness.faults.base import Fault, FaultError
+from harness.faults.toxic import make_fault
+from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
+from harness.journal import Clock, JournalWriter, read_journal
+from harness.report import write_reports
+from harness.report.progress import Progress
+from harness.scenario import Scenario
+from harness.workload.publisher import PublishTarget, Publisher
+from harness.workload.subscriber import Subscriber
+
+EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_ERROR = 0, 1, 2, 3
+SUBSCRIBE_TIMEOUT_S = 20.0
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    summary: dict
+    exit_status: int
+
+
+class HarnessError(Exception):
+    """The harness or its infrastructure failed during a run (exit status 3)."""
+
+
+@dataclass
+class Runner:
+    scenario: Scenario
+    out_dir: Path
+    keep: bool = False
+    log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
+
+    async def run(self) -> RunResult:
+        """Run the scenario end to end and judge it; never raises for a failure of the run itself."""
+        s = self.scenario
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        cluster = Cluster(nodes=s.nodes)
+        journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
+        journal.start()
+        journal.append("run_start", run_id=cluster.run_id, scenario=s.name, path=str(s.path), nodes=s.nodes,
+                       grace_s=s.workload.grace_s, source=s.source)
+        journal.flush()
+        active: list[Fault] = []
+        error: str | None = None
+        timings: dict[str, float] = {}
+        try:
+            swept = await asyncio.to_thread(sweep_orphans)
+            if swept:
+                self.log(f"swept clusters left by killed runs: {', '.join(swept)}")
+            self.log(f"{s.name}: starting cluster {cluster.project} ({s.nodes} nodes) …")
+            started = time.monotonic()
+            endpoints = await asyncio.to_thread(cluster.up)
+            timings["cluster_up_s"] = round(time.monotonic() - started, 2)
+            journal.append("cluster_ready", project=cluster.project, seconds=timings["cluster_up_s"],
+                           endpoints=endpoints.to_json())
+            self.log(f"{s.name}: cluster ready in {timings['cluster_up_s']:.1f} s")
+            async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
+                await self._drive(endpoints, toxiproxy, journal, active)
+        except asyncio.CancelledError:
+            error = "interrupted"
+            journal.append("run_interrupted")
+            self.log(f"{s.name}: interrupted; reverting faults and tearing down")
+        except (ClusterError, ToxiproxyError, FaultError, HarnessError, OSError) as exc:
+            error = str(exc)
+            journal.append("run_error", error=error)
+            self.log(f"{s.name}: harness error: {error}")
+        finally:
+            await self._revert_all(active, journal)
+            journal.append("run_end", error=error)
+            journal.close()
+            if self.keep and error is None:
+                self.log(f"{s.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
+            else:
+                started = time.monotonic()
+                await asyncio.to_thread(cluster.down)
+                timings["cluster_down_s"] = round(time.monotonic() - started, 2)
+        return self._judge(cluster.run_id, error, timings)
+
+    async def _drive(self, endpoints: Endpoints, toxiproxy: ToxiproxyClient, journal: JournalWriter,
+                     active: list[Fault]) -> None:
+        s = self.scenario
+        w = s.workload
+        app = endpoints.apps[0]
+        channels = [f"hx-load-{i}" for i in range(w.publish.channels)]
+        total_s = sum(p.duration_s for p in s.phases)
+        bound_s = total_s + w.grace_s + 60  # every loop stops by itself, whatever happens here
+        progress = Progress(journal.clock, self.log, expected_subscribers=len(endpoints.nodes) * w.subscribe.per_node)
+
+        subscribers = [Subscriber(f"s{n.name[4:]}-{i}", n.name, n.ws, app.key, channels, journal, progress.received)
+                       for n in endpoints.nodes for i in range(w.subscribe.per_node)]
+        sub_tasks = [asyncio.create_task(sub.run(bound_s)) for sub in subscribers]
+        progress.subscribers = subscribers
+        stop = asyncio.Event()
+        pub_task: asyncio.Task | None = None
+        ticker = asyncio.create_task(progress.tick())
+        try:
+            await self._await_subscribed(subscribers, len(channels))
+            publisher = Publisher("p1", endpoints.run_id, app.id, app.key, app.secret,
+                                  [PublishTarget(n.name, n.http) for n in endpoints.nodes], channels,
+                                  w.publish.rate, journal, w.publish.timeout_s, w.publish.payload_bytes,
+                                  max_count=int(w.publish.rate * bound_s) + 1, on_result=progress.published)
+            pub_task = asyncio.create_task(publisher.run(stop, bound_s))
+            for phase in s.phases:
+                await self._phase(phase, toxiproxy, journal, active, progress)
+            stop.set()
+            await pub_task
+            # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
+            journal.append("drain_start", seconds=w.grace_s)
+            await asyncio.sleep(w.grace_s)
+            journal.append("drain_end")
+        finally:
+            stop.set()
+            ticker.cancel()
+            for task in sub_tasks + ([pub_task] if pub_task else []):
+                task.cancel()
+            await asyncio.gather(*sub_tasks, *([pub_task] if pub_task else []), ticker, return_exceptions=True)
+            journal.flush()
+
+    async def _await_subscribed(self, subscribers: list[Subscriber], channels: int) -> None:
+        deadline = time.monotonic() + SUBSCRIBE_TIMEOUT_S
+        while any(sub.subscribed < channels for sub in subscribers):
+            if time.monotonic() > deadline:
+                missing = [sub.sub_id for sub in subscribers if sub.subscribed < channels]
+                raise HarnessError(f"subscribers not subscribed after {SUBSCRIBE_TIMEOUT_S:.0f} s: {', '.join(missing)}")
+            await asyncio.sleep(0.05)  # poll interval
+
+    async def _phase(self, phase, toxiproxy: ToxiproxyClient, journal: JournalWriter, active: list[Fault],
+                     progress: Progress) -> None:
+        start = journal.clock.now()
+        journal.append("phase_start", t=start, phase=phase.name, duration_s=phase.duration_s)
+        journal.flush()
+        progress.phase = phase.name
+        faults_here = ", ".join(f"{f.kind} on {f.target}" for f in phase.faults)
+        self.log(f"── phase {phase.name} ({phase.duration_s:g} s){' · ' + faults_here if faults_here else ''}")
+        mine: list[Fault] = []
+        for spec in phase.faults:
+            fault = make_fault(spec, toxiproxy, self.scenario.nodes)
+            journal.append("fault_injected", fault=spec.name, fault_kind=spec.kind, target=spec.target,
+                           params=spec.params, stream=spec.stream, toxicity=spec.toxicity)
+            active.append(fault)
+            mine.append(fault)
+            await fault.inject()
+            evidence = await fault.confirm()
+            journal.append("fault_confirmed", fault=spec.name, evidence=evidence)
+            journal.flush()
+        remaining = start + phase.duration_s - journal.clock.now()
+        if remaining > 0:
+            await asyncio.sleep(remaining)  # the phase's declared duration
+        for fault in mine:
+            await fault.revert()
+            active.remove(fault)
+            journal.append("fault_reverted", fault=fault.spec.name)
+        journal.append("phase_end", phase=phase.name)
+        journal.flush()
+
+    async def _revert_all(self, active: list[Fault], journal: JournalWriter) -> None:
+        for fault in list(active):
+            try:
+                await asyncio.wait_for(fault.revert(), 30)
+                journal.append("fault_reverted", fault=fault.spec.name, during="cleanup")
+            except Exception as exc:  # cleanup goes on; the cluster is torn down next anyway
+                journal.append("fault_revert_failed", fault=fault.spec.name, error=str(exc))
+            active.remove(fault)
+
+    def _judge(self, run_id: str, error: str | None, timings: dict[str, float]) -> RunResult:
+        events = read_journal(self.out_dir / "journal.jsonl")
+        result = judge_events(events, self.scenario, error)
+        result["timings"] = timings
+        write_reports(self.out_dir, result)
+        return RunResult(self.out_dir, result, result["exit_status"])
+
+
+def judge_events(events: list[dict], scenario: Scenario, error: str | None = None) -> dict:
+    """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status."""
+    a = analysis.analyse(events)
+    verdicts = expect.judge_all(scenario.expectations, a.metrics) if error is None else []
+    if error is not None:
+        verdict, status = "error", EXIT_ERROR
+    elif all(v.passed for v in verdicts):
+        verdict, status = "pass", EXIT_PASS
+    else:
+        verdict, status = "fail", EXIT_FAIL
+    return {
+        "scenario": scenario.name,
+        "run_id": a.run.get("run_id"),
+        "verdict": verdict,
+        "exit_status": status,
+        "error": error,
+        "phases": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
+                   for w in a.windows],
+        "run": {"metrics": a.metrics.get(expect.WHOLE_RUN, {})},
+        "expectations": [v.to_json() for v in verdicts],
+        "faults": a.faults,
+    }

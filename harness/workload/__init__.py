@@ -1,0 +1,1 @@
+"""The load: signed REST publishers and WebSocket subscribers speaking the Pusher protocol."""

@@ -1,0 +1,182 @@
+"""Helpers of the node tests: start a real redis-server, the upstream registry and pub/sub nodes as host
+processes on free 127.0.0.1 ports, and wait for conditions. No Docker, no mocks.
+
+(A module with its own name rather than conftest, so tests can import it unambiguously.)
+
+Synchronisation is always "poll a condition until a deadline"; a short sleep inside such a loop is
+marked `# poll`.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+PUBSUB_DIR = ROOT / "compose" / "pubsub"
+UPSTREAM_DIR = ROOT / "compose" / "upstream"
+PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+# The project's own client code signs requests (harness/workload/signing.py).
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+APP = {"id": "100001", "key": "f3b0a1c2d4e5f60718a9", "secret": "9c1e7d3b2a4f5e6d7c8b"}
+DISABLED_APP = {"id": "100002", "key": "0a1b2c3d4e5f60718293", "secret": "aa11bb22cc33dd44ee55"}
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
+    """Return the first truthy value of condition() before the deadline, else fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - not ready yet
+            last_error = exc
+        time.sleep(interval)  # poll
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last error: {last_error!r})")
+
+
+@dataclass
+class Proc:
+    """A host process started by a fixture, with its output captured to a file for post-mortems."""
+
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=5)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start(name: str, args: list[str], cwd: Path, env: dict[str, str], log_dir: Path) -> Proc:
+    log_path = log_dir / f"{name}.log"
+    log_file = open(log_path, "wb")
+    popen = subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, stdout=log_file,
+                             stderr=subprocess.STDOUT)
+    log_file.close()  # the child has its own descriptor
+    return Proc(name, popen, log_path)
+
+
+@dataclass
+class Redis:
+    proc: Proc
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def start_redis(log_dir: Path, port: int | None = None) -> Redis:
+    """A fresh redis-server (on `port` if given, to restart one in place), PING-ready."""
+    port = port or free_port()
+    proc = start(f"redis-{port}-{time.monotonic_ns()}", [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no"], log_dir, {}, log_dir)
+
+    def pong() -> bool:
+        assert proc.popen.poll() is None, f"redis-server exited:\n{proc.output()}"
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+
+    wait_until(pong, 10, f"redis-server on port {port}")
+    return Redis(proc, port)
+
+
+@dataclass
+class Node:
+    proc: Proc
+    port: int
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
+def start_node(name: str, redis_url: str, upstream_url: str, log_dir: Path, **env: str) -> Node:
+    port = free_port()
+    proc = start(name, [PYTHON, "-m", "pubsub"], PUBSUB_DIR, {
+        "NODE_NAME": name, "PORT": str(port), "REDIS_URL": redis_url, "UPSTREAM_URL": upstream_url,
+        "REDIS_TIMEOUT_S": "0.5", "UPSTREAM_TIMEOUT_S": "1.0", "PYTHONUNBUFFERED": "1", **env,
+    }, log_dir)
+    return Node(proc, port, name)
+
+
+def wait_ready(node: Node, timeout: float = 15) -> None:
+    def ready() -> bool:
+        assert node.proc.popen.poll() is None, f"{node.name} exited:\n{node.proc.output()}"
+        return httpx.get(f"{node.url}/readyz", timeout=1.0).status_code == 200
+
+    wait_until(ready, timeout, f"{node.name} /readyz 200")
+
+
+@dataclass
+class Cluster:
+    redis: Redis
+    upstream_url: str
+    nodes: list[Node] = field(default_factory=list)
+
+
+class Spawner:
+    """Starts processes for one test and stops every one of them when the test ends."""
+
+    def __init__(self, upstream_url: str, log_dir: Path) -> None:
+        self.upstream_url = upstream_url
+        self.log_dir = log_dir
+        self.procs: list[Proc] = []
+
+    def redis(self, port: int | None = None) -> Redis:
+        redis = start_redis(self.log_dir, port)
+        self.procs.append(redis.proc)
+        return redis
+
+    def node(self, redis_url: str, upstream_url: str | None = None, ready: bool = True, **env: str) -> Node:
+        node = start_node(f"n{free_port()}", redis_url, upstream_url or self.upstream_url, self.log_dir, **env)
+        self.procs.append(node.proc)
+        if ready:
+            wait_ready(node)
+        return node
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
