@@ -112,7 +112,7 @@ class Runner:
         ticker = asyncio.create_task(progress.tick())
         try:
             await self._await_subscribed(subscribers, len(channels))
-            publisher = Publisher("p1", endpoints.run_id, app.id, app.key, app.secret,
+            publisher = Publisher("p1", endpoints.run_id, app,
                                   [PublishTarget(n.name, n.http) for n in endpoints.nodes], channels,
                                   w.publish.rate, journal, w.publish.timeout_s, w.publish.payload_bytes,
                                   max_count=int(w.publish.rate * bound_s) + 1, on_result=progress.published)

@@ -21,6 +21,7 @@ import httpx
 from harness.cluster.compose import ComposeError, compose
 from harness.cluster.images import ImageBuilder, ImageError
 from harness.cluster.paths import COMPOSE_DIR
+from harness.workload.client import App
 
 LABEL_MANAGED = "io.hx.managed"
 LABEL_RUN = "io.hx.run-id"
@@ -34,13 +35,6 @@ PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"node{i}" for i in range
 
 class ClusterError(Exception):
     """The cluster could not be started, made ready, or torn down (exit status 3)."""
-
-
-@dataclass(frozen=True)
-class App:
-    id: str
-    key: str
-    secret: str
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ Open loop means a slow answer does not slow the schedule: each publish runs as i
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -14,8 +13,8 @@ from typing import Callable
 import httpx
 
 from harness.journal import JournalWriter
+from harness.workload.client import App, publish
 from harness.workload.message import Stamp, encode
-from harness.workload.signing import signed_params
 
 
 def classify(status: int | None, exc: BaseException | None) -> str | None:
@@ -41,9 +40,7 @@ class PublishTarget:
 class Publisher:
     pub_id: str
     run_id: str
-    app_id: str
-    key: str
-    secret: str
+    app: App
     targets: list[PublishTarget]           # round-robin over these
     channels: list[str]                    # round-robin over these
     rate: float                            # publishes per second
@@ -59,7 +56,6 @@ class Publisher:
 
     async def run(self, stop: asyncio.Event, max_seconds: float) -> None:
         """Publish until `stop` is set, `max_seconds` pass or `max_count` are sent; then await in-flight."""
-        path = f"/apps/{self.app_id}/events"
         limits = httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=64)
         async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s), trust_env=False, limits=limits) as http:
             start = time.monotonic()
@@ -84,24 +80,20 @@ class Publisher:
                     continue
                 target = self.targets[seq % len(self.targets)]
                 channel = self.channels[seq % len(self.channels)]
-                task = asyncio.create_task(self._publish_one(http, path, target, channel, seq))
+                task = asyncio.create_task(self._publish_one(http, target, channel, seq))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _publish_one(self, http: httpx.AsyncClient, path: str, target: PublishTarget, channel: str,
-                           seq: int) -> None:
+    async def _publish_one(self, http: httpx.AsyncClient, target: PublishTarget, channel: str, seq: int) -> None:
         sent = self.journal.clock.now()
         data = encode(Stamp(self.run_id, self.pub_id, seq, sent), self.padding)
-        body = json.dumps({"name": "hx-load", "channel": channel, "data": data}).encode()
-        params = signed_params(self.key, self.secret, "POST", path, body)
         status: int | None = None
         error: BaseException | None = None
         detail = None
         try:
-            response = await http.post(target.http + path, params=params, content=body,
-                                       headers={"Content-Type": "application/json"})
+            response = await publish(http, target.http, self.app, channel, "hx-load", data)
             status = response.status_code
             if status >= 300:
                 detail = response.text[:200]

@@ -7,18 +7,15 @@ and resubscribe every channel.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from harness.journal import JournalWriter
+from harness.workload.client import PusherSocket
 from harness.workload.message import decode
-
-PROTOCOL_QUERY = "protocol=7&client=hx-harness&version=0.1"
 
 
 @dataclass
@@ -32,10 +29,6 @@ class Subscriber:
     on_receive: Callable[[float], None] | None = None   # latency ms, for live progress
     connected: bool = False
     subscribed: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"{self.ws_url}/app/{self.key}?{PROTOCOL_QUERY}"
 
     async def run(self, max_seconds: float) -> None:
         """Stay connected and subscribed until cancelled or `max_seconds` pass."""
@@ -63,28 +56,22 @@ class Subscriber:
             self.journal.append("ws_disconnect", sub=self.sub_id, node=self.node, reason=reason)
 
     async def _session(self, deadline: float) -> None:
-        async with websockets.connect(self.url, open_timeout=5, close_timeout=1, max_size=1 << 20) as ws:
-            first = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            if first.get("event") != "pusher:connection_established":
-                raise ConnectionError(f"expected connection_established, got {first.get('event')}: {first.get('data')}")
-            socket_id = json.loads(first["data"])["socket_id"]
+        async with PusherSocket(self.ws_url, self.key) as socket:
             self.connected = True
-            self.journal.append("ws_connect", sub=self.sub_id, node=self.node, socket_id=socket_id)
+            self.journal.append("ws_connect", sub=self.sub_id, node=self.node, socket_id=socket.socket_id)
             for channel in self.channels:
-                await ws.send(json.dumps({"event": "pusher:subscribe", "data": {"channel": channel}}))
+                await socket.request_subscribe(channel)
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
-                self._handle(ws, json.loads(await asyncio.wait_for(ws.recv(), remaining)))
+                self._handle(await socket.next_frame(remaining))
 
-    def _handle(self, ws, frame: dict) -> None:
+    def _handle(self, frame: dict) -> None:
         event = frame.get("event", "")
         if event == "pusher_internal:subscription_succeeded":
             self.subscribed += 1
             self.journal.append("ws_subscribed", sub=self.sub_id, channel=frame.get("channel"))
-        elif event == "pusher:ping":
-            asyncio.ensure_future(ws.send(json.dumps({"event": "pusher:pong", "data": "{}"})))
         elif event == "pusher:error":
             self.journal.append("ws_error", sub=self.sub_id, data=frame.get("data"))
         elif not event.startswith("pusher"):

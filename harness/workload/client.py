@@ -1,0 +1,110 @@
+"""A small Pusher client: signed REST publish and a protocol-7 WebSocket, for the load and for tests.
+
+Written against the protocol (REFERENCE.md §2), independently of the server in compose/pubsub, so
+each checks the other.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import websockets
+
+from harness.workload.signing import signed_params
+
+PROTOCOL_QUERY = "protocol=7&client=hx-harness&version=0.1"
+
+
+@dataclass(frozen=True)
+class App:
+    """A Pusher app's credentials; `id` is a numeric string, as real Pusher clients require."""
+
+    id: str
+    key: str
+    secret: str
+
+
+async def publish(http: httpx.AsyncClient, base_url: str, app: App, channels: str | list[str],
+                  name: str, data: str, socket_id: str | None = None) -> httpx.Response:
+    """POST /apps/{id}/events, signed; returns the response (raises httpx errors on transport failure)."""
+    path = f"/apps/{app.id}/events"
+    body: dict[str, Any] = {"name": name, "data": data}
+    body.update({"channel": channels} if isinstance(channels, str) else {"channels": channels})
+    if socket_id:
+        body["socket_id"] = socket_id
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    params = signed_params(app.key, app.secret, "POST", path, raw)
+    return await http.post(base_url + path, params=params, content=raw, headers={"Content-Type": "application/json"})
+
+
+class PusherSocket:
+    """One WebSocket connection: `async with PusherSocket(ws_url, key) as s: await s.subscribe("c")`."""
+
+    def __init__(self, ws_url: str, key: str, open_timeout: float = 5.0) -> None:
+        self.url = f"{ws_url}/app/{key}?{PROTOCOL_QUERY}"
+        self.open_timeout = open_timeout
+        self.socket_id = ""
+        self.ws: websockets.WebSocketClientProtocol | None = None
+
+    async def __aenter__(self) -> "PusherSocket":
+        self.ws = await websockets.connect(self.url, open_timeout=self.open_timeout, close_timeout=1, max_size=1 << 20)
+        try:
+            first = json.loads(await asyncio.wait_for(self.ws.recv(), self.open_timeout))
+            if first.get("event") != "pusher:connection_established":
+                raise ConnectionError(f"expected pusher:connection_established, got {first.get('event')}: {first.get('data')}")
+            self.socket_id = json.loads(first["data"])["socket_id"]
+        except BaseException:
+            await self.ws.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+    async def send(self, event: str, data: Any, channel: str | None = None) -> None:
+        frame: dict[str, Any] = {"event": event, "data": data}
+        if channel:
+            frame["channel"] = channel
+        assert self.ws is not None
+        await self.ws.send(json.dumps(frame))
+
+    async def request_subscribe(self, channel: str) -> None:
+        """Send pusher:subscribe without waiting for the answer."""
+        await self.send("pusher:subscribe", {"channel": channel})
+
+    async def subscribe(self, channel: str, timeout: float = 5.0) -> None:
+        """Subscribe and wait for subscription_succeeded (other frames meanwhile are dropped)."""
+        await self.request_subscribe(channel)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.next_frame(deadline - loop.time())
+            if frame.get("event") == "pusher_internal:subscription_succeeded" and frame.get("channel") == channel:
+                return
+            if frame.get("event") == "pusher:error":
+                raise ConnectionError(f"subscribe {channel}: {frame.get('data')}")
+
+    async def next_frame(self, timeout: float) -> dict[str, Any]:
+        """The next frame, answering server pings on the way; asyncio.TimeoutError after `timeout`."""
+        assert self.ws is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = json.loads(await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - loop.time())))
+            if frame.get("event") == "pusher:ping":
+                await self.send("pusher:pong", "{}")
+                continue
+            return frame
+
+    async def next_event(self, timeout: float) -> dict[str, Any]:
+        """The next application event (not pusher:* / pusher_internal:*)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.next_frame(deadline - loop.time())
+            if not frame.get("event", "").startswith("pusher"):
+                return frame

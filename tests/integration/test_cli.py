@@ -1,0 +1,98 @@
+"""The command line contract end to end: exit statuses, output files, a run killed with SIGKILL."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import leftovers
+
+pytestmark = pytest.mark.integration
+
+SHORT = """\
+name: short
+cluster: {nodes: 2}
+workload: {publish: {rate: 10}, subscribe: {per_node: 1}, grace: 1s}
+phases:
+  - {name: steady, duration: 2s}
+  - name: slow
+    duration: 3s
+    faults: [{kind: latency, target: redis, latency: 100}]
+expect:
+  - "steady: publish.success_rate >= 0.99"
+  - "slow: delivery.latency_ms.p50 >= steady.delivery.latency_ms.p50 + 80"
+  - "{window}: delivery.lost {op} 0"
+"""
+
+
+def harness(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=300, **kw)
+
+
+def scenario(tmp_path: Path, window: str = "run", op: str = "==") -> Path:
+    path = tmp_path / "short.yaml"
+    path.write_text(SHORT.replace("{window}", window).replace("{op}", op))
+    return path
+
+
+def test_run_passes_and_writes_every_file(tmp_path, images):
+    result = harness("run", str(scenario(tmp_path)), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = tmp_path / "out" / "short"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["verdict"] == "pass" and [p["name"] for p in summary["phases"]] == ["steady", "slow"]
+    assert summary["faults"][0]["confirmed_s"] >= summary["faults"][0]["injected_s"]
+    assert "slow" in result.stdout and "verdict: pass" in result.stdout
+    assert "<testsuite" in (out / "junit.xml").read_text()
+    assert leftovers(summary["run_id"]) == []
+    # `report` re-judges the same journal to the same verdict.
+    again = harness("report", str(out / "journal.jsonl"), "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "again" / "summary.json").read_text())["phases"] == summary["phases"]
+
+
+def test_failed_expectation_exits_1(tmp_path, images):
+    result = harness("run", str(scenario(tmp_path, op=">")), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL  run: delivery.lost > 0" in result.stdout
+
+
+def test_bad_scenario_exits_2_before_anything_starts(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SHORT.replace("kind: latency", "kind: lag"))
+    result = harness("run", str(bad), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"{bad}:8: phases[1].faults[0].kind: unknown fault kind 'lag'" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_run_killed_mid_phase_leaves_a_judgeable_journal_and_nothing_after_down(tmp_path, images):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario(tmp_path)), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = out / "short" / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    try:
+        while not (journal.exists() and '"fault_confirmed"' in journal.read_text()):
+            assert proc.poll() is None, "the run ended before its fault phase"
+            assert time.monotonic() < deadline, "the run never reached its fault phase"
+            time.sleep(0.1)  # poll
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
+        assert leftovers(run_id), "the killed run's cluster should still be there before down"
+        report = harness("report", str(journal))
+        assert report.returncode in (0, 1), report.stderr
+        assert "run_end" not in journal.read_text() and "killed" in report.stdout
+        down = harness("down", f"hx-{run_id}")
+        assert down.returncode == 0, down.stderr
+        assert leftovers(run_id) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -1,0 +1,105 @@
+"""The walking skeleton on real Docker, Redis and Toxiproxy."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+
+from harness.analysis import percentile
+from harness.faults.catalog import validate_fault
+from harness.faults.toxic import make_fault
+from harness.faults.toxiproxy import ToxiproxyClient
+from harness.workload.client import PusherSocket, publish
+
+pytestmark = pytest.mark.integration
+
+
+def test_cluster_is_deeply_ready_and_only_on_loopback(cluster):
+    c, endpoints = cluster
+    assert endpoints.project == f"hx-{c.run_id}"
+    for node in endpoints.nodes:
+        assert node.http.startswith("http://127.0.0.1:")
+        ready = httpx.get(node.http + "/readyz", trust_env=False)
+        assert ready.status_code == 200, ready.text
+    assert [a.id for a in endpoints.apps] and all(a.id.isdigit() for a in endpoints.apps)
+
+
+def test_publish_on_node1_reaches_subscriber_on_node2_once(cluster):
+    _, e = cluster
+    app = e.apps[0]
+
+    async def scenario():
+        async with PusherSocket(e.nodes[1].ws, app.key) as socket, httpx.AsyncClient(trust_env=False) as http:
+            await socket.subscribe("cross-node")
+            response = await publish(http, e.nodes[0].http, app, "cross-node", "greeting", '{"hello":1}')
+            assert response.status_code == 200, response.text
+            event = await socket.next_event(5)
+            assert (event["event"], event["channel"], event["data"]) == ("greeting", "cross-node", '{"hello":1}')
+            with pytest.raises(asyncio.TimeoutError):
+                await socket.next_event(0.5)  # exactly once: no second copy arrives
+
+    asyncio.run(scenario())
+
+
+async def _delivery_latencies(e, count: int) -> list[float]:
+    """Publish `count` messages through node1, one at a time, and time their arrival at node2 (ms)."""
+    app = e.apps[0]
+    out = []
+    async with PusherSocket(e.nodes[1].ws, app.key) as socket, httpx.AsyncClient(trust_env=False) as http:
+        await socket.subscribe("timed")
+        for i in range(count):
+            started = time.monotonic()
+            response = await publish(http, e.nodes[0].http, app, "timed", "tick", json.dumps({"i": i}))
+            assert response.status_code == 200, response.text
+            event = await socket.next_event(5)
+            assert json.loads(event["data"]) == {"i": i}
+            out.append((time.monotonic() - started) * 1000)
+    return out
+
+
+def test_latency_toxic_on_the_redis_link_slows_delivery_by_its_amount(cluster):
+    """Only node2's link to Redis is slowed: the one hop node1 → Redis → node2 gains ~200 ms."""
+    _, e = cluster
+    spec = validate_fault({"kind": "latency", "target": "node2.redis", "latency": 200}, 2, "slow-node2")
+
+    async def scenario():
+        before = await _delivery_latencies(e, 10)
+        async with ToxiproxyClient(e.toxiproxy) as toxiproxy:
+            fault = make_fault(spec, toxiproxy, 2)
+            await fault.inject()
+            await fault.inject()  # idempotent
+            assert "hx-slow-node2" in await fault.confirm()
+            try:
+                during = await _delivery_latencies(e, 10)
+            finally:
+                await fault.revert()
+                await fault.revert()  # idempotent
+            assert (await toxiproxy.toxics("node2_redis")) == []
+        after = await _delivery_latencies(e, 10)
+        return before, during, after
+
+    before, during, after = asyncio.run(scenario())
+    gained = percentile(during, 0.5) - percentile(before, 0.5)
+    assert 180 <= gained <= 450, f"median delivery went from {percentile(before, 0.5):.1f} to {percentile(during, 0.5):.1f} ms"
+    assert percentile(after, 0.5) < percentile(before, 0.5) + 50
+
+
+def test_two_clusters_at_once_do_not_interfere(make_cluster):
+    (a, ea), (b, eb) = make_cluster(1), make_cluster(1)
+    assert a.project != b.project and not set(a.ports.values()) & set(b.ports.values())
+    app = ea.apps[0]
+
+    async def scenario():
+        async with PusherSocket(ea.nodes[0].ws, app.key) as on_a, PusherSocket(eb.nodes[0].ws, app.key) as on_b, \
+                httpx.AsyncClient(trust_env=False) as http:
+            await on_a.subscribe("shared-name")
+            await on_b.subscribe("shared-name")
+            assert (await publish(http, ea.nodes[0].http, app, "shared-name", "only-a", "1")).status_code == 200
+            assert (await on_a.next_event(5))["event"] == "only-a"
+            with pytest.raises(asyncio.TimeoutError):
+                await on_b.next_event(1.0)  # b has its own Redis: nothing crosses over
+
+    asyncio.run(scenario())
