@@ -139,12 +139,66 @@ def cmd_down(args: argparse.Namespace) -> int:
     if not args.project:
         _err("down: name a PROJECT (see `harness ps`) or pass --all")
         return EXIT_BAD_INPUT
+    from harness.faults import manual
     run_id = args.project.removeprefix("hx-")
+    # Faults made by hand are reverted and Toxiproxy reset first: nothing is removed mid-fault.
+    problems = asyncio.run(manual.revert_for_down(f"hx-{run_id}"))
     containers, networks = remove_labelled({LABEL_RUN: run_id})
     if not containers and not networks:
         _err(f"down: no cluster {args.project!r}; `harness ps` lists them")
         return EXIT_BAD_INPUT
+    for problem in problems:
+        _err(f"down: note: {problem}")
     print(f"removed {args.project}: {containers} containers, {networks} networks")
+    return EXIT_PASS
+
+
+def cmd_fault_list(args: argparse.Namespace) -> int:
+    from harness.faults.catalog import FAULT_KINDS, targets_for
+    for kind in FAULT_KINDS.values():
+        targets = ", ".join(targets_for(kind, 3 if args.nodes is None else args.nodes))
+        print(f"{kind.name:<30} {kind.doc}")
+        print(f"{'':<30} targets: {targets}{' (several comma-separated)' if kind.multi else ''}")
+        for p in kind.params:
+            default = "required" if p.default is None else f"default {p.default}"
+            choices = f" ({'|'.join(p.choices)})" if p.choices else ""
+            print(f"{'':<30} {p.name}: {p.doc}{choices}, {default}")
+        if kind.family == "toxic":
+            print(f"{'':<30} stream: downstream|upstream, default downstream; toxicity: 0..1, default 1")
+    return EXIT_PASS
+
+
+def cmd_fault_inject(args: argparse.Namespace) -> int:
+    from harness.faults import manual
+    try:
+        raw = {"kind": args.kind, **manual.parse_params(args.param)}
+        raw.update({k: v for k, v in (("target", args.target), ("name", args.name)) if v is not None})
+        spec, evidence = asyncio.run(manual.inject(args.project, raw))
+    except ValueError as exc:
+        _err(f"fault inject: {exc}")
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # FaultError, ClusterError, ToxiproxyError: the cluster, not the input
+        _err(f"fault inject: {exc}")
+        return EXIT_ERROR
+    print(f"injected {spec.name} ({spec.kind} on {spec.target}): {evidence}")
+    print(f"revert it with: harness fault revert --project {args.project} {spec.name}")
+    return EXIT_PASS
+
+
+def cmd_fault_revert(args: argparse.Namespace) -> int:
+    from harness.faults import manual
+    if args.all == (args.name is not None):
+        _err("fault revert: name one fault, or pass --all")
+        return EXIT_BAD_INPUT
+    try:
+        done = asyncio.run(manual.revert(args.project, args.name))
+    except ValueError as exc:
+        _err(f"fault revert: {exc}")
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        _err(f"fault revert: {exc}")
+        return EXIT_ERROR
+    print(f"reverted: {', '.join(done) or 'nothing was active'}")
     return EXIT_PASS
 
 
@@ -212,6 +266,25 @@ def parser() -> argparse.ArgumentParser:
     ps = sub.add_parser("ps", help="list running clusters")
     ps.add_argument("--json", action="store_true")
     ps.set_defaults(func=cmd_ps)
+
+    fault = sub.add_parser("fault", help="inject and revert faults by hand on a running cluster")
+    fault_sub = fault.add_subparsers(dest="fault_command", required=True, metavar="list|inject|revert")
+    flist = fault_sub.add_parser("list", help="the fault kinds, their targets and parameters")
+    flist.add_argument("--nodes", type=int, choices=(1, 2, 3), help="list targets for this many nodes (default 3)")
+    flist.set_defaults(func=cmd_fault_list)
+    finject = fault_sub.add_parser("inject", help="inject a fault, confirm it, and remember it")
+    finject.add_argument("kind", metavar="KIND")
+    finject.add_argument("--project", required=True, metavar="P")
+    finject.add_argument("--target", metavar="T", help="what the fault acts on (see `harness fault list`)")
+    finject.add_argument("--name", metavar="NAME", help="its name for revert (default: the kind)")
+    finject.add_argument("--param", action="append", default=[], metavar="k=v",
+                         help="a parameter; repeat; env.NAME=v for recreate-env")
+    finject.set_defaults(func=cmd_fault_inject)
+    frevert = fault_sub.add_parser("revert", help="revert remembered faults")
+    frevert.add_argument("name", nargs="?", metavar="NAME")
+    frevert.add_argument("--project", required=True, metavar="P")
+    frevert.add_argument("--all", action="store_true")
+    frevert.set_defaults(func=cmd_fault_revert)
 
     images = sub.add_parser("images", help="build the cluster's images (no registry needed)")
     images_sub = images.add_subparsers(dest="images_command", required=True, metavar="build")

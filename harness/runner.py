@@ -16,14 +16,13 @@ from typing import Callable
 from harness import analysis, expect
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
-from harness.faults.toxic import make_fault
+from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
 from harness.report import write_reports
 from harness.report.progress import Progress
 from harness.scenario import Scenario
-from harness.workload.publisher import PublishTarget, Publisher
-from harness.workload.subscriber import Subscriber
+from harness.workload.load import LoadError, build_load
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_ERROR = 0, 1, 2, 3
 SUBSCRIBE_TIMEOUT_S = 20.0
@@ -72,12 +71,12 @@ class Runner:
                            endpoints=endpoints.to_json())
             self.log(f"{s.name}: cluster ready in {timings['cluster_up_s']:.1f} s")
             async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
-                await self._drive(endpoints, toxiproxy, journal, active)
+                await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
         except asyncio.CancelledError:
             error = "interrupted"
             journal.append("run_interrupted")
             self.log(f"{s.name}: interrupted; reverting faults and tearing down")
-        except (ClusterError, ToxiproxyError, FaultError, HarnessError, OSError) as exc:
+        except (ClusterError, ToxiproxyError, FaultError, HarnessError, LoadError, OSError) as exc:
             error = str(exc)
             journal.append("run_error", error=error)
             self.log(f"{s.name}: harness error: {error}")
@@ -93,55 +92,31 @@ class Runner:
                 timings["cluster_down_s"] = round(time.monotonic() - started, 2)
         return self._judge(cluster.run_id, error, timings)
 
-    async def _drive(self, endpoints: Endpoints, toxiproxy: ToxiproxyClient, journal: JournalWriter,
+    async def _drive(self, endpoints: Endpoints, faults: FaultContext, journal: JournalWriter,
                      active: list[Fault]) -> None:
         s = self.scenario
         w = s.workload
-        app = endpoints.apps[0]
-        channels = [f"hx-load-{i}" for i in range(w.publish.channels)]
-        total_s = sum(p.duration_s for p in s.phases)
-        bound_s = total_s + w.grace_s + 60  # every loop stops by itself, whatever happens here
-        progress = Progress(journal.clock, self.log, expected_subscribers=len(endpoints.nodes) * w.subscribe.per_node)
-
-        subscribers = [Subscriber(f"s{n.name[4:]}-{i}", n.name, n.ws, app.key, channels, journal, progress.received)
-                       for n in endpoints.nodes for i in range(w.subscribe.per_node)]
-        sub_tasks = [asyncio.create_task(sub.run(bound_s)) for sub in subscribers]
-        progress.subscribers = subscribers
-        stop = asyncio.Event()
-        pub_task: asyncio.Task | None = None
+        bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
+        progress = Progress(journal.clock, self.log)
+        load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received)
+        progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
         try:
-            await self._await_subscribed(subscribers, len(channels))
-            publisher = Publisher("p1", endpoints.run_id, app,
-                                  [PublishTarget(n.name, n.http) for n in endpoints.nodes], channels,
-                                  w.publish.rate, journal, w.publish.timeout_s, w.publish.payload_bytes,
-                                  max_count=int(w.publish.rate * bound_s) + 1, on_result=progress.published)
-            pub_task = asyncio.create_task(publisher.run(stop, bound_s))
+            await load.start(SUBSCRIBE_TIMEOUT_S)
             for phase in s.phases:
-                await self._phase(phase, toxiproxy, journal, active, progress)
-            stop.set()
-            await pub_task
+                await self._phase(phase, faults, journal, active, progress)
+            await load.stop_publishing()
             # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
             journal.append("drain_start", seconds=w.grace_s)
             await asyncio.sleep(w.grace_s)
             journal.append("drain_end")
         finally:
-            stop.set()
             ticker.cancel()
-            for task in sub_tasks + ([pub_task] if pub_task else []):
-                task.cancel()
-            await asyncio.gather(*sub_tasks, *([pub_task] if pub_task else []), ticker, return_exceptions=True)
+            await load.close()
+            await asyncio.gather(ticker, return_exceptions=True)
             journal.flush()
 
-    async def _await_subscribed(self, subscribers: list[Subscriber], channels: int) -> None:
-        deadline = time.monotonic() + SUBSCRIBE_TIMEOUT_S
-        while any(sub.subscribed < channels for sub in subscribers):
-            if time.monotonic() > deadline:
-                missing = [sub.sub_id for sub in subscribers if sub.subscribed < channels]
-                raise HarnessError(f"subscribers not subscribed after {SUBSCRIBE_TIMEOUT_S:.0f} s: {', '.join(missing)}")
-            await asyncio.sleep(0.05)  # poll interval
-
-    async def _phase(self, phase, toxiproxy: ToxiproxyClient, journal: JournalWriter, active: list[Fault],
+    async def _phase(self, phase, faults: FaultContext, journal: JournalWriter, active: list[Fault],
                      progress: Progress) -> None:
         start = journal.clock.now()
         journal.append("phase_start", t=start, phase=phase.name, duration_s=phase.duration_s)
@@ -151,7 +126,7 @@ class Runner:
         self.log(f"── phase {phase.name} ({phase.duration_s:g} s){' · ' + faults_here if faults_here else ''}")
         mine: list[Fault] = []
         for spec in phase.faults:
-            fault = make_fault(spec, toxiproxy, self.scenario.nodes)
+            fault = make_fault(spec, faults)
             journal.append("fault_injected", fault=spec.name, fault_kind=spec.kind, target=spec.target,
                            params=spec.params, stream=spec.stream, toxicity=spec.toxicity)
             active.append(fault)
@@ -189,7 +164,7 @@ class Runner:
 
 def judge_events(events: list[dict], scenario: Scenario, error: str | None = None) -> dict:
     """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status."""
-    a = analysis.analyse(events)
+    a = analysis.analyse(events, scenario.windows, recovery=scenario.recovery)
     verdicts = expect.judge_all(scenario.expectations, a.metrics) if error is None else []
     if error is not None:
         verdict, status = "error", EXIT_ERROR
@@ -205,7 +180,10 @@ def judge_events(events: list[dict], scenario: Scenario, error: str | None = Non
         "error": error,
         "phases": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
                    for w in a.windows],
+        "windows": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
+                    for w in a.named],
         "run": {"metrics": a.metrics.get(expect.WHOLE_RUN, {})},
         "expectations": [v.to_json() for v in verdicts],
         "faults": a.faults,
+        "timeline": a.timeline,
     }

@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 from harness import expect
+from harness.analysis import NamedWindow, Recovery
+from harness.workload.rate import SHAPES, Shape
 from harness.faults.catalog import FAULT_KINDS, FaultSpec, validate_fault
 
 
@@ -23,21 +25,26 @@ class ScenarioError(Exception):
 
 @dataclass(frozen=True)
 class PublishLoad:
-    rate: float = 20.0            # publishes per second, over all publishers together
+    shape: Shape = field(default_factory=Shape)   # rate over all publishers together, and its shape
+    publishers: int = 1           # each gets an equal share of the rate
     channels: int = 2             # channels hx-load-0 .. hx-load-(n-1)
     timeout_s: float = 2.0        # per request
     payload_bytes: int = 64       # padding added to each message's data
+    batch: int = 1                # messages per request (batch_events when > 1)
+    target: str = "round-robin"   # or a node name: every publish through that node
 
 
 @dataclass(frozen=True)
 class SubscribeLoad:
-    per_node: int = 2             # WebSocket subscribers on each node, each on every load channel
+    per_node: int = 2             # WebSocket subscribers on each node
+    spread: bool = False          # False: each on every load channel; True: one channel each, in turn
 
 
 @dataclass(frozen=True)
 class Workload:
     publish: PublishLoad = field(default_factory=PublishLoad)
     subscribe: SubscribeLoad = field(default_factory=SubscribeLoad)
+    canary: bool = True           # one message a second, first node → last node, accounted apart
     grace_s: float = 2.0          # a delivery later than ack + grace is late; also the drain time
 
 
@@ -57,6 +64,8 @@ class Scenario:
     workload: Workload
     phases: tuple[Phase, ...]
     expectations: tuple[expect.Expectation, ...]
+    windows: tuple[NamedWindow, ...]
+    recovery: Recovery
     source: str                   # the file's text, recorded in the journal so `report` can re-judge
 
 
@@ -174,7 +183,8 @@ def loads(text: str, file: Path = Path("<scenario>")) -> Scenario:
     lines: dict[Path_, int] = {}
     doc = _construct(node, (), lines)
     r = _Reader(file, lines)
-    top = r.mapping(doc, (), {"name", "description", "cluster", "workload", "phases", "expect"}, {"name", "phases"})
+    top = r.mapping(doc, (), {"name", "description", "cluster", "workload", "phases", "windows", "recovery", "expect"},
+                    {"name", "phases"})
     name = r.name(top["name"], ("name",))
     description = top.get("description") or ""
     if not isinstance(description, str):
@@ -183,28 +193,93 @@ def loads(text: str, file: Path = Path("<scenario>")) -> Scenario:
     cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes"})
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
 
-    workload = _workload(r, top.get("workload"))
+    workload = _workload(r, top.get("workload"), nodes)
     phases = _phases(r, top["phases"], nodes)
-    expectations = _expectations(r, top.get("expect"), {p.name for p in phases})
-    return Scenario(name, file, description, nodes, workload, phases, expectations, text)
+    windows = _named_windows(r, top.get("windows"), phases)
+    recovery = _recovery(r, top.get("recovery"))
+    expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows})
+    return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text)
 
 
-def _workload(r: _Reader, raw: Any) -> Workload:
-    w = r.mapping(raw, ("workload",), {"publish", "subscribe", "grace"})
-    pub = r.mapping(w.get("publish"), ("workload", "publish"), {"rate", "channels", "timeout", "payload_bytes"})
-    sub = r.mapping(w.get("subscribe"), ("workload", "subscribe"), {"per_node"})
+def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
+    w = r.mapping(raw, ("workload",), {"publish", "subscribe", "canary", "grace"})
+    at = ("workload", "publish")
+    pub = r.mapping(w.get("publish"), at, {"rate", "shape", "steps", "step", "burst", "publishers", "channels",
+                                           "timeout", "payload_bytes", "batch", "target"})
     d = PublishLoad()
+    kind = pub.get("shape", "constant")
+    if kind not in SHAPES:
+        raise r.error(at + ("shape",), f"unknown shape {kind!r}; allowed: {', '.join(SHAPES)}")
+    steps: tuple[float, ...] = ()
+    if kind == "stepped":
+        raw_steps = pub.get("steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise r.error(at + ("steps",), "a stepped shape needs steps: a list of rates, e.g. [10, 20, 40]")
+        steps = tuple(float(r.number(v, at + ("steps", i), 0.1, 5000)) for i, v in enumerate(raw_steps))
+    burst = r.mapping(pub.get("burst"), at + ("burst",), {"size", "every"})
+    if kind == "bursty" and "size" not in burst:
+        raise r.error(at + ("burst",), "a bursty shape needs burst: {size: N, every: 5s}")
+    rate = float(r.number(pub.get("rate", d.shape.rate), at + ("rate",), 0.1, 5000))
+    shape = Shape(kind, rate, steps, r.duration(pub.get("step", 5), at + ("step",)),
+                  int(r.number(burst.get("size", 0), at + ("burst", "size"), 0, 10000, integer=True)),
+                  r.duration(burst.get("every", 5), at + ("burst", "every")))
+    targets = ["round-robin"] + [f"node{i}" for i in range(1, nodes + 1)]
+    target = pub.get("target", d.target)
+    if target not in targets:
+        raise r.error(at + ("target",), f"unknown target {target!r}; allowed: {', '.join(targets)}")
     publish = PublishLoad(
-        rate=float(r.number(pub.get("rate", d.rate), ("workload", "publish", "rate"), 0.1, 2000)),
-        channels=int(r.number(pub.get("channels", d.channels), ("workload", "publish", "channels"), 1, 100, integer=True)),
-        timeout_s=r.duration(pub.get("timeout", d.timeout_s), ("workload", "publish", "timeout")),
-        payload_bytes=int(r.number(pub.get("payload_bytes", d.payload_bytes), ("workload", "publish", "payload_bytes"), 0, 9000, integer=True)),
+        shape=shape,
+        publishers=int(r.number(pub.get("publishers", d.publishers), at + ("publishers",), 1, 50, integer=True)),
+        channels=int(r.number(pub.get("channels", d.channels), at + ("channels",), 1, 100, integer=True)),
+        timeout_s=r.duration(pub.get("timeout", d.timeout_s), at + ("timeout",)),
+        payload_bytes=int(r.number(pub.get("payload_bytes", d.payload_bytes), at + ("payload_bytes",), 0, 9000, integer=True)),
+        batch=int(r.number(pub.get("batch", d.batch), at + ("batch",), 1, 10, integer=True)),
+        target=target,
     )
+    sub = r.mapping(w.get("subscribe"), ("workload", "subscribe"), {"per_node", "spread"})
+    spread = sub.get("spread", False)
+    if not isinstance(spread, bool):
+        raise r.error(("workload", "subscribe", "spread"), "must be true or false")
     subscribe = SubscribeLoad(
         per_node=int(r.number(sub.get("per_node", SubscribeLoad().per_node), ("workload", "subscribe", "per_node"), 0, 200, integer=True)),
+        spread=spread,
     )
+    canary = w.get("canary", True)
+    if not isinstance(canary, bool):
+        raise r.error(("workload", "canary"), "must be true or false")
     grace = r.duration(w.get("grace", Workload().grace_s), ("workload", "grace"))
-    return Workload(publish, subscribe, grace)
+    return Workload(publish, subscribe, canary, grace)
+
+
+def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[NamedWindow, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise r.error(("windows",), "must be a list of {name, phase, from, to}")
+    by_name = {p.name: p for p in phases}
+    out = []
+    for i, item in enumerate(raw):
+        w = r.mapping(item, ("windows", i), {"name", "phase", "from", "to"}, {"name", "phase"})
+        name = r.name(w["name"], ("windows", i, "name"))
+        if name in by_name or name == expect.WHOLE_RUN or name in {n.name for n in out}:
+            raise r.error(("windows", i, "name"), f"window name {name!r} is already a phase or window name")
+        phase = by_name.get(w["phase"])
+        if phase is None:
+            raise r.error(("windows", i, "phase"), f"unknown phase {w['phase']!r}; allowed: {', '.join(by_name)}")
+        start = r.duration(w["from"], ("windows", i, "from")) if w.get("from") not in (None, 0) else 0.0
+        end = r.duration(w["to"], ("windows", i, "to")) if "to" in w else None
+        if end is not None and end <= start:
+            raise r.error(("windows", i, "to"), f"must be after from ({start:g} s)")
+        out.append(NamedWindow(name, phase.name, start, end))
+    return tuple(out)
+
+
+def _recovery(r: _Reader, raw: Any) -> Recovery:
+    d = Recovery()
+    rec = r.mapping(raw, ("recovery",), {"success_rate", "delivery_ratio", "sustain"})
+    return Recovery(float(r.number(rec.get("success_rate", d.success_rate), ("recovery", "success_rate"), 0, 1)),
+                    float(r.number(rec.get("delivery_ratio", d.delivery_ratio), ("recovery", "delivery_ratio"), 0, 1)),
+                    r.duration(rec.get("sustain", d.sustain_s), ("recovery", "sustain")))
 
 
 def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:

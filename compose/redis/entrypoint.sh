@@ -18,11 +18,14 @@ protected="${REDIS_PROTECTED_MODE:-no}"
 policy="${REDIS_MAXMEMORY_POLICY:-noeviction}"
 maxmemory="${REDIS_MAXMEMORY:-0}"
 stop_writes="${REDIS_STOP_WRITES_ON_BGSAVE_ERROR:-yes}"
+# DEBUG (the harness's DEBUG SLEEP fault) only from inside the container, never from the network.
+debug="${REDIS_ENABLE_DEBUG_COMMAND:-local}"
 
 check REDIS_PORT "$port" '[0-9]{1,5}' 'a TCP port 1-65535'
 check REDIS_APPENDONLY "$appendonly" 'yes|no' 'yes, no'
 check REDIS_PROTECTED_MODE "$protected" 'yes|no' 'yes, no'
 check REDIS_STOP_WRITES_ON_BGSAVE_ERROR "$stop_writes" 'yes|no' 'yes, no'
+check REDIS_ENABLE_DEBUG_COMMAND "$debug" 'yes|no|local' 'yes, no, local'
 check REDIS_MAXMEMORY "$maxmemory" '[0-9]+([kKmMgG][bB]?)?' 'bytes, or a number with kb/mb/gb'
 check REDIS_MAXMEMORY_POLICY "$policy" 'noeviction|allkeys-lru|allkeys-lfu|allkeys-random|volatile-lru|volatile-lfu|volatile-random|volatile-ttl' 'a Redis maxmemory-policy'
 check REDIS_SAVE "$save" '|[0-9]+ [0-9]+( [0-9]+ [0-9]+)*' 'empty (no RDB snapshots) or "SECONDS CHANGES ..."'
@@ -31,7 +34,8 @@ check REDIS_SAVE "$save" '|[0-9]+ [0-9]+( [0-9]+ [0-9]+)*' 'empty (no RDB snapsh
 
 set -- redis-server --port "$port" --bind "$bind" --dir "$dir" --save "$save" \
   --appendonly "$appendonly" --protected-mode "$protected" --maxmemory "$maxmemory" \
-  --maxmemory-policy "$policy" --stop-writes-on-bgsave-error "$stop_writes"
+  --maxmemory-policy "$policy" --stop-writes-on-bgsave-error "$stop_writes" \
+  --enable-debug-command "$debug"
 if [ -n "${REDIS_PASSWORD:-}" ]; then set -- "$@" --requirepass "$REDIS_PASSWORD"; fi
 echo "{\"level\":\"info\",\"event\":\"redis_start\",\"port\":\"$port\",\"dir\":\"$dir\",\"save\":\"$save\",\"maxmemory\":\"$maxmemory\",\"policy\":\"$policy\",\"password\":$([ -n "${REDIS_PASSWORD:-}" ] && echo true || echo false)}" >&2
 exec "$@"

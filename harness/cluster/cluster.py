@@ -13,6 +13,7 @@ import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -30,7 +31,21 @@ LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
 CORE_SERVICES = ("redis", "toxiproxy", "upstream")
-PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"node{i}" for i in range(1, MAX_NODES + 1))
+MONITORING_SERVICES = ("redis-exporter", "prometheus", "alertmanager", "alertsink")
+# nodeN: the node's own port; clientN: the same node through Toxiproxy's proxy nodeN_client.
+PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"{kind}{i}" for kind in ("node", "client")
+                                                      for i in range(1, MAX_NODES + 1))
+# The container port each published port maps to, where a service publishes more than one.
+CONTAINER_PORT_KEYS = {("toxiproxy", 8474): "toxiproxy",
+                       **{("toxiproxy", 18000 + i): f"client{i}" for i in range(1, MAX_NODES + 1)}}
+MONITORING_PORT_KEYS = ("prometheus", "alertmanager", "alertsink")
+# Where each monitoring service answers once it is ready (Prometheus and Alertmanager's own probes).
+MONITORING_READY_PATHS = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "alertsink": "/healthz"}
+
+
+def rules_path(rule_set: str) -> Path:
+    """The file of a named Prometheus rule set (compose/prometheus/rules/<name>.yml)."""
+    return COMPOSE_DIR / "prometheus" / "rules" / f"{rule_set}.yml"
 
 
 class ClusterError(Exception):
@@ -39,9 +54,13 @@ class ClusterError(Exception):
 
 @dataclass(frozen=True)
 class NodeEndpoint:
+    """How clients reach a node: `http`/`ws` go through Toxiproxy (proxy <name>_client, so a fault on
+    target `<name>.client` degrades this node's clients only); `direct` is the node's own port."""
+
     name: str
     http: str
     ws: str
+    direct: str | None = None
 
 
 @dataclass
@@ -55,6 +74,9 @@ class Endpoints:
     toxiproxy: str | None = None
     redis: str | None = None
     upstream: str | None = None
+    prometheus: str | None = None
+    alertmanager: str | None = None
+    alertsink: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -87,9 +109,12 @@ def endpoints_from_ports(run_id: str, ports: dict[str, int], nodes: int | None =
     names = [f"node{i}" for i in range(1, (nodes or MAX_NODES) + 1) if f"node{i}" in ports]
     url = lambda scheme, service, path="": f"{scheme}://127.0.0.1:{ports[service]}{path}" if service in ports else None
     return Endpoints(f"hx-{run_id}", run_id,
-                     [NodeEndpoint(n, url("http", n), url("ws", n)) for n in names], default_apps(),
+                     [NodeEndpoint(n, url("http", f"client{n[4:]}") or url("http", n),
+                                   url("ws", f"client{n[4:]}") or url("ws", n), url("http", n)) for n in names],
+                     default_apps(),
                      toxiproxy=url("http", "toxiproxy"), redis=url("redis", "redis", "/0"),
-                     upstream=url("http", "upstream"))
+                     upstream=url("http", "upstream"), prometheus=url("http", "prometheus"),
+                     alertmanager=url("http", "alertmanager"), alertsink=url("http", "alertsink"))
 
 
 @dataclass
@@ -101,6 +126,10 @@ class Cluster:
     keep: bool = False                       # owned by nobody: `harness up` leaves it for later
     ports: dict[str, int] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
+    monitoring: bool = False                 # Prometheus, redis_exporter, Alertmanager and the alert sink
+    rules_file: Path = field(default_factory=lambda: rules_path("baseline"))
+    scrape_interval_s: float = 1.0
+    evaluation_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.nodes <= MAX_NODES:
@@ -112,13 +141,18 @@ class Cluster:
 
     @property
     def services(self) -> list[str]:
-        return [*CORE_SERVICES, *(f"node{i}" for i in range(1, self.nodes + 1))]
+        nodes = [f"node{i}" for i in range(1, self.nodes + 1)]
+        return [*CORE_SERVICES, *nodes, *(MONITORING_SERVICES if self.monitoring else ())]
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HX_")}
         env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else str(os.getpid()))
         env.update({f"HX_PORT_{k.upper()}": str(p) for k, p in self.ports.items()})
         env.update({f"HX_IMAGE_{k.upper()}": tag for k, tag in self.images.items()})
+        # Set even without monitoring: Compose interpolates the whole file, started services or not.
+        env.update(HX_NODES=str(self.nodes), HX_RULES_FILE=str(Path(self.rules_file).resolve()),
+                   HX_SCRAPE_INTERVAL=f"{round(self.scrape_interval_s * 1000)}ms",
+                   HX_EVAL_INTERVAL=f"{round(self.evaluation_interval_s * 1000)}ms")
         return env
 
     def endpoints(self) -> Endpoints:
@@ -131,7 +165,8 @@ class Cluster:
         except ImageError as exc:
             raise ClusterError(f"images: {exc}") from None
         for attempt in range(3):
-            self.ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
+            keys = PORT_KEYS + (MONITORING_PORT_KEYS if self.monitoring else ())
+            self.ports = dict(zip(keys, free_ports(len(keys))))
             try:
                 compose(self.project, ["up", "-d", "--no-build", *self.services], self.env())
                 break
@@ -152,6 +187,8 @@ class Cluster:
         deadline = time.monotonic() + timeout
         urls = {"toxiproxy": f"http://127.0.0.1:{self.ports['toxiproxy']}/version"}
         urls.update({f"node{i}": f"http://127.0.0.1:{self.ports[f'node{i}']}/readyz" for i in range(1, self.nodes + 1)})
+        if self.monitoring:
+            urls.update({name: f"http://127.0.0.1:{self.ports[name]}{path}" for name, path in MONITORING_READY_PATHS.items()})
         last: dict[str, str] = {name: "no answer yet" for name in urls}
         with httpx.Client(timeout=2.0, trust_env=False) as http:
             while last:
@@ -261,10 +298,10 @@ def running_clusters() -> list[Endpoints]:
         for c in client.containers.list(filters={"label": f"{LABEL_MANAGED}=true"}):
             run_id = c.labels.get(LABEL_RUN, "")
             service = c.labels.get(LABEL_SERVICE, "")
-            bindings = (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).values()
-            port = next((int(b[0]["HostPort"]) for b in bindings if b), None)
-            if port:
-                by_run.setdefault(run_id, {})[service] = port
+            for container_port, bindings in (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
+                key = CONTAINER_PORT_KEYS.get((service, int(container_port.split("/")[0])), service)
+                if bindings:
+                    by_run.setdefault(run_id, {})[key] = int(bindings[0]["HostPort"])
     finally:
         client.close()
     return [endpoints_from_ports(run_id, ports) for run_id, ports in sorted(by_run.items())]

@@ -1,8 +1,9 @@
 """Building the cluster's images with no registry, tagged by a hash of their inputs.
 
 Offline (default): a Debian 12 base from packages (`mmdebstrap | docker import`), the real Toxiproxy
-built from source with `go install` into a FROM scratch image, and the node, upstream and Redis
-images on the base. `from_registry=True` builds the same Dockerfiles from official images instead.
+built from source with `go install` into a FROM scratch image, the node, upstream, Redis and alert
+sink images on the base, and Prometheus, Alertmanager and redis_exporter on an image adding Debian's
+packages to the base (`apt-get install` during `docker build`). `from_registry=True` builds the same Dockerfiles from official images instead.
 An image whose tag (hash of its inputs) already exists is not rebuilt.
 """
 from __future__ import annotations
@@ -29,9 +30,13 @@ REGISTRY_SOURCES = {
     "base": {"PYTHON_IMAGE": "python:3.11-slim-bookworm"},
     "toxiproxy": {"TOXIPROXY_SOURCE": "ghcr.io/shopify/toxiproxy:2.12.0"},
     "redis": {"BASE": "redis:7.0-bookworm"},
+    "prometheus": {"BASE": "prom/prometheus:v2.42.0"},
+    "alertmanager": {"BASE": "prom/alertmanager:v0.25.0"},
+    "redis-exporter": {"BASE": "oliver006/redis_exporter:v1.45.0"},
 }
 # Services of docker-compose.yml → image name (the compose file reads HX_IMAGE_<NAME>).
-IMAGES = ("redis", "toxiproxy", "pubsub", "upstream")
+IMAGES = ("redis", "toxiproxy", "pubsub", "upstream", "prometheus", "alertmanager", "redis_exporter", "alertsink")
+MONITORING_TOOLS = ("prometheus", "alertmanager", "redis-exporter")
 
 
 class ImageError(Exception):
@@ -120,6 +125,13 @@ class ImageBuilder:
     def service(self, name: str, base: str) -> str:
         return self._docker_build(name, COMPOSE_DIR / name, {"BASE": base})
 
+    def monitoring(self, base: str) -> dict[str, str]:
+        """Prometheus, Alertmanager and redis_exporter: offline on one image of Debian's packages."""
+        if self.from_registry:
+            return {name: self._docker_build(name, COMPOSE_DIR / name, REGISTRY_SOURCES[name]) for name in MONITORING_TOOLS}
+        tools = self._docker_build("monitoring", COMPOSE_DIR / "images" / "monitoring", {"BASE": base})
+        return {name: self._docker_build(name, COMPOSE_DIR / name, {"BASE": tools}) for name in MONITORING_TOOLS}
+
     def ensure(self) -> dict[str, str]:
         """Every image the compose file needs, built if missing."""
         base = self.base()
@@ -128,6 +140,8 @@ class ImageBuilder:
             "toxiproxy": self.toxiproxy(),
             "pubsub": self.service("pubsub", base),
             "upstream": self.service("upstream", base),
+            **{name.replace("-", "_"): tag for name, tag in self.monitoring(base).items()},
+            "alertsink": self.service("alertsink", base),
         }
 
     # --- mechanics ----------------------------------------------------------------------------------

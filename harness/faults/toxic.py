@@ -1,7 +1,8 @@
 """Toxiproxy faults: a toxic on one or more proxies, or a proxy taken down."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from harness.faults.base import FaultError
 from harness.faults.catalog import FAULT_KINDS, FaultSpec
@@ -15,6 +16,7 @@ class ToxicFault:
     spec: FaultSpec
     client: ToxiproxyClient
     proxies: list[str]
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def toxic_name(self) -> str:
@@ -53,6 +55,7 @@ class ProxyDownFault:
     spec: FaultSpec
     client: ToxiproxyClient
     proxies: list[str]
+    memo: dict[str, Any] = field(default_factory=dict)
 
     async def inject(self) -> None:
         for proxy in self.proxies:
@@ -68,10 +71,3 @@ class ProxyDownFault:
         for proxy in self.proxies:
             await self.client.update_proxy(proxy, enabled=True)
 
-
-def make_fault(spec: FaultSpec, client: ToxiproxyClient, nodes: int) -> ToxicFault | ProxyDownFault:
-    """The fault object for a validated spec on a cluster of `nodes` nodes."""
-    proxies = spec.links(nodes)
-    if spec.kind == "down":
-        return ProxyDownFault(spec, client, proxies)
-    return ToxicFault(spec, client, proxies)

@@ -13,7 +13,6 @@ from harness.journal import Clock
 class Progress:
     clock: Clock
     log: Callable[[str], None]
-    expected_subscribers: int
     phase: str = "-"
     subscribers: list = field(default_factory=list)
     _ok: int = 0
@@ -35,7 +34,8 @@ class Progress:
             lat = self._latencies
             p99 = f"{percentile(lat, 0.99):.0f}ms" if lat else "-"
             connected = sum(1 for s in self.subscribers if s.connected)
+            total = len(self.subscribers)
             self.log(f"  {self.clock.now():6.1f}s {self.phase:<12} publish ok {self._ok:4d} err {self._err:3d} · "
-                     f"delivered {len(lat):5d} p99 {p99:>7} · ws {connected}/{self.expected_subscribers}")
+                     f"delivered {len(lat):5d} p99 {p99:>7} · ws {connected}/{total}")
             self._ok = self._err = 0
             self._latencies = []

@@ -16,6 +16,7 @@ COLUMNS = (
     ("dup", "delivery.duplicated", ">"),
     ("del p50", "delivery.latency_ms.p50", ">"),
     ("del p99", "delivery.latency_ms.p99", ">"),
+    ("canary %", "canary.success_rate", ">"),
     ("ws drop", "ws.disconnects", ">"),
 )
 
@@ -30,7 +31,7 @@ def _cell(key: str | None, name: str, m: dict[str, Any]) -> str:
     value = m.get(key)
     if value is None:
         return "-"
-    if key == "publish.success_rate":
+    if key in ("publish.success_rate", "canary.success_rate"):
         return f"{100 * value:.1f}"
     if "latency_ms" in key:
         return f"{value:.1f}"
@@ -40,8 +41,8 @@ def _cell(key: str | None, name: str, m: dict[str, Any]) -> str:
 def render(summary: dict) -> str:
     """The table and verdicts as text (latencies in ms)."""
     rows = [[title for title, _, _ in COLUMNS]]
-    for phase in summary["phases"]:
-        rows.append([_cell(key, phase["name"], phase["metrics"]) for _, key, _ in COLUMNS])
+    for window in summary["phases"] + summary.get("windows", []):
+        rows.append([_cell(key, window["name"], window["metrics"]) for _, key, _ in COLUMNS])
     if summary.get("run", {}).get("metrics"):
         rows.append([_cell(key, "(run)", summary["run"]["metrics"]) for _, key, _ in COLUMNS])
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
@@ -54,6 +55,9 @@ def render(summary: dict) -> str:
     for f in summary.get("faults", []):
         times = ", ".join(f"{k.removesuffix('_s')} {f[k]:.2f}s" for k in ("injected_s", "confirmed_s", "reverted_s")
                           if f.get(k) is not None)
+        recovered = f.get("recovery_s")
+        if f.get("reverted_s") is not None:
+            times += f", recovered {recovered:.1f}s after revert" if recovered is not None else ", never recovered"
         lines.append(f"fault {f['name']}: {f['kind']} on {f['target']} ({times})")
     for e in summary.get("expectations", []):
         lines.append(f"{'PASS' if e['passed'] else 'FAIL'}  {e['text']}    [{e['evidence']}]")

@@ -30,14 +30,32 @@ class App:
 async def publish(http: httpx.AsyncClient, base_url: str, app: App, channels: str | list[str],
                   name: str, data: str, socket_id: str | None = None) -> httpx.Response:
     """POST /apps/{id}/events, signed; returns the response (raises httpx errors on transport failure)."""
-    path = f"/apps/{app.id}/events"
     body: dict[str, Any] = {"name": name, "data": data}
     body.update({"channel": channels} if isinstance(channels, str) else {"channels": channels})
     if socket_id:
         body["socket_id"] = socket_id
+    return await post_signed(http, base_url, app, f"/apps/{app.id}/events", body)
+
+
+async def publish_batch(http: httpx.AsyncClient, base_url: str, app: App,
+                        events: list[dict[str, Any]]) -> httpx.Response:
+    """POST /apps/{id}/batch_events, signed; each event is {name, channel, data, socket_id?, info?}."""
+    return await post_signed(http, base_url, app, f"/apps/{app.id}/batch_events", {"batch": events})
+
+
+async def post_signed(http: httpx.AsyncClient, base_url: str, app: App, path: str,
+                      body: Any) -> httpx.Response:
+    """POST a JSON body to an API path with the signed auth query."""
     raw = json.dumps(body, separators=(",", ":")).encode()
     params = signed_params(app.key, app.secret, "POST", path, raw)
     return await http.post(base_url + path, params=params, content=raw, headers={"Content-Type": "application/json"})
+
+
+async def get_signed(http: httpx.AsyncClient, base_url: str, app: App, path: str,
+                     query: dict[str, str] | None = None) -> httpx.Response:
+    """GET an API path (e.g. `/apps/{id}/channels`) with `query` and the signed auth query."""
+    params = signed_params(app.key, app.secret, "GET", path, extra=query)
+    return await http.get(base_url + path, params=params)
 
 
 class PusherSocket:
@@ -72,19 +90,22 @@ class PusherSocket:
         assert self.ws is not None
         await self.ws.send(json.dumps(frame))
 
-    async def request_subscribe(self, channel: str) -> None:
-        """Send pusher:subscribe without waiting for the answer."""
-        await self.send("pusher:subscribe", {"channel": channel})
+    async def request_subscribe(self, channel: str, auth: str | None = None, channel_data: str | None = None) -> None:
+        """Send pusher:subscribe without waiting for the answer (auth / channel_data for private and presence)."""
+        data = {"channel": channel}
+        data.update({k: v for k, v in (("auth", auth), ("channel_data", channel_data)) if v is not None})
+        await self.send("pusher:subscribe", data)
 
-    async def subscribe(self, channel: str, timeout: float = 5.0) -> None:
-        """Subscribe and wait for subscription_succeeded (other frames meanwhile are dropped)."""
-        await self.request_subscribe(channel)
+    async def subscribe(self, channel: str, timeout: float = 5.0, auth: str | None = None,
+                        channel_data: str | None = None) -> Any:
+        """Subscribe, wait for subscription_succeeded (other frames meanwhile are dropped), return its data."""
+        await self.request_subscribe(channel, auth, channel_data)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             frame = await self.next_frame(deadline - loop.time())
             if frame.get("event") == "pusher_internal:subscription_succeeded" and frame.get("channel") == channel:
-                return
+                return json.loads(frame.get("data") or "{}")
             if frame.get("event") == "pusher:error":
                 raise ConnectionError(f"subscribe {channel}: {frame.get('data')}")
 

@@ -1,11 +1,13 @@
-"""A publisher: signed REST publishes at a fixed rate, open loop, each outcome journaled.
+"""A publisher: signed REST publishes on a schedule, open loop, each outcome journaled.
 
-Open loop means a slow answer does not slow the schedule: each publish runs as its own task (up to
-`max_in_flight`), so a degraded cluster sees the offered load it would see from real customers.
+Open loop means a slow answer does not slow the schedule: each request runs as its own task (up to
+`max_in_flight`), so a degraded cluster sees the offered load it would see from real customers. With
+`batch` > 1 each request is a batch_events call carrying that many messages.
 """
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -13,8 +15,9 @@ from typing import Callable
 import httpx
 
 from harness.journal import JournalWriter
-from harness.workload.client import App, publish
+from harness.workload.client import App, publish, publish_batch
 from harness.workload.message import Stamp, encode
+from harness.workload.rate import Shape, due_times
 
 
 def classify(status: int | None, exc: BaseException | None) -> str | None:
@@ -41,12 +44,13 @@ class Publisher:
     pub_id: str
     run_id: str
     app: App
-    targets: list[PublishTarget]           # round-robin over these
+    targets: list[PublishTarget]           # round-robin over these (one target: pinned)
     channels: list[str]                    # round-robin over these
-    rate: float                            # publishes per second
+    shape: Shape
     journal: JournalWriter
     timeout_s: float = 2.0
     padding: int = 0
+    batch: int = 1
     max_in_flight: int = 256
     max_count: int = 1_000_000             # a hard bound whatever the duration
     on_result: Callable[[bool], None] | None = None
@@ -59,41 +63,47 @@ class Publisher:
         limits = httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=64)
         async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s), trust_env=False, limits=limits) as http:
             start = time.monotonic()
-            interval = 1.0 / self.rate
-            while not stop.is_set() and self.sent < self.max_count:
-                due = start + self.sent * interval
-                now = time.monotonic()
-                if now - start > max_seconds:
+            # Every `batch` consecutive due times make one request, sent at the first of them.
+            schedule = itertools.islice(due_times(self.shape), 0, None, self.batch)
+            for request, due in enumerate(schedule):
+                if stop.is_set() or self.sent >= self.max_count or due > max_seconds:
                     break
-                if due > now:
+                wait = start + due - time.monotonic()
+                if wait > 0:
                     try:
-                        await asyncio.wait_for(stop.wait(), due - now)
+                        await asyncio.wait_for(stop.wait(), wait)
                         break
                     except asyncio.TimeoutError:
                         pass
-                seq = self.sent
-                self.sent += 1
+                seqs = list(range(self.sent, self.sent + self.batch))
+                self.sent += self.batch
                 if len(self._tasks) >= self.max_in_flight:
                     # The cluster is so slow the in-flight bound is reached: record, do not queue.
-                    self.skipped += 1
-                    self.journal.append("publish_skipped", pub=self.pub_id, seq=seq, reason="max_in_flight")
+                    self.skipped += len(seqs)
+                    for seq in seqs:
+                        self.journal.append("publish_skipped", pub=self.pub_id, seq=seq, reason="max_in_flight")
                     continue
-                target = self.targets[seq % len(self.targets)]
-                channel = self.channels[seq % len(self.channels)]
-                task = asyncio.create_task(self._publish_one(http, target, channel, seq))
+                target = self.targets[request % len(self.targets)]
+                task = asyncio.create_task(self._request(http, target, seqs))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _publish_one(self, http: httpx.AsyncClient, target: PublishTarget, channel: str, seq: int) -> None:
+    async def _request(self, http: httpx.AsyncClient, target: PublishTarget, seqs: list[int]) -> None:
         sent = self.journal.clock.now()
-        data = encode(Stamp(self.run_id, self.pub_id, seq, sent), self.padding)
+        messages = [(seq, self.channels[seq % len(self.channels)],
+                     encode(Stamp(self.run_id, self.pub_id, seq, sent), self.padding)) for seq in seqs]
         status: int | None = None
         error: BaseException | None = None
         detail = None
         try:
-            response = await publish(http, target.http, self.app, channel, "hx-load", data)
+            if len(messages) == 1:
+                _, channel, data = messages[0]
+                response = await publish(http, target.http, self.app, channel, "hx-load", data)
+            else:
+                response = await publish_batch(http, target.http, self.app,
+                                               [{"name": "hx-load", "channel": c, "data": d} for _, c, d in messages])
             status = response.status_code
             if status >= 300:
                 detail = response.text[:200]
@@ -101,7 +111,11 @@ class Publisher:
             error = exc
             detail = f"{type(exc).__name__}: {exc}"[:200]
         cls = classify(status, error)
-        self.journal.append("publish", pub=self.pub_id, seq=seq, channel=channel, node=target.name, sent=round(sent, 6),
-                            ok=cls is None, status=status, error=cls, **({"detail": detail} if detail else {}))
-        if self.on_result:
-            self.on_result(cls is None)
+        t = self.journal.clock.now()
+        for seq, channel, _ in messages:
+            self.journal.append("publish", t=t, pub=self.pub_id, seq=seq, channel=channel, node=target.name,
+                                sent=round(sent, 6), ok=cls is None, status=status, error=cls,
+                                **({"batch": len(messages)} if len(messages) > 1 else {}),
+                                **({"detail": detail} if detail else {}))
+            if self.on_result:
+                self.on_result(cls is None)

@@ -10,7 +10,7 @@ import pytest
 
 from harness.analysis import percentile
 from harness.faults.catalog import validate_fault
-from harness.faults.toxic import make_fault
+from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.workload.client import PusherSocket, publish
 
@@ -68,7 +68,7 @@ def test_latency_toxic_on_the_redis_link_slows_delivery_by_its_amount(cluster):
     async def scenario():
         before = await _delivery_latencies(e, 10)
         async with ToxiproxyClient(e.toxiproxy) as toxiproxy:
-            fault = make_fault(spec, toxiproxy, 2)
+            fault = make_fault(spec, FaultContext(e, toxiproxy, 2))
             await fault.inject()
             await fault.inject()  # idempotent
             assert "hx-slow-node2" in await fault.confirm()

@@ -5,13 +5,12 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # make nodekit importable in any import mode
 
 from nodekit import (  # noqa: E402
-    PYTHON, UPSTREAM_DIR, Cluster, Spawner, free_port, start, start_node, start_redis, wait_ready, wait_until,
+    Cluster, Spawner, start_node, start_redis, start_upstream, wait_ready,
 )
 
 
@@ -26,16 +25,8 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def upstream(log_dir: Path) -> Iterator[str]:
-    port = free_port()
-    proc = start("upstream", [PYTHON, "-m", "upstream"], UPSTREAM_DIR,
-                 {"PORT": str(port), "APPS_FILE": str(UPSTREAM_DIR / "apps.json")}, log_dir)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_upstream(log_dir)
     try:
-        def healthy() -> bool:
-            assert proc.popen.poll() is None, f"upstream exited:\n{proc.output()}"
-            return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
-
-        wait_until(healthy, 10, "upstream /healthz")
         yield url
     finally:
         proc.stop()
@@ -43,11 +34,11 @@ def upstream(log_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def cluster(upstream: str, log_dir: Path) -> Iterator[Cluster]:
-    """One shared Redis and two nodes; tests must not break it (see `lonely_node` for that)."""
+    """One shared Redis and three nodes; tests must not break it (use `spawn` for that)."""
     redis = start_redis(log_dir)
     c = Cluster(redis, upstream)
     try:
-        c.nodes = [start_node(f"node{i}", redis.url, upstream, log_dir) for i in (1, 2)]
+        c.nodes = [start_node(f"node{i}", redis.url, upstream, log_dir) for i in (1, 2, 3)]
         for node in c.nodes:
             wait_ready(node)
         yield c

@@ -102,10 +102,12 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/0"
 
 
-def start_redis(log_dir: Path, port: int | None = None) -> Redis:
-    """A fresh redis-server (on `port` if given, to restart one in place), PING-ready."""
+def start_redis(log_dir: Path, port: int | None = None, as_nobody: bool = False) -> Redis:
+    """A fresh redis-server (on `port` if given, to restart one in place), PING-ready. `as_nobody` drops
+    root, so that a directory it may not write really is unwritable to it (root writes anywhere)."""
     port = port or free_port()
-    proc = start(f"redis-{port}-{time.monotonic_ns()}", [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+    drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if as_nobody else []
+    proc = start(f"redis-{port}-{time.monotonic_ns()}", [*drop, REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
                                    "--save", "", "--appendonly", "no"], log_dir, {}, log_dir)
 
     def pong() -> bool:
@@ -142,6 +144,33 @@ def start_node(name: str, redis_url: str, upstream_url: str, log_dir: Path, **en
     return Node(proc, port, name)
 
 
+def start_upstream(log_dir: Path) -> tuple[Proc, str]:
+    """The upstream app registry on a free port, /healthz-ready; (process, base URL)."""
+    port = free_port()
+    proc = start(f"upstream-{port}", [PYTHON, "-m", "upstream"], UPSTREAM_DIR,
+                 {"PORT": str(port), "APPS_FILE": str(UPSTREAM_DIR / "apps.json")}, log_dir)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert proc.popen.poll() is None, f"upstream exited:\n{proc.output()}"
+        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+
+    try:
+        wait_until(healthy, 10, "upstream /healthz")
+    except BaseException:
+        proc.stop()
+        raise
+    return proc, url
+
+
+def metric(node: "Node", series: str) -> float:
+    """One series' value from the node's /metrics (`name{labels}` exactly as exposed); 0 if absent."""
+    for line in httpx.get(f"{node.url}/metrics", timeout=3).text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def wait_ready(node: Node, timeout: float = 15) -> None:
     def ready() -> bool:
         assert node.proc.popen.poll() is None, f"{node.name} exited:\n{node.proc.output()}"
@@ -165,10 +194,16 @@ class Spawner:
         self.log_dir = log_dir
         self.procs: list[Proc] = []
 
-    def redis(self, port: int | None = None) -> Redis:
-        redis = start_redis(self.log_dir, port)
+    def redis(self, port: int | None = None, as_nobody: bool = False) -> Redis:
+        redis = start_redis(self.log_dir, port, as_nobody)
         self.procs.append(redis.proc)
         return redis
+
+    def upstream(self) -> str:
+        """A private upstream (for tests that make it fail); its base URL."""
+        proc, url = start_upstream(self.log_dir)
+        self.procs.append(proc)
+        return url
 
     def node(self, redis_url: str, upstream_url: str | None = None, ready: bool = True, **env: str) -> Node:
         node = start_node(f"n{free_port()}", redis_url, upstream_url or self.upstream_url, self.log_dir, **env)

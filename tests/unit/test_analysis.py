@@ -1,5 +1,5 @@
 """Journal → metrics on small hand-written journals, one edge case each."""
-from harness.analysis import analyse, percentile
+from harness.analysis import NamedWindow, Recovery, analyse, percentile
 
 GRACE = 1.0
 
@@ -24,9 +24,12 @@ class J:
     def recv(self, t, sub, seq, channel="c", run="r", pub="p1"):
         return self.add(t, "ws_receive", sub=sub, channel=channel, run=run, pub=pub, seq=seq, sent=None)
 
-    def metrics(self, window="p"):
+    def analysis(self, **kw):
         events = sorted(self.events + [{"t": 10.0, "kind": "phase_end", "phase": "p"}], key=lambda e: e["t"])
-        return analyse(events).metrics[window]
+        return analyse(events, **kw)
+
+    def metrics(self, window="p"):
+        return self.analysis().metrics[window]
 
 
 def test_received_and_latency():
@@ -114,10 +117,53 @@ def test_faults_are_listed_with_their_times():
     j.add(1.1, "fault_confirmed", fault="f").add(4.0, "fault_reverted", fault="f")
     events = sorted(j.events + [{"t": 10.0, "kind": "phase_end", "phase": "p"}], key=lambda e: e["t"])
     assert analyse(events).faults == [{"name": "f", "kind": "latency", "target": "redis",
-                                       "injected_s": 1.0, "confirmed_s": 1.1, "reverted_s": 4.0}]
+                                       "injected_s": 1.0, "confirmed_s": 1.1, "reverted_s": 4.0,
+                                       "recovery_s": None}]
 
 
 def test_percentile_nearest_rank():
     assert percentile([], 0.5) is None
     assert percentile([3, 1, 2], 0.5) == 2
     assert percentile(list(range(1, 101)), 0.99) == 99
+
+
+def test_canary_is_accounted_apart_from_the_load():
+    j = J().sub(0.1, "canary", channel="hx-canary").sub(0.1, "a")
+    j.add(1.01, "publish", pub="canary", seq=0, channel="hx-canary", sent=1.0, ok=True, error=None)
+    j.add(2.01, "publish", pub="canary", seq=1, channel="hx-canary", sent=2.0, ok=True, error=None)
+    j.recv(1.05, "canary", 0, channel="hx-canary", pub="canary")
+    m = j.metrics()
+    assert (m["canary.sent"], m["canary.received"], m["canary.success_rate"]) == (2, 1, 0.5)
+    assert m["canary.latency_ms.p50"] == 50.0
+    assert m["publish.attempts"] == 0 and m["delivery.expected"] == 0
+
+
+def test_named_window_and_timeline_buckets():
+    j = J().sub(0.1, "a")
+    for i in range(10):
+        j.pub(i + 0.5, i + 0.51, i).recv(i + 0.52, "a", i)
+    a = j.analysis(named=[NamedWindow("first-3s", "p", 0.0, 3.0)], bucket_s=1.0)
+    assert a.metrics["first-3s"]["publish.attempts"] == 3
+    assert [b["publish.attempts"] for b in a.timeline] == [1] * 10
+    assert a.timeline[4]["delivery.latency_ms.p99"] == 20.0
+
+
+def test_recovery_seconds_after_revert():
+    j = J().sub(0.1, "a")
+    for i in range(10):
+        ok = not 3 <= i < 6           # failing from 3 s to 6 s; the fault is reverted at 4 s
+        j.pub(i + 0.5, i + 0.51, i, ok=ok, error=None if ok else "http_5xx")
+        if ok:
+            j.recv(i + 0.52, "a", i)
+    j.add(2.0, "fault_injected", fault="f").add(4.0, "fault_reverted", fault="f")
+    a = j.analysis(recovery=Recovery(sustain_s=3.0))
+    assert a.faults[0]["recovery_s"] == 2.0
+    assert a.metrics["p"]["recovery.seconds"] == 2.0
+
+
+def test_no_recovery_when_the_run_ends_failing():
+    j = J().sub(0.1, "a")
+    for i in range(10):
+        j.pub(i + 0.5, i + 0.51, i, ok=False, error="http_5xx")
+    j.add(4.0, "fault_reverted", fault="f")
+    assert j.analysis().metrics["p"]["recovery.seconds"] is None

@@ -1,17 +1,21 @@
 """Wiring: build the node's parts from a Config, start them with the web app, stop them in order."""
 from __future__ import annotations
 
+import sys
+
 import aiohttp
 from aiohttp import web
 
 from .api import Api, metrics_middleware
-from .config import Config
-from .fanout import Subscriber
+from .config import Config, ConfigError
+from .degrade import Policy
+from .fanout import Broadcaster, Subscriber
 from .hub import Hub
 from .log import log
 from .metrics import Metrics
+from .occupancy import Occupancy
 from .protocol import GOING_AWAY
-from .registry import Registry
+from .registry import Memory, Registry
 from .sockets import SocketHandler
 from .store import Store, make_client
 
@@ -29,16 +33,22 @@ def build_app(config: Config) -> web.Application:
         client = make_client(config.redis_url, config.redis_timeout_s)
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=config.upstream_timeout_s))
         store = Store(client, metrics)
-        registry = Registry(store, session, config.upstream_url, config.app_cache_ttl_s, metrics)
+        redis_policy = Policy("redis", config.redis_policy, metrics)
+        upstream_policy = Policy("upstream", config.upstream_policy, metrics)
+        registry = Registry(store, session, config.upstream_url, config.app_cache_ttl_s,
+                            Memory(config.app_memory_size), redis_policy, upstream_policy, metrics)
         subscriber = Subscriber(config.redis_url, config.redis_timeout_s, hub, metrics)
-        api = Api(config, store, registry, session, subscriber, metrics)
-        sockets = SocketHandler(registry, hub, config.activity_timeout_s)
+        broadcaster = Broadcaster(store, hub, metrics, redis_policy, config.node_name)
+        occupancy = Occupancy(store, hub, config.node_name, config.occupancy_ttl_s)
+        api = Api(config, store, registry, session, subscriber, broadcaster, occupancy, redis_policy, metrics)
+        sockets = SocketHandler(config, registry, hub, broadcaster, occupancy, redis_policy, metrics)
         app.router.add_routes(api.routes())
         app.router.add_get("/app/{key}", sockets.handle)
-        app["redis"], app["session"], app["subscriber"] = client, session, subscriber
+        app["redis"], app["session"], app["subscriber"], app["occupancy"] = client, session, subscriber, occupancy
         # Start without waiting for Redis: the node must come up (healthz 200, readyz 503) even when
         # Redis is down, and the subscriber keeps retrying on its own.
         subscriber.start()
+        occupancy.start()
         log("startup", config=config.loggable())
 
     async def on_shutdown(app: web.Application) -> None:
@@ -51,6 +61,7 @@ def build_app(config: Config) -> web.Application:
                 pass
 
     async def on_cleanup(app: web.Application) -> None:
+        await app["occupancy"].stop()
         await app["subscriber"].stop()
         await app["session"].close()
         # from_url() clients do not close their pool by default; unclosed ones warn at exit.
@@ -67,7 +78,11 @@ def main() -> None:
     """Entry point of `python3 -m pubsub`: config from env, serve until SIGTERM / SIGINT."""
     from .log import set_node
 
-    config = Config.from_env()
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        log("config_invalid", level="error", error=str(exc))
+        sys.exit(2)
     set_node(config.node_name)
     # run_app turns SIGTERM into a graceful shutdown (on_shutdown, then on_cleanup).
     web.run_app(build_app(config), host="0.0.0.0", port=config.port, access_log=None, print=None,

@@ -1,9 +1,15 @@
-"""Node configuration, read once from the environment at startup."""
+"""Node configuration, read once from the environment at startup (docs/node.md lists every variable)."""
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
+
+POLICIES = ("strict", "degrade")
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value the node cannot use; the message names it and what is allowed."""
 
 
 @dataclass(frozen=True)
@@ -17,23 +23,43 @@ class Config:
     redis_timeout_s: float = 1.0
     upstream_timeout_s: float = 2.0
     app_cache_ttl_s: int = 30
+    app_memory_size: int = 1000
     activity_timeout_s: int = 120
+    pong_timeout_s: float = 30.0
+    client_events_per_s: int = 10
+    occupancy_ttl_s: float = 15.0
+    redis_policy: str = "strict"
+    upstream_policy: str = "strict"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
-        """Build a config from environment variables, falling back to the defaults above."""
+        """Build a config from environment variables (upper-cased field names); ConfigError on a bad value."""
         env = os.environ if env is None else env
-        d = cls()
-        return cls(
-            node_name=env.get("NODE_NAME", d.node_name),
-            port=int(env.get("PORT", d.port)),
-            redis_url=env.get("REDIS_URL", d.redis_url),
-            upstream_url=env.get("UPSTREAM_URL", d.upstream_url).rstrip("/"),
-            redis_timeout_s=float(env.get("REDIS_TIMEOUT_S", d.redis_timeout_s)),
-            upstream_timeout_s=float(env.get("UPSTREAM_TIMEOUT_S", d.upstream_timeout_s)),
-            app_cache_ttl_s=int(float(env.get("APP_CACHE_TTL_S", d.app_cache_ttl_s))),
-            activity_timeout_s=int(float(env.get("ACTIVITY_TIMEOUT_S", d.activity_timeout_s))),
-        )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.name.upper()
+            if name not in env:
+                continue
+            raw = env[name]
+            kind = type(f.default)
+            try:
+                values[f.name] = int(float(raw)) if kind is int else kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        for name in ("redis_policy", "upstream_policy"):
+            if getattr(self, name) not in POLICIES:
+                raise ConfigError(f"{name.upper()}={getattr(self, name)!r}; allowed: {', '.join(POLICIES)}")
+        for name in ("redis_timeout_s", "upstream_timeout_s", "pong_timeout_s", "occupancy_ttl_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name.upper()} must be > 0")
+        for name in ("activity_timeout_s", "app_memory_size", "client_events_per_s", "app_cache_ttl_s"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be >= 1")
 
     def loggable(self) -> dict[str, Any]:
         """The config as a dict safe to log: the Redis password, if any, is masked."""

@@ -2,7 +2,7 @@
 
 The class names are part of the node's contract: they appear in 503 bodies, /readyz answers, metric
 labels and logs, and the harness's scenarios match on them. They are: OOM, MISCONF, NOAUTH, timeout,
-refused, other.
+refused, other, and for the upstream also 5xx (it answered a server error).
 """
 from __future__ import annotations
 

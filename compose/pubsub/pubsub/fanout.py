@@ -2,7 +2,8 @@
 
 Every node, the publishing one included, SUBSCRIBEs to FANOUT_CHANNEL and delivers what it receives
 to its local sockets. So every delivery crosses Redis: a Redis latency fault slows delivery and a
-Redis outage stops it, which is what the chaos scenarios need to observe.
+Redis outage stops it, which is what the chaos scenarios need to observe. Under REDIS_POLICY=degrade a
+failed PUBLISH is delivered to this node's own sockets instead (other nodes miss it, and it is counted).
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from .errors import classify_redis
+from . import degrade
+from .degrade import Policy
+from .errors import DependencyError, classify_redis
 from .hub import Hub
 from .log import log
 from .metrics import Metrics
@@ -26,16 +29,43 @@ PING_INTERVAL_S = 1.0
 POLL_S = 0.2
 
 
-def encode(app_id: str, channel: str, event: str, data: str, socket_id: str | None, origin: str) -> str:
+def encode(app_id: str, channel: str, event: str, data: str, socket_id: str | None, origin: str,
+           user_id: str | None = None) -> str:
     """The message put on FANOUT_CHANNEL (app_id scopes channels to their app)."""
-    return json.dumps({"app_id": app_id, "channel": channel, "event": event, "data": data,
-                       "socket_id": socket_id, "origin": origin}, separators=(",", ":"))
+    message = {"app_id": app_id, "channel": channel, "event": event, "data": data, "socket_id": socket_id,
+               "origin": origin}
+    if user_id is not None:
+        message["user_id"] = user_id
+    return json.dumps(message, separators=(",", ":"))
 
 
-async def publish(store: Store, metrics: Metrics, message: str) -> None:
-    """PUBLISH one message; DependencyError if Redis fails."""
-    await store.publish(FANOUT_CHANNEL, message)
-    metrics.fanout_published.inc()
+def to_frame(message: dict[str, Any]) -> str:
+    """The client frame of a fan-out message; KeyError / TypeError if it lacks a field."""
+    return frame(str(message["event"]), str(message["data"]), str(message["channel"]), message.get("user_id"))
+
+
+class Broadcaster:
+    """Publishes events to every node, or under the degrade policy to this node alone when Redis fails."""
+
+    def __init__(self, store: Store, hub: Hub, metrics: Metrics, policy: Policy, node_name: str) -> None:
+        self.store = store
+        self.hub = hub
+        self.metrics = metrics
+        self.policy = policy
+        self.node_name = node_name
+
+    async def send(self, app_id: str, channel: str, event: str, data: str, socket_id: str | None = None,
+                   user_id: str | None = None) -> None:
+        """Fan one event out; DependencyError if Redis fails and the policy is strict."""
+        message = encode(app_id, channel, event, data, socket_id, self.node_name, user_id)
+        try:
+            await self.store.publish(FANOUT_CHANNEL, message)
+        except DependencyError as exc:
+            self.policy.absorb(exc, degrade.LOCAL_DELIVERY)
+            decoded = json.loads(message)
+            self.hub.deliver(decoded, to_frame(decoded))
+            return
+        self.metrics.fanout_published.inc()
 
 
 class Subscriber:
@@ -117,7 +147,7 @@ class Subscriber:
         self.metrics.fanout_received.inc()
         try:
             message = json.loads(raw)
-            text = frame(str(message["event"]), str(message["data"]), str(message["channel"]))
+            text = to_frame(message)
         except (ValueError, KeyError, TypeError) as exc:
             log("fanout_bad_message", level="warning", error=str(exc))
             return

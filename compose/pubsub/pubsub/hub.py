@@ -6,7 +6,8 @@ fan-out loop that feeds every other socket on the node.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -14,6 +15,14 @@ from .log import log
 from .metrics import Metrics
 
 OUTBOX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Member:
+    """A presence channel member, from the subscriber's signed channel_data."""
+
+    user_id: str
+    user_info: Any = None
 
 
 class Client:
@@ -24,8 +33,8 @@ class Client:
         self.socket_id = socket_id
         self.app_id = app_id
         self.metrics = metrics
-        # channel -> presence channel_data (None for public/private channels)
-        self.channels: dict[str, str | None] = {}
+        # channel -> presence member (None for public/private channels)
+        self.channels: dict[str, Member | None] = {}
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX_LIMIT)
         self._writer = asyncio.create_task(self._write_loop())
 
@@ -75,38 +84,69 @@ class Hub:
         self.clients: set[Client] = set()
         # (app_id, channel) -> clients subscribed there
         self._by_channel: dict[tuple[str, str], set[Client]] = {}
+        # Called after every subscription change (the occupancy publisher hooks in here).
+        self.on_change: Callable[[], None] = lambda: None
 
     def add(self, client: Client) -> None:
         self.clients.add(client)
         self.metrics.ws_connections.set(len(self.clients))
         self.metrics.ws_connections_total.inc()
 
-    def remove(self, client: Client) -> None:
+    def remove(self, client: Client) -> list[tuple[str, Member]]:
+        """Forget the socket; the presence members that left with it, as (channel, member)."""
+        departed = []
         for channel in list(client.channels):
-            self.unsubscribe(client, channel)
+            member = self.unsubscribe(client, channel)
+            if member is not None:
+                departed.append((channel, member))
         self.clients.discard(client)
         self.metrics.ws_connections.set(len(self.clients))
+        return departed
 
-    def subscribe(self, client: Client, channel: str, channel_data: str | None = None) -> None:
+    def subscribe(self, client: Client, channel: str, member: Member | None = None) -> bool:
+        """Add the subscription; True if `member` was not yet present on this node (first socket)."""
+        is_new = member is not None and member.user_id not in self.local_members(client.app_id, channel)
         if channel not in client.channels:
             self.metrics.ws_subscriptions.inc()
-        client.channels[channel] = channel_data
+        client.channels[channel] = member
         self._by_channel.setdefault((client.app_id, channel), set()).add(client)
+        self.on_change()
+        return is_new
 
-    def unsubscribe(self, client: Client, channel: str) -> bool:
+    def unsubscribe(self, client: Client, channel: str) -> Member | None:
+        """Drop the subscription; the presence member if it was that user's last socket here."""
         if channel not in client.channels:
-            return False
-        del client.channels[channel]
+            return None
+        member = client.channels.pop(channel)
         self.metrics.ws_subscriptions.dec()
         members = self._by_channel.get((client.app_id, channel))
         if members is not None:
             members.discard(client)
             if not members:
                 del self._by_channel[(client.app_id, channel)]
-        return True
+        self.on_change()
+        if member is not None and member.user_id not in self.local_members(client.app_id, channel):
+            return member
+        return None
 
     def members(self, app_id: str, channel: str) -> list[Client]:
         return list(self._by_channel.get((app_id, channel), ()))
+
+    def local_members(self, app_id: str, channel: str) -> dict[str, Any]:
+        """Presence members on this node: user_id -> user_info."""
+        out: dict[str, Any] = {}
+        for client in self._by_channel.get((app_id, channel), ()):
+            member = client.channels.get(channel)
+            if member is not None:
+                out[member.user_id] = member.user_info
+        return out
+
+    def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """app_id -> channel -> {"n": subscriptions, "users": {user_id: user_info}}: this node's occupancy."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for (app_id, channel), clients in self._by_channel.items():
+            out.setdefault(app_id, {})[channel] = {"n": len(clients), "users": self.local_members(app_id, channel)}
+        return out
 
     def deliver(self, message: dict[str, Any], text: str) -> int:
         """Send one fan-out message to local subscribers except its publisher's socket; return count."""

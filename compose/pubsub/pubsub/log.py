@@ -23,3 +23,21 @@ def log(event: str, level: str = "info", **fields: Any) -> None:
         sys.stdout.flush()
     except Exception:  # noqa: BLE001 - stdout closed or unserialisable: drop the line
         pass
+
+
+class ThrottledLog:
+    """Under a fault every request fails the same way: one line per key per interval, carrying the
+    number of lines suppressed since the last one, keeps logs readable without hiding how many there were."""
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self.interval_s = interval_s
+        self._last: dict[tuple[str, ...], float] = {}
+        self._suppressed: dict[tuple[str, ...], int] = {}
+
+    def log(self, key: tuple[str, ...], event: str, level: str = "error", **fields: Any) -> None:
+        now = time.monotonic()
+        if now - self._last.get(key, float("-inf")) < self.interval_s:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return
+        self._last[key] = now
+        log(event, level=level, suppressed_since_last=self._suppressed.pop(key, 0), **fields)

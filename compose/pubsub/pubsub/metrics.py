@@ -111,10 +111,17 @@ class Metrics:
             "pubsub_ws_messages_sent_total", "Frames sent to WebSocket clients.")
         self.upstream_requests = Counter(
             "pubsub_upstream_requests_total", "Calls to the upstream app registry by result.", ("result",))
+        self.ws_missed_pongs = Counter(
+            "pubsub_ws_missed_pongs_total", "Sockets closed with 4201 because no pong answered a ping.")
+        self.ws_client_events = Counter(
+            "pubsub_ws_client_events_total", "client-* events from sockets by result.", ("result",))
+        self.degraded = Counter(
+            "pubsub_degraded_total", "Requests served on a degraded path (degrade policy) by reason.", ("reason",))
         self._families: list[_Family] = [
             self.http_requests, self.publish, self.cache_ops, self.fanout_published, self.fanout_received,
             self.fanout_errors, self.fanout_subscribed, self.ws_connections, self.ws_connections_total,
-            self.ws_subscriptions, self.ws_messages_sent, self.upstream_requests,
+            self.ws_subscriptions, self.ws_messages_sent, self.ws_missed_pongs, self.ws_client_events,
+            self.upstream_requests, self.degraded,
         ]
         # Series a dashboard or alert rule divides by should exist at zero before the first event.
         self.publish.inc(0, result="ok")

@@ -4,20 +4,15 @@ Failures come out as DependencyError("redis", class) so handlers can answer 503 
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Awaitable, Callable, TypeVar
 
 import redis.asyncio as aioredis
 
 from .errors import DependencyError, classify_redis
-from .log import log
+from .log import ThrottledLog
 from .metrics import Metrics
 
 T = TypeVar("T")
-
-# Under a fault every request fails; one log line per (op, class) per interval, carrying the count of
-# lines suppressed since the last one, keeps logs readable without hiding how many errors there were.
-LOG_INTERVAL_S = 1.0
 
 
 def make_client(url: str, timeout_s: float) -> aioredis.Redis:
@@ -38,8 +33,7 @@ class Store:
     def __init__(self, client: aioredis.Redis, metrics: Metrics) -> None:
         self.client = client
         self.metrics = metrics
-        self._last_log: dict[tuple[str, str], float] = {}
-        self._suppressed: dict[tuple[str, str], int] = {}
+        self._log = ThrottledLog()
 
     async def call(self, op: str, fn: Callable[[], Awaitable[T]], count_ok: bool = True) -> T:
         """Run one Redis command; count it under `op`, raise DependencyError on any Redis failure."""
@@ -59,15 +53,7 @@ class Store:
         self.metrics.cache_ops.inc(op=op, result=result)
 
     def _log_error(self, op: str, kind: str, exc: BaseException) -> None:
-        key = (op, kind)
-        now = time.monotonic()
-        if now - self._last_log.get(key, float("-inf")) < LOG_INTERVAL_S:
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
-            return
-        self._last_log[key] = now
-        suppressed = self._suppressed.pop(key, 0)
-        log("redis_error", level="error", op=op, kind=kind, error=f"{type(exc).__name__}: {exc}",
-            suppressed_since_last=suppressed)
+        self._log.log((op, kind), "redis_error", op=op, kind=kind, error=f"{type(exc).__name__}: {exc}")
 
     # The commands the node uses, named as the metric's `op` label.
     async def get(self, key: str) -> Any:
@@ -76,14 +62,31 @@ class Store:
     async def setex(self, key: str, ttl_s: int, value: str) -> Any:
         return await self.call("setex", lambda: self.client.setex(key, ttl_s, value))
 
-    async def set(self, key: str, value: str, ex: int) -> Any:
-        return await self.call("set", lambda: self.client.set(key, value, ex=ex))
+    async def set(self, key: str, value: str, ttl_s: float, op: str = "set") -> Any:
+        return await self.call(op, lambda: self.client.set(key, value, px=max(1, int(ttl_s * 1000))))
 
-    async def incr(self, key: str) -> int:
-        return await self.call("incr", lambda: self.client.incr(key))
+    async def incr_window(self, key: str, amount: int, ttl_s: int) -> int:
+        """INCRBY then EXPIRE in one round trip (a pipeline, not MULTI, so an OOM names itself);
+        the new count."""
+        async def run() -> int:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.incrby(key, amount)
+            pipe.expire(key, ttl_s)
+            count, _ = await pipe.execute()
+            return int(count)
+        return await self.call("incr", run)
 
-    async def expire(self, key: str, ttl_s: int) -> Any:
-        return await self.call("expire", lambda: self.client.expire(key, ttl_s))
+    async def sadd(self, key: str, member: str) -> Any:
+        return await self.call("sadd", lambda: self.client.sadd(key, member))
+
+    async def smembers(self, key: str) -> set[str]:
+        return await self.call("smembers", lambda: self.client.smembers(key))
+
+    async def srem(self, key: str, *members: str) -> Any:
+        return await self.call("srem", lambda: self.client.srem(key, *members))
+
+    async def mget(self, keys: list[str]) -> list[Any]:
+        return await self.call("mget", lambda: self.client.mget(keys))
 
     async def publish(self, channel: str, message: str) -> int:
         return await self.call("publish", lambda: self.client.publish(channel, message))

@@ -1,0 +1,190 @@
+"""Benchmark of the harness's own workload, journal and analysis.
+
+1. Journal and analysis on a generated 1,000,000-event journal: writer events/s beside raw JSON-lines
+   writing, analysis events/s beside raw JSON-lines reading, and the analysis's peak memory
+   (measured in a child process: VmHWM) beside the reading baseline's.
+2. The load against a real two-node cluster, rate stepped up until the harness itself is the
+   bottleneck (achieved publish rate < 90 % of offered, event-loop lag p99 > 50 ms, or harness CPU
+   > 90 % of one core) or the cluster is (publish errors or delivery p99 > 250 ms): the highest sustained
+   publishes/s and deliveries/s.
+
+Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.analysis import analyse, percentile
+from harness.journal import Clock, JournalWriter, iter_journal, read_journal
+
+
+def generate(path: Path, n: int) -> float:
+    """Write a plausible journal of ~n events (4 subscribers, 2 channels); returns seconds taken."""
+    rng = random.Random(7)
+    writer = JournalWriter(path, Clock())
+    started = time.perf_counter()
+    writer.append("run_start", t=0.0, run_id="r", grace_s=2.0, nodes=2)
+    writer.append("phase_start", t=0.0, phase="steady")
+    subs = [f"s{i}" for i in range(4)]
+    for s in subs:
+        writer.append("ws_connect", t=0.01, sub=s, node="node1", socket_id="1.1")
+        for c in ("hx-load-0", "hx-load-1"):
+            writer.append("ws_subscribed", t=0.02, sub=s, channel=c)
+    seq, t = 0, 1.0
+    while writer.count < n:
+        channel = f"hx-load-{seq % 2}"
+        writer.append("publish", t=t + 0.005, pub="p1", seq=seq, channel=channel, node="node1", sent=t, ok=True,
+                      status=200, error=None)
+        for s in subs:
+            if rng.random() > 0.001:
+                writer.append("ws_receive", t=t + 0.006 + rng.random() / 100, sub=s, channel=channel, run="r",
+                              pub="p1", seq=seq, sent=t)
+        seq += 1
+        t += 0.001
+    writer.append("phase_end", t=t + 5, phase="steady")
+    writer.close()
+    return time.perf_counter() - started
+
+
+def raw_write(path: Path, events: list[dict]) -> float:
+    started = time.perf_counter()
+    with open(path, "w") as f:
+        for e in events:
+            f.write(json.dumps(e) + "\n")
+    return time.perf_counter() - started
+
+
+def child(mode: str, path: str) -> None:
+    """Run one measured step in this (child) process and print seconds and peak RSS."""
+    started = time.perf_counter()
+    if mode == "analyse":
+        analyse(iter_journal(Path(path)))
+    else:
+        for line in open(path):
+            json.loads(line)
+    print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": _peak_mb()}))
+
+
+def _peak_mb() -> float:
+    # VmHWM belongs to this process's own address space; ru_maxrss would carry the parent's over exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measured(mode: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout)
+
+
+def bench_journal(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "journal.jsonl"
+        write_s = generate(path, n)
+        events = read_journal(path)
+        count = len(events)
+        raw_s = raw_write(Path(tmp) / "raw.jsonl", events)
+        del events
+        read = measured("read", path)
+        ana = measured("analyse", path)
+    print(f"journal: {count:,} events, {path.name}")
+    print(f"  write    {count / write_s:>12,.0f} events/s   baseline raw JSON-lines write {count / raw_s:>12,.0f} events/s"
+          f"   ratio {raw_s / write_s:.2f}")
+    print(f"  analyse  {count / ana['seconds']:>12,.0f} events/s   baseline raw JSON-lines read  "
+          f"{count / read['seconds']:>12,.0f} events/s   ratio {read['seconds'] / ana['seconds']:.2f}")
+    print(f"  peak memory: analyse {ana['peak_mb']:.0f} MB, baseline read {read['peak_mb']:.0f} MB "
+          f"(ratio {ana['peak_mb'] / read['peak_mb']:.1f})")
+
+
+async def _lag_probe(samples: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(0.01)
+        samples.append((time.perf_counter() - before - 0.01) * 1000)
+
+
+async def bench_step(endpoints, rate: float, seconds: float, tmp: Path) -> dict:
+    from harness.scenario import PublishLoad, SubscribeLoad, Workload
+    from harness.workload.load import build_load
+    from harness.workload.rate import Shape
+    journal = JournalWriter(tmp / f"step-{rate:g}.jsonl", Clock())
+    journal.start()
+    w = Workload(PublishLoad(shape=Shape("constant", rate), channels=2), SubscribeLoad(per_node=2), canary=False)
+    load = build_load(w, endpoints, journal, seconds + 30)
+    lag: list[float] = []
+    stop = asyncio.Event()
+    await load.start()
+    probe = asyncio.create_task(_lag_probe(lag, stop))
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    journal.append("phase_start", phase="step")
+    await asyncio.sleep(seconds)  # the step's duration
+    journal.append("phase_end", phase="step")
+    await load.stop_publishing()
+    cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    await asyncio.sleep(1.0)  # drain deliveries in flight
+    stop.set()
+    await probe
+    await load.close()
+    journal.close()
+    m = analyse(read_journal(journal.path)).metrics["step"]
+    return {"offered": rate, "publishes_s": m["publish.ok"] / seconds, "deliveries_s": m["delivery.received"] / seconds,
+            "errors": m["publish.errors"], "lost": m["delivery.lost"], "delivery_p99": m["delivery.latency_ms.p99"],
+            "lag_p99": percentile(lag, 0.99) or 0.0, "cpu": cpu}
+
+
+def bench_cluster(seconds: float) -> None:
+    from harness.cluster.cluster import Cluster
+    cluster = Cluster(nodes=2)
+    endpoints = cluster.up()
+    best = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"load against {cluster.project} (2 nodes, 4 subscribers on 2 channels), {seconds:g} s a step:")
+            print(f"  {'offered/s':>9} {'publish/s':>9} {'deliver/s':>9} {'err':>5} {'lost':>5} {'del p99':>8} "
+                  f"{'loop lag p99':>12} {'harness cpu':>11}")
+            for rate in (50, 100, 200, 400, 800, 1600):
+                r = asyncio.run(bench_step(endpoints, rate, seconds, Path(tmp)))
+                print(f"  {r['offered']:>9g} {r['publishes_s']:>9.0f} {r['deliveries_s']:>9.0f} {r['errors']:>5} "
+                      f"{r['lost']:>5} {r['delivery_p99'] or 0:>7.1f}ms {r['lag_p99']:>10.1f}ms {100 * r['cpu']:>10.0f}%")
+                harness_bound = r["publishes_s"] < 0.9 * rate or r["lag_p99"] > 50 or r["cpu"] > 0.9
+                cluster_bound = r["errors"] > 0 or r["lost"] > 0 or (r["delivery_p99"] or 0) > 250
+                if harness_bound or cluster_bound:
+                    print(f"  stopped: {'the harness' if harness_bound else 'the cluster'} is the bottleneck at {rate}/s")
+                    break
+                best = r
+    finally:
+        cluster.down()
+    if best:
+        print(f"highest sustained: {best['publishes_s']:.0f} publishes/s, {best['deliveries_s']:.0f} deliveries/s "
+              f"(harness CPU {100 * best['cpu']:.0f}%, loop lag p99 {best['lag_p99']:.1f} ms)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--step-seconds", type=float, default=5.0)
+    p.add_argument("--skip-cluster", action="store_true")
+    p.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    bench_journal(args.events)
+    if not args.skip_cluster:
+        bench_cluster(args.step_seconds)
+
+
+if __name__ == "__main__":
+    main()

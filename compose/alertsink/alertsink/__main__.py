@@ -1,0 +1,3 @@
+from alertsink.server import main
+
+main()

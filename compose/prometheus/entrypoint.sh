@@ -1,0 +1,44 @@
+#!/bin/sh
+# Renders /tmp/prometheus.yml from the environment and starts Prometheus on it; with --render it
+# only prints the config (the test suite feeds that to `promtool check config`).
+#   PROM_SCRAPE_INTERVAL, PROM_EVAL_INTERVAL  e.g. 1s (default 1s)
+#   PROM_NODES                                pub/sub nodes node1..nodeN to scrape (default 1)
+#   PROM_RULES                                the rule file (default /etc/hx/rules.yml, bind-mounted)
+set -eu
+scrape="${PROM_SCRAPE_INTERVAL:-1s}"
+eval_every="${PROM_EVAL_INTERVAL:-1s}"
+nodes="${PROM_NODES:-1}"
+rules="${PROM_RULES:-/etc/hx/rules.yml}"
+
+targets=""
+i=1
+while [ "$i" -le "$nodes" ]; do
+  targets="$targets${targets:+, }\"node$i:8080\""
+  i=$((i + 1))
+done
+
+render() {
+  cat <<YAML
+global:
+  scrape_interval: $scrape
+  scrape_timeout: $scrape
+  evaluation_interval: $eval_every
+rule_files: ["$rules"]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ["alertmanager:9093"]}]
+scrape_configs:
+  - job_name: pubsub
+    static_configs: [{targets: [$targets]}]
+  - job_name: redis
+    static_configs: [{targets: ["redis-exporter:9121"]}]
+YAML
+}
+
+if [ "${1:-}" = "--render" ]; then
+  render
+  exit 0
+fi
+render > /tmp/prometheus.yml
+exec prometheus --config.file=/tmp/prometheus.yml --storage.tsdb.path=/tmp/prometheus \
+  --storage.tsdb.retention.time=2h --web.listen-address=:9090 "$@"
