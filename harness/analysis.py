@@ -13,10 +13,12 @@ One pass over the events, keeping compact records only, so a journal of millions
 from __future__ import annotations
 
 import math
+from sys import intern
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from harness import alerts as alerting
 from harness.expect import WHOLE_RUN
 
 INF = math.inf
@@ -73,6 +75,7 @@ class Analysis:
     faults: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     named: list[Window] = field(default_factory=list)
+    alerts: alerting.AlertHistory = field(default_factory=alerting.AlertHistory)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -166,17 +169,22 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
         for channel, since in open_subs.pop(sub, {}).items():
             intervals[channel].append((sub, since, t))
 
+    alert_events: list[dict[str, Any]] = []
     for e in events:
         kind, t = e["kind"], e["t"]
         first_t = t if first_t is None else first_t
         last_t = t
+        if kind.startswith("alert_"):
+            alert_events.append(e)
         if kind == "ws_receive":
-            key = (e["sub"], str(e.get("pub")), int(e.get("seq", -1)))
-            receipts[key].append(t)
-            order.append((t, e["sub"], e.get("channel"), e.get("run"), key[1], key[2]))
+            # Interned names: a million receipts share a handful of sub, pub, channel and run strings.
+            sub, pub, seq = intern(e["sub"]), intern(str(e.get("pub"))), int(e.get("seq", -1))
+            receipts[(sub, pub, seq)].append(t)
+            order.append((t, sub, intern(str(e.get("channel"))), e.get("run") and intern(e["run"]), pub, seq))
         elif kind == "publish":
-            publishes[(e["pub"], int(e["seq"]))] = Publish(e["pub"], int(e["seq"]), e["channel"], float(e["sent"]),
-                                                          float(t), bool(e["ok"]), e.get("error"))
+            pub, seq = intern(e["pub"]), int(e["seq"])
+            publishes[(pub, seq)] = Publish(pub, seq, intern(e["channel"]), float(e["sent"]), float(t), bool(e["ok"]),
+                                            e.get("error"))
         elif kind == "ws_subscribed":
             open_subs[e["sub"]][e["channel"]] = t
         elif kind == "ws_unsubscribed":
@@ -295,7 +303,10 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
     timeline = [_bucket_metrics(i, origin, bucket_s, b) for i, b in enumerate(buckets)]
     fault_list = sorted(faults.values(), key=lambda f: f["injected_s"] if f["injected_s"] is not None else INF)
     _recovery(fault_list, timeline, bucket_s, recovery, all_windows, metrics)
-    return Analysis(run, phases, metrics, fault_list, timeline, named_windows)
+    alert_history = alerting.history(alert_events)
+    for w in all_windows:
+        metrics[w.name].update(alerting.window_metrics(alert_history, w.start, w.end))
+    return Analysis(run, phases, metrics, fault_list, timeline, named_windows, alert_history)
 
 
 def _resolve(named: Iterable[NamedWindow], phases: list[Window]) -> list[Window]:

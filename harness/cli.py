@@ -105,7 +105,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import Cluster, ClusterError
-    cluster = Cluster(nodes=args.nodes, keep=True)
+    from harness.observe import rules
+    monitoring: dict = {}
+    if args.monitoring or args.rules:
+        try:
+            path = rules.resolve(args.rules or "baseline", Path.cwd())
+            rules.check(path)
+        except rules.RuleFileError as exc:
+            _err(str(exc))
+            return EXIT_BAD_INPUT
+        monitoring = {"monitoring": True, "rules_file": path}
+    cluster = Cluster(nodes=args.nodes, keep=True, **monitoring)
     try:
         endpoints = cluster.up()
     except ClusterError as exc:
@@ -123,7 +133,7 @@ def _print_cluster(e) -> None:
     print(f"{e.project}")
     for n in e.nodes:
         print(f"  {n.name:<10} {n.http}  {n.ws}")
-    for name in ("toxiproxy", "redis", "upstream"):
+    for name in ("toxiproxy", "redis", "upstream", "prometheus", "alertmanager", "alertsink"):
         if getattr(e, name):
             print(f"  {name:<10} {getattr(e, name)}")
     for app in e.apps:
@@ -256,6 +266,9 @@ def parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start a cluster and leave it running")
     up.add_argument("--nodes", type=int, default=3, choices=(1, 2, 3))
     up.add_argument("--json", action="store_true", help="print endpoints and app credentials as JSON")
+    up.add_argument("--monitoring", action="store_true",
+                    help="add Prometheus, redis_exporter, Alertmanager and the alert sink")
+    up.add_argument("--rules", metavar="SET|FILE", help="rule set (baseline, hardened) or rule file; implies --monitoring")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="remove a cluster, or every harness cluster with --all")

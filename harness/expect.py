@@ -7,6 +7,11 @@ optional offset:
     steady: publish.success_rate >= 0.99
     latency: delivery.latency_ms.p99 >= steady.delivery.latency_ms.p99 + 150
     run: delivery.duplicated == 0
+
+Lines starting with `alert` are alert expectations (harness/alerts.py, docs/monitoring.md):
+
+    alert RedisCacheErrors fires within 30s after phase misconf
+    alert RedisDown silent during misconf
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import operator
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from harness import alerts
 
 WHOLE_RUN = "run"
 METRIC_FAMILIES = ("publish", "delivery", "canary", "ws", "alert", "recovery")
@@ -62,10 +69,13 @@ class Verdict:
         return {"text": self.text, "passed": self.passed, "observed": self.observed, "evidence": self.evidence}
 
 
-def parse(text: Any, windows: set[str]) -> Expectation:
+def parse(text: Any, windows: set[str], phases: set[str] | None = None,
+          faults: set[str] = frozenset()) -> Expectation | alerts.AlertExpectation:
     """Parse one expectation; ValueError says what is wrong and what is allowed."""
     if not isinstance(text, str):
         raise ValueError("must be a line like 'steady: publish.success_rate >= 0.99'")
+    if text.lstrip().startswith("alert "):
+        return alerts.parse(text, set(windows) | {WHOLE_RUN}, windows if phases is None else phases, faults)
     match = _LINE.match(text)
     if not match:
         raise ValueError(f"cannot read {text!r}; write '<phase|run>: <metric> <op> <number|phase.metric [+|- number]>' "
@@ -123,6 +133,18 @@ def judge(expectation: Expectation, metrics: dict[str, dict[str, Any]]) -> Verdi
     return Verdict(e.text, _OPS[e.op](observed, target), observed, evidence)
 
 
-def judge_all(expectations: tuple[Expectation, ...] | list[Expectation],
-              metrics: dict[str, dict[str, Any]]) -> list[Verdict]:
-    return [judge(e, metrics) for e in expectations]
+def judge_all(expectations: tuple[Expectation | alerts.AlertExpectation, ...] | list,
+              metrics: dict[str, dict[str, Any]], alert_context: AlertContext | None = None) -> list[Verdict]:
+    """Every verdict; alert expectations are judged on the alert history of `alert_context`."""
+    context = alert_context or AlertContext(alerts.AlertHistory(), {}, {})
+    return [Verdict(e.text, *alerts.judge(e, context.history, context.windows, context.faults))
+            if isinstance(e, alerts.AlertExpectation) else judge(e, metrics) for e in expectations]
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """What alert expectations are judged on: the episodes, window spans, fault confirmation times."""
+
+    history: alerts.AlertHistory
+    windows: dict[str, tuple[float, float]]
+    faults: dict[str, float | None]

@@ -7,18 +7,20 @@ unless `keep` is set.
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness import analysis, expect
+from harness import alerts, analysis, expect
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
+from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
 from harness.scenario import Scenario
@@ -50,7 +52,7 @@ class Runner:
         """Run the scenario end to end and judge it; never raises for a failure of the run itself."""
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(nodes=s.nodes)
+        cluster = Cluster(nodes=s.nodes, **(s.monitoring.cluster_args() if s.monitoring else {}))
         journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
         journal.start()
         journal.append("run_start", run_id=cluster.run_id, scenario=s.name, path=str(s.path), nodes=s.nodes,
@@ -76,7 +78,7 @@ class Runner:
             error = "interrupted"
             journal.append("run_interrupted")
             self.log(f"{s.name}: interrupted; reverting faults and tearing down")
-        except (ClusterError, ToxiproxyError, FaultError, HarnessError, LoadError, OSError) as exc:
+        except (ClusterError, ToxiproxyError, FaultError, HarnessError, LoadError, WatchError, OSError) as exc:
             error = str(exc)
             journal.append("run_error", error=error)
             self.log(f"{s.name}: harness error: {error}")
@@ -101,17 +103,29 @@ class Runner:
         load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received)
         progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
+        watcher = (AlertWatcher(endpoints.prometheus or "", endpoints.alertsink or "", journal, s.monitoring.rule_set)
+                   if s.monitoring else None)
         try:
+            if watcher:
+                await watcher.start(bound_s)
             await load.start(SUBSCRIBE_TIMEOUT_S)
             for phase in s.phases:
                 await self._phase(phase, faults, journal, active, progress)
+                if watcher and watcher.error:
+                    raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
             await load.stop_publishing()
             # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
             journal.append("drain_start", seconds=w.grace_s)
             await asyncio.sleep(w.grace_s)
             journal.append("drain_end")
+            if watcher:
+                await watcher.stop()
+                if watcher.error:
+                    raise HarnessError(watcher.error)
         finally:
             ticker.cancel()
+            if watcher:
+                await watcher.stop()
             await load.close()
             await asyncio.gather(ticker, return_exceptions=True)
             journal.flush()
@@ -165,7 +179,11 @@ class Runner:
 def judge_events(events: list[dict], scenario: Scenario, error: str | None = None) -> dict:
     """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status."""
     a = analysis.analyse(events, scenario.windows, recovery=scenario.recovery)
-    verdicts = expect.judge_all(scenario.expectations, a.metrics) if error is None else []
+    spans = {w.name: (w.start, w.end) for w in [*a.windows, *a.named]}
+    spans[expect.WHOLE_RUN] = (a.windows[0].start if a.windows else 0.0, math.inf)
+    fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
+    alert_context = expect.AlertContext(a.alerts, spans, fault_times)
+    verdicts = expect.judge_all(scenario.expectations, a.metrics, alert_context) if error is None else []
     if error is not None:
         verdict, status = "error", EXIT_ERROR
     elif all(v.passed for v in verdicts):
@@ -186,4 +204,6 @@ def judge_events(events: list[dict], scenario: Scenario, error: str | None = Non
         "expectations": [v.to_json() for v in verdicts],
         "faults": a.faults,
         "timeline": a.timeline,
+        **({"alerts": alerts.summary([e for e in scenario.expectations if isinstance(e, alerts.AlertExpectation)],
+                                     a.alerts, spans, a.faults)} if scenario.monitoring else {}),
     }

@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 from harness import expect
+from harness.alerts import ANY as ANY_ALERT, AlertExpectation
+from harness.observe import rules
 from harness.analysis import NamedWindow, Recovery
 from harness.workload.rate import SHAPES, Shape
 from harness.faults.catalog import FAULT_KINDS, FaultSpec, validate_fault
@@ -56,6 +58,21 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """Prometheus, Alertmanager and the sink in the cluster, evaluating one rule file (docs/monitoring.md)."""
+
+    rule_set: str                 # as written: a set's name (baseline, hardened) or a rule file path
+    rules_file: Path
+    alerts: tuple[str, ...]       # the alert names the rule file defines (promtool-checked)
+    scrape_interval_s: float = 1.0
+    evaluation_interval_s: float = 1.0
+
+    def cluster_args(self) -> dict[str, Any]:
+        return {"monitoring": True, "rules_file": self.rules_file, "scrape_interval_s": self.scrape_interval_s,
+                "evaluation_interval_s": self.evaluation_interval_s}
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     path: Path
@@ -67,6 +84,7 @@ class Scenario:
     windows: tuple[NamedWindow, ...]
     recovery: Recovery
     source: str                   # the file's text, recorded in the journal so `report` can re-judge
+    monitoring: Monitoring | None = None   # None: the lighter cluster, without the monitoring services
 
 
 # --- YAML with line numbers ------------------------------------------------------------------------
@@ -190,15 +208,18 @@ def loads(text: str, file: Path = Path("<scenario>")) -> Scenario:
     if not isinstance(description, str):
         raise r.error(("description",), "must be text")
 
-    cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes"})
+    cluster = r.mapping(top.get("cluster"), ("cluster",),
+                        {"nodes", "monitoring", "rules", "scrape_interval", "evaluation_interval"})
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
 
     workload = _workload(r, top.get("workload"), nodes)
     phases = _phases(r, top["phases"], nodes)
     windows = _named_windows(r, top.get("windows"), phases)
     recovery = _recovery(r, top.get("recovery"))
-    expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows})
-    return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text)
+    expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
+    monitoring = _monitoring(r, cluster, file, expectations)
+    return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text,
+                    monitoring=monitoring)
 
 
 def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
@@ -311,7 +332,8 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
     return tuple(phases)
 
 
-def _expectations(r: _Reader, raw: Any, phase_names: set[str]) -> tuple[expect.Expectation, ...]:
+def _expectations(r: _Reader, raw: Any, phase_names: set[str],
+                  phases: tuple[Phase, ...] = ()) -> tuple[expect.Expectation, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -319,7 +341,41 @@ def _expectations(r: _Reader, raw: Any, phase_names: set[str]) -> tuple[expect.E
     out = []
     for i, text in enumerate(raw):
         try:
-            out.append(expect.parse(text, phase_names))
+            out.append(expect.parse(text, phase_names, {p.name for p in phases},
+                                    {f.name for p in phases for f in p.faults}))
         except ValueError as exc:
             raise r.error(("expect", i), str(exc)) from None
     return tuple(out)
+
+
+def _monitoring(r: _Reader, raw: dict, file: Path, expectations: tuple) -> Monitoring | None:
+    """The monitoring profile: off unless asked for (`monitoring: true` or a `rules` set); the rule file is
+    checked with promtool here, before any container starts, and alert expectations must name its alerts."""
+    at = ("cluster",)
+    enabled = raw.get("monitoring", "rules" in raw)
+    if not isinstance(enabled, bool):
+        raise r.error(at + ("monitoring",), "must be true or false")
+    alert_lines = [(i, e) for i, e in enumerate(expectations) if isinstance(e, AlertExpectation)]
+    if not enabled:
+        if alert_lines:
+            raise r.error(("expect", alert_lines[0][0]), "alert expectations need cluster: {monitoring: true}")
+        for key in ("rules", "scrape_interval", "evaluation_interval"):
+            if key in raw:
+                raise r.error(at + (key,), "only meaningful with cluster: {monitoring: true}")
+        return None
+    rule_set = raw.get("rules", "baseline")
+    if not isinstance(rule_set, str):
+        raise r.error(at + ("rules",), f"must be a rule set ({', '.join(rules.rule_sets())}) or a rule file path")
+    try:
+        path = rules.resolve(rule_set, file.parent)
+        alerts = rules.check(path)
+    except rules.RuleFileError as exc:
+        raise r.error(at + ("rules",), str(exc)) from None
+    intervals = [r.duration(raw.get(key, 1), at + (key,)) for key in ("scrape_interval", "evaluation_interval")]
+    for key, seconds in zip(("scrape_interval", "evaluation_interval"), intervals):
+        if not 0.5 <= seconds <= 15:
+            raise r.error(at + (key,), f"must be from 500ms to 15s, got {seconds:g} s")
+    for i, e in alert_lines:
+        if e.alert != ANY_ALERT and e.alert not in alerts:
+            raise r.error(("expect", i), f"rule set {rule_set!r} has no alert {e.alert!r}; it has: {', '.join(alerts)}")
+    return Monitoring(rule_set, path, alerts, intervals[0], intervals[1])

@@ -89,7 +89,8 @@ def measured(mode: str, path: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def bench_journal(n: int) -> None:
+def bench_journal(n: int) -> float:
+    """Prints the journal figures; returns the raw JSON-lines write baseline in events/s."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "journal.jsonl"
         write_s = generate(path, n)
@@ -106,6 +107,7 @@ def bench_journal(n: int) -> None:
           f"{count / read['seconds']:>12,.0f} events/s   ratio {read['seconds'] / ana['seconds']:.2f}")
     print(f"  peak memory: analyse {ana['peak_mb']:.0f} MB, baseline read {read['peak_mb']:.0f} MB "
           f"(ratio {ana['peak_mb'] / read['peak_mb']:.1f})")
+    return count / raw_s
 
 
 async def _lag_probe(samples: list[float], stop: asyncio.Event) -> None:
@@ -121,7 +123,10 @@ async def bench_step(endpoints, rate: float, seconds: float, tmp: Path) -> dict:
     from harness.workload.rate import Shape
     journal = JournalWriter(tmp / f"step-{rate:g}.jsonl", Clock())
     journal.start()
-    w = Workload(PublishLoad(shape=Shape("constant", rate), channels=2), SubscribeLoad(per_node=2), canary=False)
+    # Grace shorter than the drain below, so every publish of the step is expected everywhere.
+    w = Workload(PublishLoad(shape=Shape("constant", rate), channels=2), SubscribeLoad(per_node=2), canary=False,
+                 grace_s=0.5)
+    journal.append("run_start", run_id=endpoints.run_id, grace_s=w.grace_s)
     load = build_load(w, endpoints, journal, seconds + 30)
     lag: list[float] = []
     stop = asyncio.Event()
@@ -139,12 +144,12 @@ async def bench_step(endpoints, rate: float, seconds: float, tmp: Path) -> dict:
     await load.close()
     journal.close()
     m = analyse(read_journal(journal.path)).metrics["step"]
-    return {"offered": rate, "publishes_s": m["publish.ok"] / seconds, "deliveries_s": m["delivery.received"] / seconds,
+    return {"offered": rate, "journal_events_s": journal.count / seconds, "publishes_s": m["publish.ok"] / seconds, "deliveries_s": m["delivery.received"] / seconds,
             "errors": m["publish.errors"], "lost": m["delivery.lost"], "delivery_p99": m["delivery.latency_ms.p99"],
             "lag_p99": percentile(lag, 0.99) or 0.0, "cpu": cpu}
 
 
-def bench_cluster(seconds: float) -> None:
+def bench_cluster(seconds: float, raw_write_events_s: float) -> None:
     from harness.cluster.cluster import Cluster
     cluster = Cluster(nodes=2)
     endpoints = cluster.up()
@@ -159,7 +164,8 @@ def bench_cluster(seconds: float) -> None:
                 print(f"  {r['offered']:>9g} {r['publishes_s']:>9.0f} {r['deliveries_s']:>9.0f} {r['errors']:>5} "
                       f"{r['lost']:>5} {r['delivery_p99'] or 0:>7.1f}ms {r['lag_p99']:>10.1f}ms {100 * r['cpu']:>10.0f}%")
                 harness_bound = r["publishes_s"] < 0.9 * rate or r["lag_p99"] > 50 or r["cpu"] > 0.9
-                cluster_bound = r["errors"] > 0 or r["lost"] > 0 or (r["delivery_p99"] or 0) > 250
+                # Slow deliveries are the cluster's (reported in the table); errors and loss end the search.
+                cluster_bound = r["errors"] > 0 or r["lost"] > 0
                 if harness_bound or cluster_bound:
                     print(f"  stopped: {'the harness' if harness_bound else 'the cluster'} is the bottleneck at {rate}/s")
                     break
@@ -168,7 +174,9 @@ def bench_cluster(seconds: float) -> None:
         cluster.down()
     if best:
         print(f"highest sustained: {best['publishes_s']:.0f} publishes/s, {best['deliveries_s']:.0f} deliveries/s "
-              f"(harness CPU {100 * best['cpu']:.0f}%, loop lag p99 {best['lag_p99']:.1f} ms)")
+              f"(harness CPU {100 * best['cpu']:.0f}%, loop lag p99 {best['lag_p99']:.1f} ms); journal "
+              f"{best['journal_events_s']:,.0f} events/s = {best['journal_events_s'] / raw_write_events_s:.1%} of the "
+              f"raw JSON-lines write baseline")
 
 
 def main() -> None:
@@ -181,9 +189,9 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    bench_journal(args.events)
+    raw_write = bench_journal(args.events)
     if not args.skip_cluster:
-        bench_cluster(args.step_seconds)
+        bench_cluster(args.step_seconds, raw_write)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,8 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
                                             Param("for_s", "seconds the upstream fails by itself (a safety "
                                                   "net if the harness dies)", 600, low=1, high=86_400)),
               multi=False),
+    FaultKind("upstream-slow", "The upstream delays every answer by `ms` (its admin endpoint).",
+              "upstream", TARGET_UPSTREAM, (Param("ms", "added delay, ms", high=600_000),), multi=False),
 )}
 
 COMMON_FIELDS = frozenset({"kind", "target", "name"})

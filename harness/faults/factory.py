@@ -13,7 +13,7 @@ from harness.faults.presets import PresetFault
 from harness.faults.redis import ClientPauseFault, ConfigSetFault, DebugSleepFault
 from harness.faults.toxic import ProxyDownFault, ToxicFault
 from harness.faults.toxiproxy import ToxiproxyClient
-from harness.faults.upstream import UpstreamFailFault
+from harness.faults.upstream import UpstreamFault
 
 
 @dataclass
@@ -51,7 +51,8 @@ def make_fault(spec: FaultSpec, ctx: FaultContext, memo: dict[str, Any] | None =
     if family == "network":
         return PartitionFault(spec, ctx.project, memo)
     if family == "preset":
-        return PresetFault(spec, ctx.project, ctx.url("redis"), memo)
+        # No url() check: reverting must work while the preset keeps Redis from publishing its port.
+        return PresetFault(spec, ctx.project, ctx.endpoints.redis or "", memo)
     if spec.kind == "redis-client-pause":
         return ClientPauseFault(spec, ctx.url("redis"), memo)
     if spec.kind == "redis-debug-sleep":
@@ -59,5 +60,5 @@ def make_fault(spec: FaultSpec, ctx: FaultContext, memo: dict[str, Any] | None =
     if spec.kind == "redis-config-set":
         return ConfigSetFault(spec, ctx.url("redis"), memo)
     if family == "upstream":
-        return UpstreamFailFault(spec, ctx.url("upstream"), ctx.endpoints.apps[0].id, memo)
+        return UpstreamFault(spec, ctx.url("upstream"), ctx.endpoints.apps[0].id, memo)
     raise AssertionError(f"no fault object for kind {spec.kind}")  # the catalog and this function disagree

@@ -128,7 +128,8 @@ class ConfigSetFault:
         return self.spec.params["parameter"]
 
     async def _get(self) -> str:
-        found = await redis_command(self.url, "CONFIG", "GET", self.parameter)  # {name: value}
+        reply = await redis_command(self.url, "CONFIG", "GET", self.parameter)  # [name, value, ...]
+        found = dict(zip(reply[::2], reply[1::2]))
         if len(found) != 1:
             raise FaultError(f"{self.spec.name}: Redis has no config parameter {self.parameter!r} "
                              f"(CONFIG GET matched {sorted(found) or 'nothing'})")

@@ -59,9 +59,23 @@ def render(summary: dict) -> str:
         if f.get("reverted_s") is not None:
             times += f", recovered {recovered:.1f}s after revert" if recovered is not None else ", never recovered"
         lines.append(f"fault {f['name']}: {f['kind']} on {f['target']} ({times})")
+    lines += _alert_lines(summary.get("alerts"))
     for e in summary.get("expectations", []):
         lines.append(f"{'PASS' if e['passed'] else 'FAIL'}  {e['text']}    [{e['evidence']}]")
     if summary.get("error"):
         lines.append(f"ERROR {summary['error']}")
     lines.append(f"verdict: {summary['verdict']} (exit {summary['exit_status']})")
     return "\n".join(lines)
+
+
+def _alert_lines(alerts: dict | None) -> list[str]:
+    """Per expected alert: seconds to pending, firing, notified; then gaps and noise."""
+    if not alerts:
+        return []
+    secs = lambda v: "-" if v is None else f"{v:.1f}s"
+    lines = [f"alert {a['alert']} after {a['after']}: pending {secs(a.get('pending_after_s'))}, firing "
+             f"{secs(a.get('firing_after_s'))}, notified {secs(a.get('notified_after_s'))}" for a in alerts["expected"]]
+    lines.append(f"alerts ({alerts.get('rule_set')}, {alerts.get('rules')} rules): gaps {', '.join(alerts['gaps']) or 'none'}; "
+                 f"noise {', '.join(sorted({n['alert'] for n in alerts['noise']})) or 'none'}; also during faults "
+                 f"{', '.join(sorted({n['alert'] for n in alerts['other_during_faults']})) or 'none'}")
+    return lines

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,7 @@ def start(name: str, args: list[str], cwd: Path, env: dict[str, str], log_dir: P
 class Redis:
     proc: Proc
     port: int
+    data_dir: Path
 
     @property
     def url(self) -> str:
@@ -107,8 +109,13 @@ def start_redis(log_dir: Path, port: int | None = None, as_nobody: bool = False)
     root, so that a directory it may not write really is unwritable to it (root writes anywhere)."""
     port = port or free_port()
     drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if as_nobody else []
-    proc = start(f"redis-{port}-{time.monotonic_ns()}", [*drop, REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", "no"], log_dir, {}, log_dir)
+    # Its own working dir (no stray dump.rdb to load); for nobody, outside pytest's root-only tmp tree.
+    data_dir = Path(tempfile.mkdtemp(prefix="hx-redis-")) if as_nobody else log_dir / f"redis-{port}-{time.monotonic_ns()}"
+    data_dir.mkdir(exist_ok=True)
+    data_dir.chmod(0o777)
+    proc = start(data_dir.name, [*drop, REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                                 "--save", "", "--appendonly", "no", "--dir", str(data_dir),
+                                 "--enable-protected-configs", "yes"], log_dir, {}, log_dir)
 
     def pong() -> bool:
         assert proc.popen.poll() is None, f"redis-server exited:\n{proc.output()}"
@@ -117,7 +124,7 @@ def start_redis(log_dir: Path, port: int | None = None, as_nobody: bool = False)
             return s.recv(16).startswith(b"+PONG")
 
     wait_until(pong, 10, f"redis-server on port {port}")
-    return Redis(proc, port)
+    return Redis(proc, port, data_dir)
 
 
 @dataclass
@@ -193,10 +200,13 @@ class Spawner:
         self.upstream_url = upstream_url
         self.log_dir = log_dir
         self.procs: list[Proc] = []
+        self.dirs: list[Path] = []
 
     def redis(self, port: int | None = None, as_nobody: bool = False) -> Redis:
         redis = start_redis(self.log_dir, port, as_nobody)
         self.procs.append(redis.proc)
+        if as_nobody:
+            self.dirs.append(redis.data_dir)
         return redis
 
     def upstream(self) -> str:
@@ -215,3 +225,5 @@ class Spawner:
     def stop_all(self) -> None:
         for proc in reversed(self.procs):
             proc.stop()
+        for path in self.dirs:
+            shutil.rmtree(path, ignore_errors=True)

@@ -114,7 +114,7 @@ class Registry:
                 self.redis_policy.absorb(exc, degrade.APP_FROM_MEMORY)
                 return remembered
             self.redis_policy.absorb(exc, degrade.APP_CACHE_BYPASS)
-            return await self._fetch(cache_key, path, params)
+            return (await self._fetch(cache_key, path, params))[0]
         if cached is not None:
             try:
                 app = App.from_json(json.loads(cached))
@@ -125,8 +125,10 @@ class Registry:
                 # A corrupt entry is treated as a miss and overwritten below, not served.
                 log("cache_corrupt", level="warning", key=cache_key, error=str(exc))
         self.store.count("get", "miss")
-        app = await self._fetch(cache_key, path, params)
-        if app is not None:
+        app, fresh = await self._fetch(cache_key, path, params)
+        # Only the upstream's own answer goes back to Redis: a remembered (possibly stale) app must not
+        # spread to other nodes with a new TTL.
+        if app is not None and fresh:
             try:
                 # Both keys, so the WebSocket path warms the HTTP path and vice versa.
                 await self.store.setex(id_key(app.id), self.ttl_s, app.to_json())
@@ -135,8 +137,8 @@ class Registry:
                 self.redis_policy.absorb(exc, degrade.APP_CACHE_WRITE)
         return app
 
-    async def _fetch(self, cache_key: str, path: str, params: dict[str, str] | None) -> App | None:
-        """The upstream's answer, or under the degrade policy the remembered app if the upstream fails."""
+    async def _fetch(self, cache_key: str, path: str, params: dict[str, str] | None) -> tuple[App | None, bool]:
+        """(app, True) from the upstream, or under the degrade policy (remembered app, False) if it fails."""
         try:
             app = await self._ask_upstream(path, params)
         except DependencyError as exc:
@@ -144,10 +146,10 @@ class Registry:
             if remembered is None:
                 raise  # cold: no policy can invent credentials
             self.upstream_policy.absorb(exc, degrade.APP_FROM_MEMORY)
-            return remembered
+            return remembered, False
         if app is not None:
             self.memory.put(app)
-        return app
+        return app, True
 
     async def _ask_upstream(self, path: str, params: dict[str, str] | None) -> App | None:
         """Ask the upstream registry; None on 404, DependencyError on anything else that is not 200."""

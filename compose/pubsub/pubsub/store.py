@@ -72,8 +72,12 @@ class Store:
             pipe = self.client.pipeline(transaction=False)
             pipe.incrby(key, amount)
             pipe.expire(key, ttl_s)
-            count, _ = await pipe.execute()
-            return int(count)
+            # The reply's own exception, not redis-py's wrapper whose message hides the OOM / MISCONF prefix.
+            results = await pipe.execute(raise_on_error=False)
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+            return int(results[0])
         return await self.call("incr", run)
 
     async def sadd(self, key: str, member: str) -> Any:

@@ -1,0 +1,164 @@
+"""The alert watcher: polls Prometheus and the alert sink every second and journals what changed.
+
+- `/api/v1/rules` proves the rule set loaded and evaluates: `wait_loaded()` waits for every rule's
+  first healthy evaluation (journal `alert_rules_loaded`); afterwards a rule whose health turns `err`
+  is journaled (`alert_rule_error`) and kept in `error`, which the runner turns into exit status 3.
+- `/api/v1/alerts` lists active alerts: each change is journaled as `alert_pending`, `alert_firing`
+  or `alert_resolved`, with `active_t`, Prometheus's activeAt (the evaluation that made it pending).
+- The sink's `/notifications` gives each webhook with its arrival time: `alert_notified` per alert.
+
+Times from Prometheus and the sink are wall clock; they are turned into run seconds (`*_t`) on the
+journal's clock. Resolution is the poll interval for `alert_firing` / `alert_resolved` (the API has
+no fired-at), exact for `active_t` and `arrived_t`.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from harness.journal import JournalWriter
+
+
+class WatchError(Exception):
+    """The rule set did not load or does not evaluate (a harness error, exit status 3)."""
+
+
+def parse_time(text: str) -> float:
+    """Unix seconds of an RFC 3339 time as Prometheus and Alertmanager write it (nanoseconds, Z)."""
+    head, _, frac = text.rstrip("Z").partition(".")
+    digits = "".join(ch for ch in frac if ch.isdigit())
+    return datetime.fromisoformat(head + "+00:00").timestamp() + (float(f"0.{digits}") if digits else 0.0)
+
+
+@dataclass
+class AlertWatcher:
+    prometheus: str
+    alertsink: str
+    journal: JournalWriter
+    rule_set: str = ""
+    interval_s: float = 1.0
+    error: str | None = None
+    notifications: int = 0
+    _active: dict[tuple[str, tuple], str] = field(default_factory=dict)
+    _sink_next: int = 0
+    _http: httpx.AsyncClient | None = None
+    _task: asyncio.Task | None = None
+
+    async def start(self, bound_s: float, load_timeout: float = 30.0) -> None:
+        """Wait for the rule set to load and evaluate, then poll in the background for at most `bound_s`."""
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
+        try:
+            await self.wait_loaded(self._http, load_timeout)
+        except BaseException:
+            await self._http.aclose()
+            raise
+        self._task = asyncio.create_task(self.run(self._http, bound_s))
+
+    async def stop(self) -> None:
+        """One last poll (late notifications), then stop polling; safe to call more than once."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+            await self.poll(self._http)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _run_t(self, wall: float) -> float:
+        return round(wall - self.journal.clock.wall0, 6)
+
+    async def wait_loaded(self, http: httpx.AsyncClient, timeout: float = 30.0) -> None:
+        """Poll /api/v1/rules until every rule has been evaluated healthily once; WatchError if not."""
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            try:
+                rules = await self._rules(http)
+            except (httpx.HTTPError, ValueError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                broken = [r for r in rules if r["health"] == "err"]
+                if broken:
+                    raise WatchError(_rule_failure(broken))
+                if rules and all(r["health"] == "ok" for r in rules):
+                    self.journal.append("alert_rules_loaded", rule_set=self.rule_set, rules=len(rules),
+                                        alerts=sorted(r["name"] for r in rules if r["type"] == "alerting"))
+                    return
+                last = f"{len(rules)} rules, {sum(r['health'] != 'ok' for r in rules)} not evaluated yet"
+            await asyncio.sleep(0.25)  # poll
+        raise WatchError(f"Prometheus rule set {self.rule_set!r} not loaded and evaluated after {timeout:.0f} s: {last}")
+
+    async def run(self, http: httpx.AsyncClient, bound_s: float) -> None:
+        """Poll until cancelled or `bound_s` passed; failures to reach Prometheus are journaled, not fatal."""
+        deadline = time.monotonic() + bound_s
+        while time.monotonic() < deadline:
+            await self.poll(http)
+            await asyncio.sleep(self.interval_s)  # poll
+
+    async def poll(self, http: httpx.AsyncClient) -> None:
+        """One round: alerts, rule health, sink."""
+        try:
+            alerts = (await _get(http, f"{self.prometheus}/api/v1/alerts"))["data"]["alerts"]
+            self._alerts(alerts)
+            broken = [r for r in await self._rules(http) if r["health"] == "err"]
+            if broken and self.error is None:
+                self.error = _rule_failure(broken)
+                for r in broken:
+                    self.journal.append("alert_rule_error", rule=r["name"], error=r.get("lastError"))
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            self.journal.append("alert_watch_error", source="prometheus", error=f"{type(exc).__name__}: {exc}")
+        try:
+            answer = await _get(http, f"{self.alertsink}/notifications?since={self._sink_next}")
+            self._notified(answer["notifications"])
+            self._sink_next = answer["next"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            self.journal.append("alert_watch_error", source="alertsink", error=f"{type(exc).__name__}: {exc}")
+
+    async def _rules(self, http: httpx.AsyncClient) -> list[dict[str, Any]]:
+        groups = (await _get(http, f"{self.prometheus}/api/v1/rules"))["data"]["groups"]
+        return [dict(rule, group=g["name"]) for g in groups for rule in g["rules"]]
+
+    def _alerts(self, alerts: list[dict[str, Any]]) -> None:
+        seen: set[tuple[str, tuple]] = set()
+        for a in alerts:
+            labels = {k: v for k, v in a["labels"].items() if k != "alertname"}
+            key = (a["labels"].get("alertname", "?"), tuple(sorted(labels.items())))
+            seen.add(key)
+            if self._active.get(key) == a["state"]:
+                continue
+            self._active[key] = a["state"]
+            active_at = parse_time(a["activeAt"])
+            self.journal.append(f"alert_{a['state']}", alert=key[0], labels=labels, active_at=active_at,
+                                active_t=self._run_t(active_at), value=a.get("value"))
+        for key in [k for k in self._active if k not in seen]:
+            del self._active[key]
+            self.journal.append("alert_resolved", alert=key[0], labels=dict(key[1]))
+
+    def _notified(self, notifications: list[dict[str, Any]]) -> None:
+        for n in notifications:
+            self.notifications += 1
+            body = n.get("body") or {}
+            for a in body.get("alerts", []):
+                labels = {k: v for k, v in a.get("labels", {}).items() if k != "alertname"}
+                starts = parse_time(a["startsAt"]) if a.get("startsAt") else None
+                self.journal.append("alert_notified", alert=a.get("labels", {}).get("alertname", "?"), labels=labels,
+                                    status=a.get("status"), receiver=body.get("receiver"), arrived=n["arrived"],
+                                    arrived_t=self._run_t(n["arrived"]), starts_at=starts,
+                                    starts_t=None if starts is None else self._run_t(starts))
+
+
+async def _get(http: httpx.AsyncClient, url: str) -> Any:
+    response = await http.get(url)
+    response.raise_for_status()
+    return response.json()
+
+
+def _rule_failure(broken: list[dict[str, Any]]) -> str:
+    return "; ".join(f"rule {r['name']} (group {r['group']}) fails to evaluate: {r.get('lastError') or 'unknown error'}"
+                     for r in broken)

@@ -1,0 +1,80 @@
+"""Helpers of the fault tests: the steady-state check and fault objects on a test's cluster."""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import httpx
+
+from harness.cluster.cluster import Endpoints
+from harness.faults.base import Fault
+from harness.faults.catalog import validate_fault
+from harness.faults.factory import FaultContext, make_fault
+from harness.faults.toxiproxy import ToxiproxyClient
+from harness.workload.client import PusherSocket, publish
+
+
+async def readyz(url: str, timeout: float = 5.0) -> tuple[int, str]:
+    """A node's /readyz as (status, body); (0, error class) when it cannot be reached."""
+    async with httpx.AsyncClient(timeout=timeout, trust_env=False) as http:
+        try:
+            response = await http.get(url + "/readyz")
+        except httpx.TransportError as exc:
+            return 0, type(exc).__name__
+    return response.status_code, response.text
+
+
+async def until_readyz(url: str, want: str, timeout: float = 20.0) -> str:
+    """Poll /readyz until its body contains `want`; the body. AssertionError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = await readyz(url)
+        if want in body:
+            return body
+        assert time.monotonic() < deadline, f"{url}/readyz never said {want!r}; last {status} {body}"
+        await asyncio.sleep(0.2)  # poll
+
+
+async def steady(e: Endpoints, timeout: float = 30.0) -> None:
+    """The steady-state check: every node's /readyz is 200 and a publish on the first node is
+    delivered to a subscriber on the last."""
+    for node in e.nodes:
+        await until_readyz(node.http, '"ready"', timeout)
+    app, channel = e.apps[0], f"steady-{uuid.uuid4().hex[:8]}"
+    async with PusherSocket(e.nodes[-1].ws, app.key) as socket, httpx.AsyncClient(trust_env=False) as http:
+        await socket.subscribe(channel)
+        response = await publish(http, e.nodes[0].http, app, channel, "steady", "{}")
+        assert response.status_code == 200, response.text
+        event = await socket.next_event(5)
+        assert event["channel"] == channel
+
+
+async def publish_answer(e: Endpoints, node: int = 0) -> tuple[int, str]:
+    """One publish through a node: (status, the error it names or "")."""
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
+        response = await publish(http, e.nodes[node].http, e.apps[0], "probe", "probe", "{}")
+    return response.status_code, response.json().get("error", "")
+
+
+@asynccontextmanager
+async def faults_on(e: Endpoints) -> AsyncIterator[Any]:
+    """`async with faults_on(e) as fault: f = await fault(kind=..., ...)`: builds, injects and confirms
+    faults on the cluster (evidence in `f.evidence`), and reverts every one on the way out."""
+    made: list[Fault] = []
+    async with ToxiproxyClient(e.toxiproxy) as toxiproxy:
+        ctx = FaultContext(e, toxiproxy, len(e.nodes))
+
+        async def fault(**raw: Any) -> Fault:
+            f = make_fault(validate_fault(raw, ctx.nodes, raw["kind"]), ctx)
+            made.append(f)
+            await f.inject()
+            f.evidence = await f.confirm()
+            return f
+        try:
+            yield fault
+        finally:
+            for f in reversed(made):
+                await f.revert()

@@ -1,0 +1,216 @@
+"""Each Redis failure mode of REFERENCE.md §3 under both policies, and an upstream outage with a warm
+and a cold cache, each created for real (CONFIG SET, an unwritable dir, SIGKILL, SIGSTOP, the upstream's
+fault switch) and asserted against the table in docs/node.md, including its metric."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import httpx
+import pytest
+import redis
+
+from drive import HAPP, PusherSocket, api, channel_name, no_event, publish, run
+from nodekit import Node, Redis, Spawner, metric, wait_until
+
+pytestmark = pytest.mark.node
+
+
+def admin(r: Redis) -> redis.Redis:
+    return redis.Redis(port=r.port, decode_responses=True, socket_timeout=2)
+
+
+@contextlib.contextmanager
+def wrong_password(r: Redis) -> Iterator[None]:
+    client = admin(r)
+    client.config_set("requirepass", "changed")
+    # Connections authenticated before stay authenticated: drop them so every client must log in again.
+    client.execute_command("CLIENT", "KILL", "SKIPME", "yes")
+    client.close()
+    yield
+
+
+@contextlib.contextmanager
+def out_of_memory(r: Redis) -> Iterator[None]:
+    client = admin(r)
+    client.config_set("maxmemory-policy", "noeviction")
+    client.config_set("maxmemory", "1")
+    client.close()
+    yield
+
+
+@contextlib.contextmanager
+def misconf(r: Redis) -> Iterator[None]:
+    """RDB saves fail (a dir the non-root server may not write) with stop-writes-on-bgsave-error on."""
+    with tempfile.TemporaryDirectory() as readonly:
+        os.chmod(readonly, 0o755)  # owned by root: the server, running as nobody, cannot write here
+        client = admin(r)
+        client.config_set("dir", readonly)
+        client.config_set("save", "1 1")
+        client.config_set("stop-writes-on-bgsave-error", "yes")
+        client.set("hx:test:dirty", "1")
+        client.bgsave()
+        wait_until(lambda: client.info("persistence")["rdb_last_bgsave_status"] == "err", 10, "bgsave to fail")
+        client.close()
+        yield
+
+
+@contextlib.contextmanager
+def refused(r: Redis) -> Iterator[None]:
+    r.proc.kill()
+    yield
+
+
+@contextlib.contextmanager
+def slow(r: Redis) -> Iterator[None]:
+    r.proc.popen.send_signal(signal.SIGSTOP)  # accepts TCP, answers nothing: only timeouts reveal it
+    try:
+        yield
+    finally:
+        r.proc.popen.send_signal(signal.SIGCONT)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """A failure mode and what docs/node.md says each policy does with a publish to a warm node."""
+
+    name: str
+    make: Any
+    kind: str                 # the class named in 503 bodies and metric labels
+    publish_works: bool       # PUBLISH still succeeds (so fan-out crosses Redis)
+    degraded: tuple[str, ...]  # reasons counted under `degrade`
+
+
+MODES = [
+    Mode("wrong password", wrong_password, "NOAUTH", False, ("app_from_memory", "counter_skipped", "local_delivery")),
+    Mode("maxmemory exhausted", out_of_memory, "OOM", True, ("counter_skipped",)),
+    Mode("MISCONF", misconf, "MISCONF", True, ("counter_skipped",)),
+    Mode("refused", refused, "refused", False, ("app_from_memory", "counter_skipped", "local_delivery")),
+    Mode("slow", slow, "timeout", False, ("app_from_memory", "counter_skipped", "local_delivery")),
+]
+
+
+@pytest.mark.parametrize("policy", ["strict", "degrade"])
+@pytest.mark.parametrize("mode", MODES, ids=[m.name for m in MODES])
+def test_redis_failure_mode(spawn: Spawner, mode: Mode, policy: str):
+    r = spawn.redis(as_nobody=mode.name == "MISCONF")
+    node = spawn.node(r.url, REDIS_POLICY=policy)
+    channel = channel_name()
+
+    async def warm_up_and_subscribe() -> None:
+        # Warms the Redis cache and the in-process LRU, and opens the socket before the fault.
+        async with api() as http:
+            assert (await publish(http, node.url, HAPP, channel, "warm", "up")).status_code == 200
+
+    run(warm_up_and_subscribe)
+
+    async def during_fault() -> tuple[httpx.Response, dict[str, Any] | None]:
+        async with api() as http, PusherSocket(node.ws, HAPP.key) as socket:
+            await socket.subscribe(channel)
+            with mode.make(r):
+                response = await publish(http, node.url, HAPP, channel, "e", "during-fault")
+                event = await no_event(socket, 3.0)
+                return response, event
+
+    response, event = run(during_fault)
+    counted = f'pubsub_cache_operations_total{{op="incr",result="error_{mode.kind}"}}'
+    if policy == "strict":
+        assert response.status_code == 503, response.text
+        assert response.json() == {"error": f"redis unavailable: {mode.kind}"}
+        assert metric(node, f'pubsub_publish_total{{result="redis_{mode.kind}"}}') == 1
+        assert event is None
+        assert metric(node, 'pubsub_degraded_total{reason="counter_skipped"}') == 0
+    else:
+        assert response.status_code == 200, response.text
+        assert event is not None and event["data"] == "during-fault"
+        for reason in mode.degraded:
+            assert metric(node, f'pubsub_degraded_total{{reason="{reason}"}}') >= 1, reason
+        assert metric(node, counted) >= 1
+        if mode.publish_works:  # delivered through Redis, so every node would have it
+            assert metric(node, 'pubsub_degraded_total{reason="local_delivery"}') == 0
+            assert metric(node, "pubsub_fanout_published_total") >= 2
+    assert node.proc.popen.poll() is None
+
+
+def test_readyz_names_each_failure_whatever_the_policy(spawn: Spawner):
+    r = spawn.redis()
+    node = spawn.node(r.url, REDIS_POLICY="degrade")
+    with out_of_memory(r):
+        assert wait_until(lambda: httpx.get(f"{node.url}/readyz", timeout=3).status_code == 503, 10, "503")
+        assert httpx.get(f"{node.url}/readyz", timeout=3).json()["failed"] == "redis: OOM"
+
+
+# --- the upstream ----------------------------------------------------------------------------------
+
+def fail_upstream(url: str, **body: Any) -> None:
+    assert httpx.post(f"{url}/admin/fail", json=body, timeout=3).status_code == 200
+
+
+async def publish_once(node: Node) -> httpx.Response:
+    async with api() as http:
+        return await publish(http, node.url, HAPP, channel_name(), "e", "d")
+
+
+def wait_cache_expired(r: Redis) -> None:
+    client = admin(r)
+    try:
+        wait_until(lambda: client.exists(f"hx:app:id:{HAPP.id}") == 0, 10, "app cache entry to expire")
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("policy", ["strict", "degrade"])
+def test_upstream_5xx_with_warm_and_cold_cache(spawn: Spawner, policy: str):
+    upstream = spawn.upstream()
+    r = spawn.redis()
+    node = spawn.node(r.url, upstream_url=upstream, UPSTREAM_POLICY=policy, APP_CACHE_TTL_S="1")
+    assert run(lambda: publish_once(node)).status_code == 200  # warm: in Redis and in the LRU
+    fail_upstream(upstream, status=503)
+    wait_cache_expired(r)  # Redis no longer has it: the lookup must go upstream
+    warm = run(lambda: publish_once(node))
+    if policy == "strict":
+        assert warm.status_code == 503 and warm.json() == {"error": "upstream unavailable: 5xx"}
+        assert metric(node, 'pubsub_degraded_total{reason="app_from_memory"}') == 0
+    else:
+        assert warm.status_code == 200, warm.text
+        assert metric(node, 'pubsub_degraded_total{reason="app_from_memory"}') >= 1
+    assert metric(node, 'pubsub_upstream_requests_total{result="error_5xx"}') >= 1
+
+    cold = spawn.node(r.url, upstream_url=upstream, UPSTREAM_POLICY=policy, ready=False)
+    wait_until(lambda: httpx.get(f"{cold.url}/healthz", timeout=1).status_code == 200, 10, "cold node up")
+    response = run(lambda: publish_once(cold))
+    assert response.status_code == 503 and response.json() == {"error": "upstream unavailable: 5xx"}
+
+    assert httpx.post(f"{upstream}/admin/recover", timeout=3).json()["status"] is None
+    assert run(lambda: publish_once(cold)).status_code == 200
+
+
+@pytest.mark.parametrize("policy", ["strict", "degrade"])
+def test_slow_upstream_times_out(spawn: Spawner, policy: str):
+    upstream = spawn.upstream()
+    r = spawn.redis()
+    node = spawn.node(r.url, upstream_url=upstream, UPSTREAM_POLICY=policy, APP_CACHE_TTL_S="1")
+    assert run(lambda: publish_once(node)).status_code == 200
+    assert httpx.post(f"{upstream}/admin/latency", json={"ms": 3000}, timeout=3).status_code == 200
+    wait_cache_expired(r)
+    response = run(lambda: publish_once(node))
+    assert metric(node, 'pubsub_upstream_requests_total{result="error_timeout"}') >= 1
+    if policy == "strict":
+        assert response.json() == {"error": "upstream unavailable: timeout"}
+    else:
+        assert response.status_code == 200
+
+
+def test_upstream_fault_switch_expires_and_validates(spawn: Spawner):
+    upstream = spawn.upstream()
+    fail_upstream(upstream, status=502, for_s=0.5)
+    assert httpx.get(f"{upstream}/healthz", timeout=3).status_code == 502
+    wait_until(lambda: httpx.get(f"{upstream}/healthz", timeout=3).status_code == 200, 5, "fault to expire")
+    for bad in ({"status": 404}, {"status": "503"}, {"status": 503, "for_s": -1}):
+        response = httpx.post(f"{upstream}/admin/fail", json=bad, timeout=3)
+        assert response.status_code == 400 and response.json()["error"], bad
+    assert httpx.post(f"{upstream}/admin/latency", json={"ms": -5}, timeout=3).status_code == 400
