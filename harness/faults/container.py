@@ -137,8 +137,9 @@ class ContainerFault:
 def snapshot(container: Container) -> dict[str, Any]:
     """What re-creating a container needs: its name, Config, HostConfig, networks with aliases, state."""
     attrs = container.attrs
-    short_id = attrs["Id"][:12]
-    networks = {name: [a for a in (net.get("Aliases") or []) if a != short_id]
+    # Docker adds the container's short id and its hostname as aliases by itself: keep only the rest.
+    own = {attrs["Id"][:12], attrs["Config"].get("Hostname")}
+    networks = {name: [a for a in (net.get("Aliases") or []) if a not in own]
                 for name, net in attrs["NetworkSettings"]["Networks"].items()}
     return {"name": attrs["Name"].lstrip("/"), "config": attrs["Config"], "host_config": attrs["HostConfig"],
             "networks": networks, "running": attrs["State"]["Running"]}

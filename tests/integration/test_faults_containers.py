@@ -28,10 +28,9 @@ def _inspect(project: str, service: str) -> dict:
 
 def _identity(attrs: dict) -> dict:
     """What a re-created container must keep: name, config, host config, networks with aliases."""
-    short_id = attrs["Id"][:12]
-    config = {k: v for k, v in attrs["Config"].items()}
-    return {"name": attrs["Name"], "config": config, "host": attrs["HostConfig"],
-            "networks": {n: sorted(a for a in (v["Aliases"] or []) if a != short_id)
+    own = {attrs["Id"][:12], attrs["Config"]["Hostname"]}   # aliases Docker adds by itself
+    return {"name": attrs["Name"], "config": attrs["Config"], "host": attrs["HostConfig"],
+            "networks": {n: sorted(a for a in (v["Aliases"] or []) if a not in own)
                          for n, v in attrs["NetworkSettings"]["Networks"].items()}}
 
 
