@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
-        print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml}}", flush=True)
+        print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
         worst = max(worst, result.exit_status)
         if result.summary.get("error") == "interrupted":
             break

@@ -21,7 +21,8 @@ COLUMNS = (
 )
 
 
-def _cell(key: str | None, name: str, m: dict[str, Any]) -> str:
+def cell(key: str | None, name: str, m: dict[str, Any]) -> str:
+    """One table cell of a window's metrics, formatted."""
     if key is None:
         return name
     if key == "window":
@@ -42,9 +43,9 @@ def render(summary: dict) -> str:
     """The table and verdicts as text (latencies in ms)."""
     rows = [[title for title, _, _ in COLUMNS]]
     for window in summary["phases"] + summary.get("windows", []):
-        rows.append([_cell(key, window["name"], window["metrics"]) for _, key, _ in COLUMNS])
+        rows.append([cell(key, window["name"], window["metrics"]) for _, key, _ in COLUMNS])
     if summary.get("run", {}).get("metrics"):
-        rows.append([_cell(key, "(run)", summary["run"]["metrics"]) for _, key, _ in COLUMNS])
+        rows.append([cell(key, "(run)", summary["run"]["metrics"]) for _, key, _ in COLUMNS])
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = []
     for n, row in enumerate(rows):

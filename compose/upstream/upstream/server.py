@@ -52,7 +52,7 @@ class Faults:
 
     status: int | None = None
     until: float | None = None  # time.monotonic() deadline; None means until recovered
-    latency_ms: int = 0
+    latency_ms: float = 0
 
     def failing_status(self, now: float) -> int | None:
         if self.status is not None and self.until is not None and now >= self.until:
@@ -98,8 +98,8 @@ def admin_routes(faults: Faults) -> list[web.RouteDef]:
     async def latency(request: web.Request) -> web.Response:
         body = await read_object(request)
         ms = body.get("ms")
-        if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 60_000:
-            return bad("'ms' must be an integer 0-60000")
+        if not isinstance(ms, (int, float)) or isinstance(ms, bool) or not 0 <= ms <= 60_000:
+            return bad("'ms' must be a number 0-60000")
         faults.latency_ms = ms
         log("fault_latency", ms=ms)
         return web.json_response(faults.state())
