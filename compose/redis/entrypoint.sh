@@ -22,6 +22,7 @@ stop_writes="${REDIS_STOP_WRITES_ON_BGSAVE_ERROR:-yes}"
 debug="${REDIS_ENABLE_DEBUG_COMMAND:-local}"
 
 check REDIS_PORT "$port" '[0-9]{1,5}' 'a TCP port 1-65535'
+case "$port" in *[!0-9]*|'') ;; *) [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || warn "REDIS_PORT=$port is out of range; allowed: 1-65535";; esac
 check REDIS_APPENDONLY "$appendonly" 'yes|no' 'yes, no'
 check REDIS_PROTECTED_MODE "$protected" 'yes|no' 'yes, no'
 check REDIS_STOP_WRITES_ON_BGSAVE_ERROR "$stop_writes" 'yes|no' 'yes, no'
