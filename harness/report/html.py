@@ -77,7 +77,7 @@ def render_html(summary: dict) -> str:
         + (f", recovered {f['recovery_s']:.1f} s after revert" if f.get("recovery_s") is not None else "")
         + "</li>" for f in summary.get("faults", []))
     plots = "".join([
-        _plot(summary, "Publish success and canary (per second)",
+        _plot(summary, "Publish success and delivery ratio (per second)",
               [("publish success %", "#2e86c1", _pct("publish.success_rate")),
                ("delivery ratio %", "#28b463", _pct("delivery.ratio"))], "%", 100.0),
         _plot(summary, "Delivery latency (per second)",
