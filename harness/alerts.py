@@ -51,7 +51,7 @@ class Episode:
     alert: str
     labels: dict[str, str]
     pending_t: float                  # Prometheus activeAt, in run seconds
-    firing_t: float | None = None     # first poll that saw it firing
+    firing_t: float | None = None     # Alertmanager's startsAt if notified, else the first poll seeing it firing
     resolved_t: float | None = None   # first poll that no longer listed it
     notified_t: float | None = None   # first firing notification to arrive at the sink
 
@@ -127,6 +127,11 @@ def history(events: Iterable[dict[str, Any]]) -> AlertHistory:
             if (episode.alert == n["alert"] and all(labels.get(k) == v for k, v in episode.labels.items())
                     and episode.notified_t is None and float(n["arrived_t"]) >= episode.pending_t):
                 episode.notified_t = float(n["arrived_t"])
+                # startsAt is Prometheus's own firing time: exact, where the poll is up to 1 s late.
+                starts = n.get("starts_t")
+                if starts is not None and episode.firing_t is not None and episode.pending_t - 0.01 <= starts < episode.firing_t:
+                    # Not before activeAt: the two clocks' conversions differ by rounding only.
+                    episode.firing_t = max(float(starts), episode.pending_t)
                 break
     return out
 

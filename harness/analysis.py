@@ -302,7 +302,7 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
                for w in all_windows}
     timeline = [_bucket_metrics(i, origin, bucket_s, b) for i, b in enumerate(buckets)]
     fault_list = sorted(faults.values(), key=lambda f: f["injected_s"] if f["injected_s"] is not None else INF)
-    _recovery(fault_list, timeline, bucket_s, recovery, all_windows, metrics)
+    _recovery(fault_list, timeline, bucket_s, recovery, all_windows, {w.name for w in phases}, metrics)
     alert_history = alerting.history(alert_events)
     for w in all_windows:
         metrics[w.name].update(alerting.window_metrics(alert_history, w.start, w.end))
@@ -332,11 +332,12 @@ def _bucket_metrics(i: int, origin: float, bucket_s: float, b: _Stats) -> dict[s
 
 
 def _recovery(faults: list[dict[str, Any]], timeline: list[dict[str, Any]], bucket_s: float, r: Recovery,
-              windows: list[Window], metrics: dict[str, dict[str, Any]]) -> None:
+              windows: list[Window], phase_names: set[str], metrics: dict[str, dict[str, Any]]) -> None:
     """recovery.seconds: reverted → first bucket from which the thresholds hold for `sustain_s`.
 
-    Set on each fault (`recovery_s`) and on the window where the revert happened (`recovery.seconds`, the
-    longest there); None when the run ended before a sustained recovery.
+    Set on each fault (`recovery_s`); on the phase that follows the revert, and on named windows and the
+    run holding it (`recovery.seconds`, the longest there); None when the run ended before a sustained
+    recovery.
     """
     need = max(1, math.ceil(r.sustain_s / bucket_s))
 
@@ -357,8 +358,19 @@ def _recovery(faults: list[dict[str, Any]], timeline: list[dict[str, Any]], buck
             if all(v is not False for v in verdicts) and any(verdicts):
                 f["recovery_s"] = round(max(0.0, timeline[b]["t"] - f["reverted_s"]), 3)
                 break
+    phases = [w for w in windows if w.name in phase_names]
     for w in windows:
-        values = [f["recovery_s"] for f in faults if f["reverted_s"] is not None and w.holds(f["reverted_s"])]
+        values = []
+        for f in faults:
+            if f["reverted_s"] is None:
+                continue
+            if w.name in phase_names:
+                # A phase's faults are reverted as it ends: recovery belongs to the phase that follows.
+                following = next((p for p in phases if p.start >= f["reverted_s"] - 1e-6), None)
+                if following is not None and following.name == w.name:
+                    values.append(f["recovery_s"])
+            elif w.holds(f["reverted_s"]):
+                values.append(f["recovery_s"])
         if values:
             metrics[w.name]["recovery.seconds"] = None if None in values else max(values)
 

@@ -4,9 +4,14 @@
 # so Redis itself fails as it would in production).
 set -eu
 
-warn() { echo "{\"level\":\"error\",\"event\":\"redis_env_invalid\",\"message\":\"$1\"}" >&2; }
+# One JSON line on stderr; quotes and backslashes in the message are escaped so the line stays JSON.
+warn() {
+  msg=$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')
+  echo "{\"level\":\"error\",\"event\":\"redis_env_invalid\",\"message\":\"$msg\"}" >&2
+}
 check() { # name value regex allowed
-  if ! printf '%s' "$2" | grep -Eq "^($3)\$"; then warn "$1=$2 is not valid; allowed: $4"; fi
+  # printf with a newline: grep sees one (possibly empty) line, so an empty value can match too.
+  if ! printf '%s\n' "$2" | grep -Eq "^($3)\$"; then warn "$1=$2 is not valid; allowed: $4"; fi
 }
 
 port="${REDIS_PORT:-6379}"

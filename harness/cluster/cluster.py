@@ -219,7 +219,7 @@ def container_logs(project: str, services: list[str], lines: int = 15) -> str:
     client = docker.from_env()
     out = []
     try:
-        for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={project}"}):
+        for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={project}"}, ignore_removed=True):
             service = c.labels.get(LABEL_SERVICE, "?")
             if service in services or (service not in ("redis", "toxiproxy", "upstream") and "toxiproxy" in services):
                 tail = c.logs(tail=lines).decode(errors="replace").rstrip()
@@ -234,7 +234,7 @@ def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
     filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
     client = docker.from_env()
     try:
-        containers = client.containers.list(all=True, filters=filters)
+        containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
         for c in containers:
             try:
                 c.remove(force=True, v=True)
@@ -266,7 +266,8 @@ def sweep_orphans() -> list[str]:
     client = docker.from_env()
     try:
         owners: dict[str, str] = {}
-        for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}):
+        # ignore_removed: another cluster may remove (or a fault re-create) a container meanwhile.
+        for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}, ignore_removed=True):
             owners[c.labels.get(LABEL_RUN, "")] = c.labels.get(LABEL_OWNER, "")
         for n in client.networks.list(filters={"label": f"{LABEL_MANAGED}=true"}):
             owners.setdefault(n.attrs.get("Labels", {}).get(LABEL_RUN, ""), "dead")
@@ -295,7 +296,7 @@ def running_clusters() -> list[Endpoints]:
     client = docker.from_env()
     try:
         by_run: dict[str, dict[str, int]] = {}
-        for c in client.containers.list(filters={"label": f"{LABEL_MANAGED}=true"}):
+        for c in client.containers.list(filters={"label": f"{LABEL_MANAGED}=true"}, ignore_removed=True):
             run_id = c.labels.get(LABEL_RUN, "")
             service = c.labels.get(LABEL_SERVICE, "")
             for container_port, bindings in (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).items():

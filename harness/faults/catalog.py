@@ -10,10 +10,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.cluster.cluster import CORE_SERVICES
+
 # Links every node has through Toxiproxy: to Redis, to the upstream, and from its own clients. A link
 # target names one link for all nodes (`redis`) or one node's (`node2.client`).
 LINKS = ("redis", "upstream", "client")
-CORE_SERVICES = ("redis", "toxiproxy", "upstream")
+
+SIGNALS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT")
 
 # What a kind acts on; each value is the set of targets `targets_for` lists.
 TARGET_LINKS, TARGET_SERVICES, TARGET_REDIS, TARGET_UPSTREAM = "links", "services", "redis", "upstream"
@@ -68,7 +71,7 @@ FAULT_KINDS: dict[str, FaultKind] = {k.name: k for k in (
     FaultKind("stop", "Stop the container (SIGTERM, then SIGKILL after `timeout` s); revert starts it.",
               "container", TARGET_SERVICES, (Param("timeout", "seconds before SIGKILL", 5, high=120),)),
     FaultKind("kill", "Send a signal to the container's main process; revert starts it if it exited.",
-              "container", TARGET_SERVICES, (Param("signal", "signal name", "SIGKILL", "string"),)),
+              "container", TARGET_SERVICES, (Param("signal", "the signal", "SIGKILL", "choice", choices=SIGNALS),)),
     FaultKind("pause", "Freeze every process of the container (cgroup freezer); revert unpauses.",
               "container", TARGET_SERVICES),
     FaultKind("restart", "Restart the container once; revert starts it if it is not running.",

@@ -9,6 +9,7 @@ inspected configuration), because docker-compose v1 cannot recreate on Docker En
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ STATE_TIMEOUT_S = 20.0
 def find_container(client: docker.DockerClient, project: str, service: str) -> Container | None:
     """The container of one service of a Compose project, by labels; None if there is none."""
     found = client.containers.list(all=True, filters={"label": [f"{LABEL_PROJECT}={project}",
-                                                                f"{LABEL_SERVICE}={service}"]})
+                                                                f"{LABEL_SERVICE}={service}"]},
+                                   ignore_removed=True)
     return found[0] if found else None
 
 
@@ -38,10 +40,15 @@ def need_container(client: docker.DockerClient, project: str, service: str) -> C
     return container
 
 
+# One Docker action at a time: a cancelled inject() leaves its thread running, and the revert()
+# that follows must not start before that thread is done with the container.
+_DOCKER_ACTIONS = threading.Lock()
+
+
 async def in_docker(action: Callable[[docker.DockerClient], Any]) -> Any:
     """Run a blocking docker-py action in a thread with its own client; Docker errors become FaultError."""
     def run() -> Any:
-        with closing(docker.from_env()) as client:
+        with _DOCKER_ACTIONS, closing(docker.from_env()) as client:
             try:
                 return action(client)
             except docker.errors.APIError as exc:
@@ -108,7 +115,7 @@ class ContainerFault:
             out = []
             for service in self.spec.targets:
                 kind = self.spec.kind
-                if kind == "stop" or (kind == "kill" and self.spec.params["signal"] in ("SIGKILL", "KILL", "9")):
+                if kind == "stop" or (kind == "kill" and self.spec.params["signal"] == "SIGKILL"):
                     state = wait_state(client, self.project, service, lambda s: not s["Running"], "exited")
                 elif kind == "pause":
                     state = wait_state(client, self.project, service, lambda s: s["Paused"], "paused")

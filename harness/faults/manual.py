@@ -81,7 +81,8 @@ def node_count(project: str) -> int:
     """How many nodes the project was started with (stopped or partitioned ones included)."""
     with closing(docker.from_env()) as client:
         services = {c.labels.get(LABEL_SERVICE, "") for c in
-                    client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={project}"})}
+                    client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={project}"},
+                                               ignore_removed=True)}
     return sum(f"node{i}" in services for i in range(1, MAX_NODES + 1))
 
 

@@ -23,6 +23,7 @@ from harness.faults.redis import redis_command
 
 CONFIRM_TIMEOUT_S = 20.0
 FILL_CHUNK = "x" * 65_536
+PIN_MARGIN = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ PRESETS: dict[str, Preset] = {
         "TCP connect, container running",
         "every command without AUTH answers NOAUTH, PING included; exporter redis_up 0"),
     "redis-maxmemory-exhausted": Preset(
-        {"REDIS_MAXMEMORY": "2mb", "REDIS_MAXMEMORY_POLICY": "noeviction"},
+        {"REDIS_MAXMEMORY": "2mb", "REDIS_MAXMEMORY_POLICY": "noeviction"},   # then filled, see _fill
         "TCP connect, PING, GET, PUBLISH (cross-node fan-out), exporter redis_up 1, container running",
         "SET, INCR, EXPIRE of new data answer OOM: publishes (per-app counter) and /readyz fail"),
     "redis-misconf-unwritable-dir": Preset(
@@ -84,22 +85,24 @@ class PresetFault:
             await self._fill()
 
     async def _fill(self) -> None:
-        """Write 64 KB values until Redis answers OOM (bounded: 2 MB takes about 32)."""
+        """Write 64 KB values until Redis answers OOM (bounded: 2 MB takes about 32), then pin
+        maxmemory 512 KB below what is used: client buffers freed later cannot let writes in again."""
         for i in range(200):
             try:
                 await redis_command(self.url, "SET", f"hx:fault:fill:{i}", FILL_CHUNK)
             except rex.ResponseError as exc:
-                if str(exc).startswith("OOM"):
-                    return
-                raise FaultError(f"{self.spec.name}: filling Redis: {exc}") from None
+                if not str(exc).startswith("OOM"):
+                    raise FaultError(f"{self.spec.name}: filling Redis: {exc}") from None
+                used = (await redis_command(self.url, "INFO", "memory"))["used_memory"]
+                await redis_command(self.url, "CONFIG", "SET", "maxmemory", max(used - PIN_MARGIN, 1))
+                return
             except rex.ConnectionError:
                 await asyncio.sleep(0.1)  # poll: the recreated Redis is still starting
         raise FaultError(f"{self.spec.name}: Redis never answered OOM while being filled")
 
     async def confirm(self) -> str:
-        env = await self.recreate.confirm()
-        evidence = await self._observe()
-        return f"{env}; {evidence}"
+        observed = await self._observe()     # first: the container's state is final once it is seen
+        return f"{await self.recreate.confirm()}; {observed}"
 
     async def _observe(self) -> str:
         """Poll until Redis shows the preset's failure; the observation as evidence."""

@@ -17,7 +17,7 @@ import redis.exceptions as rex
 
 from harness.faults.base import FaultError
 from harness.faults.catalog import FaultSpec
-from harness.faults.container import in_docker, need_container
+from harness.faults.container import env_of, in_docker, need_container
 
 BLOCKED_AFTER_S = 0.5      # a probe unanswered this long counts as blocked
 
@@ -97,7 +97,7 @@ class DebugSleepFault:
 
         def act(client: docker.DockerClient) -> None:
             container = need_container(client, self.project, "redis")
-            port = dict(i.split("=", 1) for i in container.attrs["Config"]["Env"]).get("REDIS_PORT", "6379")
+            port = env_of(container.attrs["Config"]).get("REDIS_PORT", "6379")
             container.exec_run(["redis-cli", "-p", port, "DEBUG", "SLEEP", str(seconds)], detach=True)
         await in_docker(act)
         self.memo["until"] = time.time() + seconds

@@ -118,6 +118,9 @@ class ToxiproxyClient:
     async def toxics(self, proxy: str) -> list[Toxic]:
         return [Toxic.from_json(t) for t in await self._call("GET", f"/proxies/{proxy}/toxics")]
 
+    async def toxic(self, proxy: str, name: str) -> Toxic:
+        return Toxic.from_json(await self._call("GET", f"/proxies/{proxy}/toxics/{name}"))
+
     async def add_toxic(self, proxy: str, name: str, type: str, attributes: dict[str, Any],
                         stream: str = "downstream", toxicity: float = 1.0) -> Toxic:
         body = {"name": name, "type": type, "stream": stream, "toxicity": toxicity, "attributes": attributes}

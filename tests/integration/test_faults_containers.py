@@ -8,22 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 
-import docker
 import pytest
 
-from harness.faults.container import need_container
 from tests.integration.conftest import leftovers
-from tests.integration.steady import faults_on, readyz, steady, until_readyz
+from tests.integration.steady import faults_on, inspect_service, readyz, steady, until_readyz
 
 pytestmark = pytest.mark.integration
-
-
-def _inspect(project: str, service: str) -> dict:
-    with closing(docker.from_env()) as client:
-        return need_container(client, project, service).attrs
 
 
 def _identity(attrs: dict) -> dict:
@@ -44,32 +36,32 @@ def test_container_and_network_faults_take_effect_and_revert(cluster):
             async with faults_on(e) as fault:
                 f = await fault(kind=kind, target="node2")
                 assert f.evidence.startswith(f"node2 {state}")
-                assert _inspect(e.project, "node2")["State"]["Status"] == state
+                assert inspect_service(e.project, "node2")["State"]["Status"] == state
                 if kind != "restart":
                     assert (await readyz(node2.direct, timeout=1))[0] == 0   # no answer from node2
-            assert _inspect(e.project, "node2")["State"]["Status"] == "running"
+            assert inspect_service(e.project, "node2")["State"]["Status"] == "running"
             await steady(e)
 
-        original = _identity(_inspect(e.project, "node2"))
+        original = _identity(inspect_service(e.project, "node2"))
         async with faults_on(e) as fault:
             f = await fault(kind="recreate-env", target="node2",
                             env={"HX_FAULT_TEST": "added", "NODE_NAME": "node2-renamed", "UPSTREAM_URL": None})
             assert "exec env: HX_FAULT_TEST=added, NODE_NAME=node2-renamed, UPSTREAM_URL=(removed)" in f.evidence
-            recreated = _inspect(e.project, "node2")
+            recreated = inspect_service(e.project, "node2")
             assert "HX_FAULT_TEST=added" in recreated["Config"]["Env"]
             assert _identity(recreated)["networks"] == original["networks"]
             assert recreated["Config"]["Labels"] == original["config"]["Labels"]
             assert recreated["HostConfig"]["PortBindings"] == original["host"]["PortBindings"]
-        restored = _identity(_inspect(e.project, "node2"))
+        restored = _identity(inspect_service(e.project, "node2"))
         assert restored == original                     # revert re-creates the original exactly
         await steady(e)
 
         async with faults_on(e) as fault:
             await fault(kind="partition", target="redis")
-            assert _inspect(e.project, "redis")["NetworkSettings"]["Networks"] == {}
+            assert inspect_service(e.project, "redis")["NetworkSettings"]["Networks"] == {}
             for node in e.nodes:
                 await until_readyz(node.http, '"redis: ')
-        assert _identity(_inspect(e.project, "redis"))["networks"]  # reconnected, aliases and all
+        assert _identity(inspect_service(e.project, "redis"))["networks"]  # reconnected, aliases and all
         await steady(e)
 
     asyncio.run(scenario())
@@ -122,7 +114,7 @@ def test_sigkill_mid_fault_then_down_leaves_nothing(tmp_path, images):
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
-        assert _inspect(f"hx-{run_id}", "node1")["State"]["Status"] == "paused"   # left mid-fault
+        assert inspect_service(f"hx-{run_id}", "node1")["State"]["Status"] == "paused"   # left mid-fault
         down = subprocess.run([sys.executable, "-m", "harness", "down", f"hx-{run_id}"],
                               capture_output=True, text=True, timeout=120)
         assert down.returncode == 0, down.stderr

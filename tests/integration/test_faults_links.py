@@ -7,10 +7,16 @@ import time
 import httpx
 import pytest
 
+from harness.faults.catalog import FAULT_KINDS
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from tests.integration.steady import faults_on, publish_answer, readyz, steady, until_readyz
 
 pytestmark = pytest.mark.integration
+
+# One example of every toxic kind's parameters.
+TOXICS = {"latency": {"latency": 10, "jitter": 5}, "bandwidth": {"rate": 1000}, "timeout": {"timeout": 60000},
+          "reset_peer": {"timeout": 60000}, "slow_close": {"delay": 10},
+          "slicer": {"average_size": 100, "size_variation": 10, "delay": 10}, "limit_data": {"bytes": 1_000_000}}
 
 
 async def _healthz_ms(url: str) -> float:
@@ -22,8 +28,9 @@ async def _healthz_ms(url: str) -> float:
 
 
 def test_toxiproxy_client_covers_the_api(cluster):
-    """Every call of the client against the cluster's real Toxiproxy, errors included."""
+    """Every call of the client against the cluster's real Toxiproxy, errors included; every toxic kind."""
     _, e = cluster
+    assert set(TOXICS) == {name for name, kind in FAULT_KINDS.items() if kind.family == "toxic"}
 
     async def scenario():
         async with ToxiproxyClient(e.toxiproxy) as tp:
@@ -44,6 +51,7 @@ def test_toxiproxy_client_covers_the_api(cluster):
             updated = await tp.update_toxic("hx_test", "slow", {"latency": 80}, toxicity=1.0)
             assert updated.attributes["latency"] == 80 and updated.toxicity == 1.0
             assert [t.name for t in await tp.toxics("hx_test")] == ["slow"]
+            assert (await tp.toxic("hx_test", "slow")).attributes["latency"] == 80
             await tp.reset()
             after = await tp.proxy("hx_test")
             assert after.enabled and after.toxics == ()
@@ -54,6 +62,19 @@ def test_toxiproxy_client_covers_the_api(cluster):
             assert missing.value.status == 404 and "not found" in str(missing.value)
             with pytest.raises(ToxiproxyError, match="400"):
                 await tp.add_toxic("node1_redis", "bad", "no-such-toxic", {})
+
+        # Every toxic kind, on the upstream stream with a toxicity: Toxiproxy answers with the
+        # attributes it understood, so a misspelt attribute name would show here.
+        async with faults_on(e) as fault:
+            for kind, params in TOXICS.items():
+                spec = (await fault(kind=kind, target="node1.upstream", stream="upstream", toxicity=0.5,
+                                    **params)).spec
+                async with ToxiproxyClient(e.toxiproxy) as tp:
+                    toxic = await tp.toxic("node1_upstream", f"hx-{kind}")
+                assert (toxic.type, toxic.stream, toxic.toxicity) == (kind, "upstream", 0.5)
+                assert toxic.attributes == spec.params, kind
+        async with ToxiproxyClient(e.toxiproxy) as tp:
+            assert await tp.toxics("node1_upstream") == []
 
     asyncio.run(scenario())
 
@@ -98,6 +119,8 @@ def test_client_link_faults_hit_one_node_and_dependency_links_show_in_readyz(clu
             assert "-> 503" in failing.evidence
             for node in e.nodes:
                 await until_readyz(node.http, "upstream: 5xx")
+            # The second app was never looked up: its credentials must come from the failing upstream.
+            assert await publish_answer(e, 0, app=1) == (503, "upstream unavailable: 5xx")
         await steady(e)
 
     asyncio.run(scenario())

@@ -8,7 +8,6 @@ steady phase before the fault fires nothing under either set (no noise).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 import docker
@@ -84,7 +83,6 @@ def test_hardened_rules_detect_misconf_and_notify_the_sink(images, tmp_path):
     assert notified[0]["arrived_t"] > fault["confirmed_s"] - 5  # the notification follows the fault
     misconf = next(p for p in result.summary["phases"] if p["name"] == "misconf")["metrics"]
     assert misconf["alert.RedisCacheErrors.fired"] is True
-    print(json.dumps(alerts["expected"]))
 
 
 def test_a_rule_that_fails_to_evaluate_is_a_harness_error(images, tmp_path):

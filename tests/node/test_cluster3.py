@@ -149,6 +149,18 @@ def test_oversize_and_binary_frames_get_errors(cluster):
     run(scenario)
 
 
+async def wait_user_count(http, node, channel: str, count: int) -> None:
+    """Poll node's channel API until the presence channel shows `count` users (snapshots propagated)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while True:
+        response = await get_signed(http, node.url, HAPP, f"/apps/{HAPP.id}/channels/{channel}", {"info": "user_count"})
+        if response.json().get("user_count") == count:
+            return
+        assert loop.time() < deadline, f"user_count never reached {count}: {response.json()}"
+        await asyncio.sleep(0.05)  # poll
+
+
 def test_presence_members_across_nodes(cluster):
     channel = channel_name("presence-t")
     n1, n2, n3 = cluster.nodes
@@ -156,27 +168,31 @@ def test_presence_members_across_nodes(cluster):
     async def scenario() -> None:
         async with api() as http, PusherSocket(n1.ws, HAPP.key) as ada:
             assert (await presence_join(ada, channel, "ada", {"name": "Ada"}))["ids"] == ["ada"]
-            # wait until node1's occupancy snapshot is visible to the others
-            for _ in range(100):
-                r = await get_signed(http, n2.url, HAPP, f"/apps/{HAPP.id}/channels/{channel}")
-                if r.json().get("occupied"):
-                    break
-                await asyncio.sleep(0.05)  # poll
+            await wait_user_count(http, n2, channel, 1)  # node1's snapshot is visible to node2
             async with PusherSocket(n2.ws, HAPP.key) as bob:
                 presence = await presence_join(bob, channel, "bob")
                 assert sorted(presence["ids"]) == ["ada", "bob"] and presence["hash"]["ada"] == {"name": "Ada"}
                 added = await ada.next_frame(5)
                 assert added["event"] == "pusher_internal:member_added"
                 assert json.loads(added["data"]) == {"user_id": "bob", "user_info": None}
+                await wait_user_count(http, n3, channel, 2)  # node2's snapshot is visible to node3
                 async with PusherSocket(n3.ws, HAPP.key) as bob_again:
-                    await presence_join(bob_again, channel, "bob")  # same user on another node
-                # bob still present through node2: no member_removed for the second socket leaving
-                assert await no_event(ada, 0.5) is None
+                    await presence_join(bob_again, channel, "bob")  # same user on another node: no news
+                # bob still present through node2: neither member_added nor member_removed went out
+                assert await no_frame(ada, 0.5) is None
             removed = await ada.next_frame(5)
             assert removed["event"] == "pusher_internal:member_removed"
             assert json.loads(removed["data"]) == {"user_id": "bob"}
 
     run(scenario)
+
+
+async def no_frame(socket: PusherSocket, within: float) -> dict | None:
+    """Any frame (presence events included) within `within` seconds, or None."""
+    try:
+        return await socket.next_frame(within)
+    except asyncio.TimeoutError:
+        return None
 
 
 def test_dead_nodes_channels_expire(spawn):
@@ -206,5 +222,44 @@ def test_dead_nodes_channels_expire(spawn):
                 await asyncio.sleep(0.1)  # poll
             assert not await occupied(http)
             await socket.__aexit__(None, None, None)
+
+    run(scenario)
+
+
+def test_stopped_node_withdraws_its_channels_at_once(spawn):
+    redis = spawn.redis()
+    a, b = spawn.node(redis.url), spawn.node(redis.url)  # default OCCUPANCY_TTL_S=15: expiry would be slow
+    channel = channel_name()
+
+    async def occupied(http) -> bool:
+        return (await get_signed(http, a.url, HAPP, f"/apps/{HAPP.id}/channels/{channel}")).json()["occupied"]
+
+    async def scenario() -> None:
+        async with api() as http:
+            async with PusherSocket(b.ws, HAPP.key) as socket:
+                await socket.subscribe(channel)
+                for _ in range(100):
+                    if await occupied(http):
+                        break
+                    await asyncio.sleep(0.05)  # poll
+                assert await occupied(http)
+                b.proc.popen.terminate()
+                await asyncio.get_running_loop().run_in_executor(None, b.proc.popen.wait, 10)
+            assert not await occupied(http)
+
+    run(scenario)
+
+
+def test_presence_client_events_carry_user_id(cluster):
+    channel = channel_name("presence-t")
+
+    async def scenario() -> None:
+        async with PusherSocket(cluster.nodes[0].ws, HAPP.key) as ada, \
+                PusherSocket(cluster.nodes[2].ws, HAPP.key) as bob:
+            await presence_join(ada, channel, "ada")
+            await presence_join(bob, channel, "bob")
+            await ada.send("client-hello", "hi", channel)
+            event = await bob.next_event(5)
+            assert (event["event"], event["data"], event["user_id"]) == ("client-hello", "hi", "ada")
 
     run(scenario)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from drive import HAPP, PusherSocket, api, channel_name, no_event, publish, run
+from drive import HAPP, PusherSocket, api, channel_name, get_signed, no_event, publish, run
 from nodekit import Node, Redis, Spawner, metric, wait_until
 
 pytestmark = pytest.mark.node
@@ -214,3 +214,41 @@ def test_upstream_fault_switch_expires_and_validates(spawn: Spawner):
         response = httpx.post(f"{upstream}/admin/fail", json=bad, timeout=3)
         assert response.status_code == 400 and response.json()["error"], bad
     assert httpx.post(f"{upstream}/admin/latency", json={"ms": -5}, timeout=3).status_code == 400
+
+
+def test_degraded_node_keeps_serving_sockets_and_channels_locally(spawn: Spawner):
+    """Redis gone under REDIS_POLICY=degrade: handshakes from the LRU, local delivery, local occupancy."""
+    r = spawn.redis()
+    node = spawn.node(r.url, REDIS_POLICY="degrade")
+    channel = channel_name()
+
+    async def scenario() -> None:
+        async with api() as http:
+            assert (await publish(http, node.url, HAPP, channel, "warm", "up")).status_code == 200
+            with refused(r):
+                async with PusherSocket(node.ws, HAPP.key) as socket:  # handshake needs the app: LRU
+                    await socket.subscribe(channel)
+                    response = await get_signed(http, node.url, HAPP, f"/apps/{HAPP.id}/channels/{channel}",
+                                                {"info": "subscription_count"})
+                    assert response.json() == {"occupied": True, "subscription_count": 1}
+                    assert (await publish(http, node.url, HAPP, channel, "e", "local")).status_code == 200
+                    assert (await socket.next_event(5))["data"] == "local"
+
+    run(scenario)
+    assert metric(node, 'pubsub_degraded_total{reason="occupancy_local"}') >= 1
+    assert metric(node, 'pubsub_degraded_total{reason="local_delivery"}') >= 1
+
+
+def test_strict_node_refuses_handshakes_while_redis_is_gone(spawn: Spawner):
+    r = spawn.redis()
+    node = spawn.node(r.url)
+
+    async def scenario() -> str:
+        with refused(r):
+            with pytest.raises(ConnectionError) as refused_by:
+                async with PusherSocket(node.ws, HAPP.key):
+                    pass
+            return str(refused_by.value)
+
+    message = run(scenario)
+    assert "redis unavailable: refused" in message and "4100" in message

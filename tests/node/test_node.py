@@ -382,3 +382,15 @@ def test_redis_error_classes():
                    ("OOM", rex.ResponseError("Command # 1 (INCR k) of pipeline caused error: OOM command"))]
     for expected, exc in [*cases.items(), *cases_extra]:
         assert classify_redis(exc) == expected, exc
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({"REDIS_POLICY": "lenient"}, "REDIS_POLICY='lenient'; allowed: strict, degrade"),
+    ({"PONG_TIMEOUT_S": "soon"}, "PONG_TIMEOUT_S='soon' is not a valid float"),
+    ({"APP_MEMORY_SIZE": "0"}, "APP_MEMORY_SIZE must be >= 1"),
+])
+def test_invalid_config_stops_the_node_with_status_2(spawn, env, needle):
+    node = spawn.node(spawn.redis().url, ready=False, **env)
+    assert node.proc.popen.wait(timeout=10) == 2
+    lines = [json.loads(line) for line in node.proc.output().splitlines() if line.startswith("{")]
+    assert any(line["event"] == "config_invalid" and needle in line["error"] for line in lines), lines

@@ -149,3 +149,11 @@ def test_summary_reports_gaps_noise_and_alerts_during_faults():
 def test_parse_time_keeps_nanoseconds_and_zone():
     assert parse_time("1970-01-01T00:00:01.500000001Z") == pytest.approx(1.500000001)
     assert parse_time("2026-11-26T17:29:30Z") == 1795714170.0
+
+
+def test_the_notifications_starts_at_refines_the_polled_firing_time():
+    events = episode_events("A", pending=12.0, firing=14.9)
+    events.append(ev("alert_notified", 15.5, alert="A", labels={"severity": "page"}, status="firing",
+                     arrived_t=15.2, starts_t=14.05))
+    [e] = alerts.history(events).episodes
+    assert (e.firing_t, e.notified_t) == (14.05, 15.2)

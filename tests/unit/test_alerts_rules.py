@@ -159,3 +159,10 @@ def test_harness_run_refuses_a_broken_rule_file_with_exit_2_before_any_container
     assert result.returncode == 2, result.stderr
     assert "promtool check rules refused it" in result.stderr
     assert not (tmp_path / "out").exists()  # refused before the runner made anything
+
+
+@pytest.mark.parametrize("rules_arg, message", [("gold", "unknown rule set 'gold'"), ("missing.yml", "cannot read rule file")])
+def test_harness_up_refuses_a_bad_rule_set_with_exit_2(rules_arg, message, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "harness", "up", "--rules", rules_arg], capture_output=True,
+                            text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr

@@ -156,9 +156,13 @@ def test_recovery_seconds_after_revert():
         if ok:
             j.recv(i + 0.52, "a", i)
     j.add(2.0, "fault_injected", fault="f").add(4.0, "fault_reverted", fault="f")
-    a = j.analysis(recovery=Recovery(sustain_s=3.0))
+    j.events += [{"t": 4.0, "kind": "phase_end", "phase": "p"}, {"t": 4.0, "kind": "phase_start", "phase": "q"}]
+    events = sorted(j.events + [{"t": 10.0, "kind": "phase_end", "phase": "q"}], key=lambda e: e["t"])
+    a = analyse(events, recovery=Recovery(sustain_s=3.0))
     assert a.faults[0]["recovery_s"] == 2.0
-    assert a.metrics["p"]["recovery.seconds"] == 2.0
+    assert a.metrics["q"]["recovery.seconds"] == 2.0         # the phase after the revert
+    assert "recovery.seconds" not in a.metrics["p"]
+    assert a.metrics["run"]["recovery.seconds"] == 2.0
 
 
 def test_no_recovery_when_the_run_ends_failing():
@@ -166,4 +170,4 @@ def test_no_recovery_when_the_run_ends_failing():
     for i in range(10):
         j.pub(i + 0.5, i + 0.51, i, ok=False, error="http_5xx")
     j.add(4.0, "fault_reverted", fault="f")
-    assert j.analysis().metrics["p"]["recovery.seconds"] is None
+    assert j.analysis().metrics["run"]["recovery.seconds"] is None

@@ -127,3 +127,42 @@ def test_with_env_sets_changes_and_removes_keeping_order():
     assert out["config"]["Env"] == ["A=1", "B=20", "D=4"]
     assert snap["config"]["Env"] == ["A=1", "B=2", "C=3"]  # the original snapshot is untouched
     assert FaultSpec("n", "pause", "node1").targets == ["node1"]
+
+
+def test_fault_state_survives_the_process_in_its_state_dir(tmp_path, monkeypatch):
+    from harness.faults.manual import FaultState
+    monkeypatch.setenv("HX_STATE_DIR", str(tmp_path))
+    state = FaultState("hx-abc")
+    assert state.load() == []
+    entry = {"spec": {"name": "p", "kind": "pause", "target": "node1"}, "memo": {"done": ["node1"]}}
+    state.save([entry])
+    assert FaultState("hx-abc").load() == [entry] and (tmp_path / "hx-abc.json").exists()
+    state.save([])
+    assert not (tmp_path / "hx-abc.json").exists()
+
+
+def test_kill_takes_a_known_signal_only():
+    with pytest.raises(ValueError, match="signal: must be one of SIGKILL, SIGTERM"):
+        validate_fault({"kind": "kill", "target": "node1", "signal": "SIGBOGUS"}, 1, "f")
+
+
+def test_make_fault_builds_every_kind_without_touching_the_cluster():
+    import asyncio
+
+    from harness.cluster.cluster import endpoints_from_ports
+    from harness.faults.factory import FaultContext, make_fault
+    from harness.faults.toxiproxy import ToxiproxyClient
+
+    endpoints = endpoints_from_ports("r1", {"toxiproxy": 1, "redis": 2, "upstream": 3, "node1": 4, "node2": 5,
+                                            "client1": 6, "client2": 7}, 2)
+    assert endpoints.nodes[0].http == "http://127.0.0.1:6" and endpoints.nodes[0].direct == "http://127.0.0.1:4"
+
+    async def build():
+        async with ToxiproxyClient(endpoints.toxiproxy) as toxiproxy:
+            ctx = FaultContext(endpoints, toxiproxy, 2)
+            for kind, raw in EXAMPLES.items():
+                spec = validate_fault({"kind": kind, **raw}, 2, "f")
+                fault = make_fault(spec, ctx, {"kept": True})
+                assert fault.spec is spec and fault.memo == {"kept": True}, kind
+                assert all(callable(getattr(fault, m)) for m in ("inject", "confirm", "revert"))
+    asyncio.run(build())

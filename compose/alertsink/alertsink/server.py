@@ -56,4 +56,6 @@ def app() -> web.Application:
 
 
 def main() -> None:
-    web.run_app(app(), host="0.0.0.0", port=int(os.environ.get("PORT", "8080")), print=None, access_log=None)
+    # 0.0.0.0 inside its container (reached as alertsink:8080); tests run it on 127.0.0.1.
+    web.run_app(app(), host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "8080")),
+                print=None, access_log=None)

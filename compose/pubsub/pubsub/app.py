@@ -1,7 +1,9 @@
 """Wiring: build the node's parts from a Config, start them with the web app, stop them in order."""
 from __future__ import annotations
 
+import asyncio
 import sys
+from typing import Awaitable
 
 import aiohttp
 from aiohttp import web
@@ -54,24 +56,31 @@ def build_app(config: Config) -> web.Application:
     async def on_shutdown(app: web.Application) -> None:
         # Tell clients to reconnect at once (to another node) rather than waiting for a timeout.
         log("shutdown", sockets=len(hub.clients))
-        for client in list(hub.clients):
-            try:
-                await client.close(GOING_AWAY, "server shutting down")
-            except Exception:  # noqa: BLE001 - a broken socket must not block shutdown
-                pass
+        # All at once (each close waits for its client's answer); a broken socket must not block shutdown.
+        await asyncio.gather(*(client.close(GOING_AWAY, "server shutting down") for client in list(hub.clients)),
+                             return_exceptions=True)
 
     async def on_cleanup(app: web.Application) -> None:
-        await app["occupancy"].stop()
-        await app["subscriber"].stop()
-        await app["session"].close()
         # from_url() clients do not close their pool by default; unclosed ones warn at exit.
-        await app["redis"].close(close_connection_pool=True)
+        steps = [("occupancy", app["occupancy"].stop()), ("subscriber", app["subscriber"].stop()),
+                 ("session", app["session"].close()), ("redis", app["redis"].close(close_connection_pool=True))]
+        for name, step in steps:
+            await stop_step(name, step)
         log("stopped")
 
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app
+
+
+async def stop_step(name: str, step: Awaitable[object]) -> None:
+    """Run one cleanup step; a failure (even a cancellation: aiohttp runs cleanup inside its cancelled
+    main task) is logged and the remaining steps still run, so the node always releases everything."""
+    try:
+        await step
+    except BaseException as exc:  # noqa: BLE001 - shutting down: log, never abort the other steps
+        log("cleanup_step_failed", level="error", step=name, error=f"{type(exc).__name__}: {exc}")
 
 
 def main() -> None:

@@ -81,11 +81,15 @@ class Subscriber:
         # treat a missing PONG as a failure. The allowance covers a slow-but-working link.
         self.stale_after_s = PING_INTERVAL_S + 3 * timeout_s
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="fanout-subscriber")
 
     async def stop(self) -> None:
+        # The flag as well as the cancel: redis-py 4.3's timeouts can swallow a CancelledError that lands
+        # mid-command, and the loops then end at their next turn instead of running on.
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             try:
@@ -101,7 +105,7 @@ class Subscriber:
     async def _run(self) -> None:
         backoff = BACKOFF_START_S
         attempt = 0
-        while True:
+        while not self._stopping:
             client = make_client(self.redis_url, self.timeout_s)
             pubsub = client.pubsub()
             try:
@@ -119,6 +123,8 @@ class Subscriber:
                 log("fanout_reconnect", level="error", kind=kind, error=f"{type(exc).__name__}: {exc}",
                     attempt=attempt, backoff_s=backoff)
             await self._close(pubsub, client)
+            if self._stopping:
+                return
             await asyncio.sleep(backoff)  # backoff between resubscribe attempts, not synchronisation
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
@@ -126,7 +132,7 @@ class Subscriber:
         loop = asyncio.get_running_loop()
         await pubsub.subscribe(FANOUT_CHANNEL)
         last_heard = last_ping = loop.time()
-        while True:
+        while not self._stopping:
             message = await pubsub.get_message(timeout=POLL_S)
             now = loop.time()
             if message is not None:

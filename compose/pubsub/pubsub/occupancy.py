@@ -53,6 +53,7 @@ class Occupancy:
         self.node_name = node_name
         self.ttl_s = ttl_s
         self._changed = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         hub.on_change = self._changed.set
 
@@ -60,19 +61,26 @@ class Occupancy:
         self._task = asyncio.create_task(self._run(), name="occupancy-writer")
 
     async def stop(self) -> None:
+        """Stop refreshing and withdraw the snapshot, so a node that stops cleanly vanishes at once."""
+        self._stopping = True
+        self._changed.set()
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await self._task
+        try:
+            await self.store.delete(snapshot_key(self.node_name))
+            await self.store.srem(NODES_KEY, self.node_name)
+        except DependencyError:
+            pass  # counted and logged by the store; the snapshot expires by itself
 
     async def _run(self) -> None:
+        # Stopped by a flag, never cancelled, and waiting with asyncio.wait: in Python 3.11 both wait_for
+        # and asyncio.timeout can mis-deliver a cancellation that races with the event (seen at shutdown).
         while True:
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=self.ttl_s / 3)
-            except asyncio.TimeoutError:
-                pass  # periodic refresh keeps the snapshot from expiring
+            waiter = asyncio.ensure_future(self._changed.wait())
+            await asyncio.wait({waiter}, timeout=self.ttl_s / 3)  # on timeout: the periodic refresh
+            waiter.cancel()
+            if self._stopping:
+                return
             self._changed.clear()
             try:
                 await self.store.set(snapshot_key(self.node_name), json.dumps(self.hub.snapshot()),
@@ -82,6 +90,8 @@ class Occupancy:
                 # Counted and logged by the store; retried on the next change or refresh. Readers
                 # meanwhile see this node's previous snapshot until it expires.
                 pass
+            except Exception as exc:  # noqa: BLE001 - the writer must outlive any one bad snapshot
+                log("occupancy_write_failed", level="error", error=f"{type(exc).__name__}: {exc}")
 
     async def cluster(self, app_id: str) -> dict[str, ChannelState]:
         """Every occupied channel of the app, cluster-wide; DependencyError if Redis fails.

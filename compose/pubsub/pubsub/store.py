@@ -80,6 +80,9 @@ class Store:
             return int(results[0])
         return await self.call("incr", run)
 
+    async def delete(self, key: str) -> Any:
+        return await self.call("del", lambda: self.client.delete(key))
+
     async def sadd(self, key: str, member: str) -> Any:
         return await self.call("sadd", lambda: self.client.sadd(key, member))
 
