@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.journal import JournalError, read_journal
-from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, Runner, judge_events
+from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
 
 
@@ -143,7 +143,9 @@ def _print_cluster(e) -> None:
 def cmd_down(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import LABEL_RUN, down_all, remove_labelled
     if args.all:
+        from harness.faults.manual import forget_all
         containers, networks = down_all()
+        forget_all()
         print(f"removed {containers} containers and {networks} networks labelled by the harness")
         return EXIT_PASS
     if not args.project:

@@ -24,6 +24,8 @@ from harness.cluster.paths import COMPOSE_DIR
 
 TOXIPROXY_VERSION = "v2.12.0"
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
+# Stamp the version the way Toxiproxy's release build does (it reports "git" otherwise).
+TOXIPROXY_LDFLAGS = f"-s -w -X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION.removeprefix('v')}"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("HX_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 REGISTRY_SOURCES = {
@@ -114,7 +116,7 @@ class ImageBuilder:
         context = COMPOSE_DIR / "toxiproxy"
         if self.from_registry:
             return self._docker_build("toxiproxy", context, REGISTRY_SOURCES["toxiproxy"])
-        source = f"hx-toxiproxy-bin:{_digest(TOXIPROXY_MODULE, TOXIPROXY_VERSION)}"
+        source = f"hx-toxiproxy-bin:{_digest(TOXIPROXY_MODULE, TOXIPROXY_VERSION, TOXIPROXY_LDFLAGS)}"
         self._once("toxiproxy-bin", source, lambda: self._toxiproxy_binary(source))
         return self._docker_build("toxiproxy", context, {"TOXIPROXY_SOURCE": source})
 
@@ -182,7 +184,7 @@ class ImageBuilder:
     def _toxiproxy_binary(self, tag: str) -> None:
         with tempfile.TemporaryDirectory(prefix="hx-toxiproxy-") as tmp:
             env = dict(os.environ, CGO_ENABLED="0", GOBIN=tmp, GOFLAGS="-trimpath")
-            _run([_go(), "install", "-ldflags=-s -w", f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}"],
+            _run([_go(), "install", f"-ldflags={TOXIPROXY_LDFLAGS}", f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}"],
                  f"go install {TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}", env=env)
             binary = Path(tmp) / "server"
             # A one-file image holding /toxiproxy, the layout of the official image.

@@ -138,6 +138,12 @@ async def revert(project: str, name: str | None) -> list[str]:
         return done
 
 
+def forget_all() -> None:
+    """After `harness down --all`: no cluster is left for any state file to describe."""
+    for path in state_dir().glob("hx-*.json"):
+        path.unlink(missing_ok=True)
+
+
 async def revert_for_down(project: str) -> list[str]:
     """Before `harness down`: revert remembered faults and reset Toxiproxy, best effort; the problems."""
     problems: list[str] = []
