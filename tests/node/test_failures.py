@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from drive import HAPP, PusherSocket, api, channel_name, get_signed, no_event, publish, run
+from drive import HAPP, LIMITED, App, PusherSocket, api, channel_name, get_signed, no_event, publish, run
 from nodekit import Node, Redis, Spawner, metric, wait_until
 
 pytestmark = pytest.mark.node
@@ -252,3 +252,24 @@ def test_strict_node_refuses_handshakes_while_redis_is_gone(spawn: Spawner):
 
     message = run(scenario)
     assert "redis unavailable: refused" in message and "4100" in message
+
+
+def test_app_memory_is_a_bounded_lru(spawn: Spawner):
+    """APP_MEMORY_SIZE=2 holds one app (by id and by key): with Redis and the upstream both failing,
+    the most recently used app is still served and the evicted one is not."""
+    upstream = spawn.upstream()
+    r = spawn.redis()
+    node = spawn.node(r.url, upstream_url=upstream, REDIS_POLICY="degrade", UPSTREAM_POLICY="degrade",
+                      APP_MEMORY_SIZE="2")
+
+    async def publish_as(app: App) -> httpx.Response:
+        async with api() as http:
+            return await publish(http, node.url, app, channel_name(), "e", "d")
+
+    assert run(lambda: publish_as(HAPP)).status_code == 200
+    assert run(lambda: publish_as(LIMITED)).status_code == 200  # evicts HAPP
+    fail_upstream(upstream, status=500)
+    with refused(r):
+        assert run(lambda: publish_as(LIMITED)).status_code == 200
+        evicted = run(lambda: publish_as(HAPP))
+    assert evicted.status_code == 503 and evicted.json() == {"error": "upstream unavailable: 5xx"}
