@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -134,6 +135,21 @@ def test_redis_failure_mode(spawn: Spawner, mode: Mode, policy: str):
             assert metric(node, 'pubsub_degraded_total{reason="local_delivery"}') == 0
             assert metric(node, "pubsub_fanout_published_total") >= 2
     assert node.proc.popen.poll() is None
+
+
+def test_fanout_subscription_survives_misconf(spawn: Spawner):
+    """A Redis in MISCONF answers PING with an error: that is a live link, not a reason to resubscribe."""
+    r = spawn.redis(as_nobody=True)
+    node = spawn.node(r.url, REDIS_POLICY="degrade", REDIS_TIMEOUT_S="0.3")
+    with misconf(r):
+        assert wait_until(lambda: metric(node, 'pubsub_fanout_errors_total{kind="MISCONF"}') >= 2, 10,
+                          "the subscription's PINGs to be answered with MISCONF")
+        samples = []
+        deadline = time.monotonic() + 3.0  # longer than the stale allowance (1 + 3 × 0.3 s)
+        while time.monotonic() < deadline:
+            samples.append(metric(node, "pubsub_fanout_subscribed"))
+            time.sleep(0.05)  # poll
+        assert set(samples) == {1}, "the fan-out subscription was torn down during MISCONF"
 
 
 def test_readyz_names_each_failure_whatever_the_policy(spawn: Spawner):

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from . import degrade
 from .degrade import Policy
@@ -133,7 +134,15 @@ class Subscriber:
         await pubsub.subscribe(FANOUT_CHANNEL)
         last_heard = last_ping = loop.time()
         while not self._stopping:
-            message = await pubsub.get_message(timeout=POLL_S)
+            try:
+                message = await pubsub.get_message(timeout=POLL_S)
+            except ResponseError as exc:
+                if not self.subscribed:
+                    raise
+                # An error reply still proves the link alive: a Redis in MISCONF answers our PING with
+                # an error while PUBLISH and delivery go on. Count it; do not tear the subscription down.
+                self.metrics.fanout_errors.inc(kind=classify_redis(exc))
+                message, last_heard = None, loop.time()
             now = loop.time()
             if message is not None:
                 last_heard = now
