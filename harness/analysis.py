@@ -210,9 +210,11 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
                 f[f"{stage}_s"] = t
         elif kind == "run_start":
             run = {k: v for k, v in e.items() if k != "source"}
-    for sub in list(open_subs):
-        close_session(sub, INF)
     first_t, last_t = first_t or 0.0, last_t or 0.0
+    # Sessions still open end with the journal: a killed run's last publishes are then not expected
+    # (their ack + grace lies past what was written), instead of counted as lost.
+    for sub in list(open_subs):
+        close_session(sub, last_t)
     # A phase that never ended (killed run) lasts until the last event.
     phases.extend(Window(name, t, last_t + 1e-9) for name, t in phase_starts.items())
     phases.sort(key=lambda w: w.start)

@@ -28,11 +28,21 @@ def _default_out() -> Path:
 
 
 async def _run_cancellable(coro):
-    """Run a coroutine so that SIGINT/SIGTERM cancel it (its cleanup then runs) instead of killing us."""
+    """Run a coroutine so that SIGINT/SIGTERM cancel it (its cleanup then runs) instead of killing us.
+
+    Only the first signal cancels: a second one must not cut the cleanup (fault reverts, teardown) short.
+    """
     task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
+
+    def cancel_once() -> None:
+        if task.cancelling():
+            _err("still reverting faults and tearing down; please wait")
+        else:
+            task.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, cancel_once)
     return await task
 
 
@@ -43,6 +53,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else _default_out()
+    for scenario in scenarios:
+        taken = out / scenario.name / "journal.jsonl"
+        if taken.exists():
+            _err(f"{taken} already holds a run; choose another --out (runs are never overwritten)")
+            return EXIT_BAD_INPUT
+        try:
+            (out / scenario.name).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _err(f"cannot write to --out {out}: {exc.strerror}")
+            return EXIT_BAD_INPUT
     worst = EXIT_PASS
     for scenario in scenarios:
         result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))
@@ -69,14 +89,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    for path in sorted(Path(args.dir).glob("*.yaml")):
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        _err(f"list: no such directory {directory}")
+        return EXIT_BAD_INPUT
+    status = EXIT_PASS
+    for path in sorted(directory.glob("*.yaml")):
         try:
             s = load(path)
             first = (s.description.strip().splitlines() or [""])[0]
             print(f"{path}  {s.name}  {sum(p.duration_s for p in s.phases):g}s  {first}")
         except ScenarioError as exc:
             print(f"{path}  INVALID  {exc}")
-    return EXIT_PASS
+            status = EXIT_BAD_INPUT
+    return status
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -87,7 +113,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         start = next((e for e in events if e["kind"] == "run_start"), None)
         if start is None or "source" not in start:
             raise JournalError(f"{args.journal}: no run_start event with the scenario; is this a harness journal?")
-        scenario: Scenario = loads(start["source"], Path(start.get("path", "<journal>")))
+        scenario: Scenario = loads(start["source"], Path(start.get("path", "<journal>")), start.get("monitoring"))
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -95,8 +121,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     error = (end or {}).get("error") if end else None
     summary = judge_events(events, scenario, error)
     out = Path(args.out) if args.out else Path(args.journal).parent
-    out.mkdir(parents=True, exist_ok=True)
-    write_reports(out, summary)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_reports(out, summary)
+    except OSError as exc:
+        _err(f"cannot write the reports to {out}: {exc.strerror}")
+        return EXIT_BAD_INPUT
     print(render(summary))
     if end is None:
         print("note: the journal has no run_end (the run was killed); judged up to its last complete line")

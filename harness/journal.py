@@ -40,7 +40,8 @@ class JournalWriter:
         self.path = Path(path)
         self.clock = clock or Clock()
         self.flush_interval = flush_interval
-        self._file: TextIO = open(self.path, "a", encoding="utf-8", buffering=1 << 16)
+        # "x": a journal is never appended to another run's (FileExistsError if one is there).
+        self._file: TextIO = open(self.path, "x", encoding="utf-8", buffering=1 << 16)
         self._task: asyncio.Task[None] | None = None
         self.count = 0
 
@@ -78,7 +79,7 @@ class JournalWriter:
 def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
     """Yield the events of a journal; a truncated (unparsable) last line is skipped, not an error."""
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, encoding="utf-8", errors="replace")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
     with handle:
@@ -89,10 +90,15 @@ def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                event = json.loads(line)
             except json.JSONDecodeError:
                 # Only the last line may be cut short (a killed writer); decide once we know it is last.
                 pending = (number, line)
+                continue
+            if not (isinstance(event, dict) and isinstance(event.get("kind"), str)
+                    and isinstance(event.get("t"), (int, float))):
+                raise JournalError(f"{path}:{number}: not a journal event (an object with t and kind): {line[:80]!r}")
+            yield event
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

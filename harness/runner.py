@@ -10,6 +10,7 @@ import asyncio
 import math
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -50,25 +51,34 @@ class Runner:
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
 
     async def run(self) -> RunResult:
-        """Run the scenario end to end and judge it; never raises for a failure of the run itself."""
+        """Run the scenario end to end and judge it; never raises for a failure of the run itself.
+
+        The output directory must be new (the CLI checks); OSError creating it is the caller's to report.
+        """
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
         cluster = Cluster(nodes=s.nodes, **(s.monitoring.cluster_args() if s.monitoring else {}))
         journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
         journal.start()
+        # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
+        recorded = ({"monitoring": {"rule_set": s.monitoring.rule_set, "rules_file": str(s.monitoring.rules_file),
+                                    "alerts": list(s.monitoring.alerts)}} if s.monitoring else {})
         journal.append("run_start", run_id=cluster.run_id, scenario=s.name, path=str(s.path), nodes=s.nodes,
-                       grace_s=s.workload.grace_s, source=s.source)
+                       grace_s=s.workload.grace_s, source=s.source, **recorded)
         journal.flush()
         active: list[Fault] = []
         error: str | None = None
         timings: dict[str, float] = {}
+        starting: asyncio.Future | None = None
         try:
             swept = await asyncio.to_thread(sweep_orphans)
             if swept:
                 self.log(f"swept clusters left by killed runs: {', '.join(swept)}")
             self.log(f"{s.name}: starting cluster {cluster.project} ({s.nodes} nodes) …")
             started = time.monotonic()
-            endpoints = await asyncio.to_thread(cluster.up)
+            # Shielded: cancelling cannot stop the thread, so cleanup waits for it (see finally).
+            starting = asyncio.ensure_future(asyncio.to_thread(cluster.up))
+            endpoints = await asyncio.shield(starting)
             timings["cluster_up_s"] = round(time.monotonic() - started, 2)
             journal.append("cluster_ready", project=cluster.project, seconds=timings["cluster_up_s"],
                            endpoints=endpoints.to_json())
@@ -83,7 +93,14 @@ class Runner:
             error = str(exc)
             journal.append("run_error", error=error)
             self.log(f"{s.name}: harness error: {error}")
+        except Exception as exc:  # a failure nobody foresaw is still the harness's: judged as exit 3
+            error = f"unexpected {type(exc).__name__}: {exc}"
+            journal.append("run_error", error=error, traceback=traceback.format_exc())
+            self.log(f"{s.name}: harness error: {error}")
         finally:
+            if starting is not None and not starting.done():
+                cluster.abort()  # wait_ready gives up at its next poll; up() then tears down what it made
+                await asyncio.wait([starting])
             await self._revert_all(active, journal)
             journal.append("run_end", error=error)
             journal.close()

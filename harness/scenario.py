@@ -188,8 +188,12 @@ def load(path: str | Path) -> Scenario:
     return loads(text, file)
 
 
-def loads(text: str, file: Path = Path("<scenario>")) -> Scenario:
-    """Validate a scenario given as text (file is used in error messages)."""
+def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None) -> Scenario:
+    """Validate a scenario given as text (file is used in error messages).
+
+    `recorded_alerts` ({"rule_set", "rules_file", "alerts"}, from a journal's run_start) stands in for
+    resolving and promtool-checking the rule file, so a journal is re-judged from itself alone.
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -217,7 +221,7 @@ def loads(text: str, file: Path = Path("<scenario>")) -> Scenario:
     windows = _named_windows(r, top.get("windows"), phases)
     recovery = _recovery(r, top.get("recovery"))
     expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
-    monitoring = _monitoring(r, cluster, file, expectations)
+    monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
     return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text,
                     monitoring=monitoring)
 
@@ -284,10 +288,12 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
         name = r.name(w["name"], ("windows", i, "name"))
         if name in by_name or name == expect.WHOLE_RUN or name in {n.name for n in out}:
             raise r.error(("windows", i, "name"), f"window name {name!r} is already a phase or window name")
-        phase = by_name.get(w["phase"])
+        phase = by_name.get(w["phase"]) if isinstance(w["phase"], str) else None
         if phase is None:
             raise r.error(("windows", i, "phase"), f"unknown phase {w['phase']!r}; allowed: {', '.join(by_name)}")
-        start = r.duration(w["from"], ("windows", i, "from")) if w.get("from") not in (None, 0) else 0.0
+        start = parse_duration(w.get("from", 0))
+        if start is None or start < 0:
+            raise r.error(("windows", i, "from"), f"must be a duration from the phase's start like 0s, 2s; got {w['from']!r}")
         end = r.duration(w["to"], ("windows", i, "to")) if "to" in w else None
         if end is not None and end <= start:
             raise r.error(("windows", i, "to"), f"must be after from ({start:g} s)")
@@ -327,7 +333,9 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
                 faults.append(validate_fault(f, nodes, default_name=f"{name}-{j + 1}"))
             except ValueError as exc:
                 field_name, _, message = str(exc).partition(": ")
-                raise r.error(where + ((field_name,) if field_name in f or field_name in {"kind", "target"} else ()), message) from None
+                # The message starts with the field it is about, present or missing (a required one).
+                field_path = (field_name,) if field_name and " " not in field_name else ()
+                raise r.error(where + field_path, message) from None
         phases.append(Phase(name, duration, tuple(faults)))
     return tuple(phases)
 
@@ -348,7 +356,8 @@ def _expectations(r: _Reader, raw: Any, phase_names: set[str],
     return tuple(out)
 
 
-def _monitoring(r: _Reader, raw: dict, file: Path, expectations: tuple) -> Monitoring | None:
+def _monitoring(r: _Reader, raw: dict, file: Path, expectations: tuple,
+                recorded: dict[str, Any] | None = None) -> Monitoring | None:
     """The monitoring profile: off unless asked for (`monitoring: true` or a `rules` set); the rule file is
     checked with promtool here, before any container starts, and alert expectations must name its alerts."""
     at = ("cluster",)
@@ -366,11 +375,14 @@ def _monitoring(r: _Reader, raw: dict, file: Path, expectations: tuple) -> Monit
     rule_set = raw.get("rules", "baseline")
     if not isinstance(rule_set, str):
         raise r.error(at + ("rules",), f"must be a rule set ({', '.join(rules.rule_sets())}) or a rule file path")
-    try:
-        path = rules.resolve(rule_set, file.parent)
-        alerts = rules.check(path)
-    except rules.RuleFileError as exc:
-        raise r.error(at + ("rules",), str(exc)) from None
+    if recorded is not None:
+        path, alerts = Path(recorded["rules_file"]), tuple(recorded["alerts"])
+    else:
+        try:
+            path = rules.resolve(rule_set, file.parent)
+            alerts = rules.check(path)
+        except rules.RuleFileError as exc:
+            raise r.error(at + ("rules",), str(exc)) from None
     intervals = [r.duration(raw.get(key, 1), at + (key,)) for key in ("scrape_interval", "evaluation_interval")]
     for key, seconds in zip(("scrape_interval", "evaluation_interval"), intervals):
         if not 0.5 <= seconds <= 15:

@@ -6,9 +6,11 @@ answers 200. Clusters are found again by label, never by container name (Compose
 """
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 from contextlib import ExitStack
@@ -132,6 +134,7 @@ class Cluster:
     evaluation_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
+        self._aborted = threading.Event()
         if not 1 <= self.nodes <= MAX_NODES:
             raise ClusterError(f"nodes must be from 1 to {MAX_NODES}, got {self.nodes}")
 
@@ -206,8 +209,12 @@ class Cluster:
                     detail = "; ".join(f"{k}: {v}" for k, v in last.items())
                     raise ClusterError(f"cluster {self.project} not ready after {timeout:.0f} s: {detail}\n"
                                        f"{container_logs(self.project, list(last))}")
-                if last:
-                    time.sleep(0.25)  # poll interval
+                if last and self._aborted.wait(0.25):  # the poll interval, cut short by abort()
+                    raise ClusterError(f"cluster {self.project}: start aborted")
+
+    def abort(self) -> None:
+        """Make a start running in another thread give up at its next readiness poll."""
+        self._aborted.set()
 
     def down(self) -> None:
         """Remove the project's containers, networks and volumes (and anything else with its run id)."""
@@ -261,24 +268,44 @@ def down_all() -> tuple[int, int]:
     return remove_labelled({LABEL_MANAGED: "true"})
 
 
-def sweep_orphans() -> list[str]:
-    """Remove clusters whose owning harness process is gone (a killed run); kept clusters stay."""
+SWEEP_AGE_S = 120.0  # a killed run's cluster is left this long for whoever is looking at it
+
+
+def sweep_orphans(now: float | None = None) -> list[str]:
+    """Remove clusters whose owning harness process is gone (a killed run), once they are old enough.
+
+    Kept clusters (`harness up`, no owner) stay, and so does a cluster being created right now: its
+    owner is alive. The age limit leaves a killed run's cluster in place long enough to inspect it.
+    """
+    now = time.time() if now is None else now
     client = docker.from_env()
     try:
-        owners: dict[str, str] = {}
+        runs: dict[str, tuple[str, float]] = {}   # run id → (owner pid, newest creation time)
         # ignore_removed: another cluster may remove (or a fault re-create) a container meanwhile.
-        for c in client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}, ignore_removed=True):
-            owners[c.labels.get(LABEL_RUN, "")] = c.labels.get(LABEL_OWNER, "")
-        for n in client.networks.list(filters={"label": f"{LABEL_MANAGED}=true"}):
-            owners.setdefault(n.attrs.get("Labels", {}).get(LABEL_RUN, ""), "dead")
+        objects = [(c.labels, c.attrs.get("Created", "")) for c in
+                   client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}, ignore_removed=True)]
+        objects += [(n.attrs.get("Labels") or {}, n.attrs.get("Created", "")) for n in
+                    client.networks.list(filters={"label": f"{LABEL_MANAGED}=true"})]
+        for labels, created in objects:
+            run_id = labels.get(LABEL_RUN, "")
+            owner, newest = runs.get(run_id, (labels.get(LABEL_OWNER, ""), 0.0))
+            runs[run_id] = (owner or labels.get(LABEL_OWNER, ""), max(newest, _timestamp(created)))
     finally:
         client.close()
     swept = []
-    for run_id, owner in owners.items():
-        if owner and not _alive(owner):
+    for run_id, (owner, newest) in runs.items():
+        if owner and not _alive(owner) and now - newest > SWEEP_AGE_S:
             remove_labelled({LABEL_RUN: run_id})
             swept.append(f"hx-{run_id}")
     return swept
+
+
+def _timestamp(created: str) -> float:
+    """Unix time of Docker's `Created` (RFC 3339 with nanoseconds); 0 when unreadable."""
+    try:
+        return calendar.timegm(time.strptime(created[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return 0.0
 
 
 def _alive(pid: str) -> bool:

@@ -187,7 +187,7 @@ def _param(p: Param, value: Any) -> Any:
 def validate_fault(raw: dict[str, Any], nodes: int, default_name: str) -> FaultSpec:
     """Check one fault mapping; ValueError("<field>: <what is wrong and what is allowed>")."""
     kind_name = raw.get("kind")
-    if kind_name not in FAULT_KINDS:
+    if not isinstance(kind_name, str) or kind_name not in FAULT_KINDS:
         raise ValueError(f"kind: unknown fault kind {kind_name!r}; allowed: {', '.join(sorted(FAULT_KINDS))}")
     kind = FAULT_KINDS[kind_name]
     allowed = COMMON_FIELDS | {p.name for p in kind.params} | (TOXIC_FIELDS if kind.family == "toxic" else set())

@@ -17,8 +17,8 @@ from typing import Any, AsyncIterator
 import docker
 import yaml
 
-from harness.cluster.cluster import LABEL_PROJECT, LABEL_SERVICE, MAX_NODES, find_cluster
-from harness.faults.base import Fault
+from harness.cluster.cluster import LABEL_PROJECT, LABEL_SERVICE, MAX_NODES, ClusterError, find_cluster
+from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import FaultSpec, validate_fault
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient
@@ -88,8 +88,11 @@ def node_count(project: str) -> int:
 
 @asynccontextmanager
 async def fault_context(project: str) -> AsyncIterator[FaultContext]:
-    """The FaultContext of a running cluster, named by project or run id."""
-    endpoints = await asyncio.to_thread(find_cluster, project)
+    """The FaultContext of a running cluster, named by project or run id (ValueError: no such cluster)."""
+    try:
+        endpoints = await asyncio.to_thread(find_cluster, project)
+    except ClusterError as exc:
+        raise ValueError(str(exc)) from None  # a project name is the user's input
     nodes = await asyncio.to_thread(node_count, endpoints.project)
     async with ToxiproxyClient(endpoints.toxiproxy or "http://127.0.0.1:1") as toxiproxy:
         yield FaultContext(endpoints, toxiproxy, nodes)
@@ -101,6 +104,7 @@ def _restore(entry: dict[str, Any], ctx: FaultContext) -> Fault:
 
 async def inject(project: str, raw: dict[str, Any]) -> tuple[FaultSpec, str]:
     """Validate, inject and confirm one fault, remembering it; ValueError for bad input."""
+    validate_fault(raw, MAX_NODES, default_name=str(raw.get("kind")))  # bad input first, whatever runs
     async with fault_context(project) as ctx:
         spec = validate_fault(raw, ctx.nodes, default_name=str(raw.get("kind")))
         state = FaultState(ctx.project)
@@ -114,8 +118,12 @@ async def inject(project: str, raw: dict[str, Any]) -> tuple[FaultSpec, str]:
             await fault.inject()
             state.save(entries + [entry])       # with the memo inject() filled in
             return spec, await fault.confirm()
-        except BaseException:
-            await fault.revert()
+        except BaseException as exc:
+            try:
+                await fault.revert()
+            except Exception as revert_exc:  # keep it remembered: `harness down` tries again
+                raise FaultError(f"{spec.name}: {exc}; and its revert failed too: {revert_exc} "
+                                 f"(still remembered; `harness down {ctx.project}` reverts it)") from exc
             state.save(entries)
             raise
 

@@ -58,6 +58,10 @@ async def get_signed(http: httpx.AsyncClient, base_url: str, app: App, path: str
     return await http.get(base_url + path, params=params)
 
 
+class ProtocolError(ValueError):
+    """The server sent a frame the protocol does not allow (not JSON, not an object)."""
+
+
 class PusherSocket:
     """One WebSocket connection: `async with PusherSocket(ws_url, key) as s: await s.subscribe("c")`."""
 
@@ -115,7 +119,13 @@ class PusherSocket:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            frame = json.loads(await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - loop.time())))
+            raw = await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - loop.time()))
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                raise ProtocolError(f"a frame that is not JSON: {raw[:80]!r}") from None
+            if not isinstance(frame, dict):
+                raise ProtocolError(f"a frame that is not a JSON object: {raw[:80]!r}")
             if frame.get("event") == "pusher:ping":
                 await self.send("pusher:pong", "{}")
                 continue

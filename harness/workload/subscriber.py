@@ -14,7 +14,7 @@ from typing import Callable
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from harness.journal import JournalWriter
-from harness.workload.client import PusherSocket
+from harness.workload.client import ProtocolError, PusherSocket
 from harness.workload.message import decode
 
 
@@ -41,7 +41,7 @@ class Subscriber:
             except asyncio.CancelledError:
                 self._disconnected("stopped")
                 raise
-            except (ConnectionClosed, OSError, asyncio.TimeoutError, InvalidHandshake, InvalidURI) as exc:
+            except (ConnectionClosed, OSError, asyncio.TimeoutError, InvalidHandshake, InvalidURI, ValueError) as exc:
                 self._disconnected(_reason(exc))
             if time.monotonic() >= deadline:
                 break
@@ -65,7 +65,12 @@ class Subscriber:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
-                self._handle(await socket.next_frame(remaining))
+                try:
+                    frame = await socket.next_frame(remaining)
+                except ProtocolError as exc:  # journaled as evidence; the connection goes on
+                    self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
+                    continue
+                self._handle(frame)
 
     def _handle(self, frame: dict) -> None:
         event = frame.get("event", "")

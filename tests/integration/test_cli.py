@@ -90,6 +90,9 @@ def test_run_killed_mid_phase_leaves_a_judgeable_journal_and_nothing_after_down(
         report = harness("report", str(journal))
         assert report.returncode in (0, 1), report.stderr
         assert "run_end" not in journal.read_text() and "killed" in report.stdout
+        judged = json.loads((journal.parent / "summary.json").read_text())["run"]["metrics"]
+        # Judged up to the last complete line: the publishes cut off by the kill are not counted lost.
+        assert judged["delivery.expected"] > 0 and judged["delivery.lost"] == 0, judged
         down = harness("down", f"hx-{run_id}")
         assert down.returncode == 0, down.stderr
         assert leftovers(run_id) == []

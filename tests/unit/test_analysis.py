@@ -171,3 +171,10 @@ def test_no_recovery_when_the_run_ends_failing():
         j.pub(i + 0.5, i + 0.51, i, ok=False, error="http_5xx")
     j.add(4.0, "fault_reverted", fault="f")
     assert j.analysis().metrics["run"]["recovery.seconds"] is None
+
+
+def test_killed_run_last_publishes_are_not_expected():
+    """No disconnect was journaled (SIGKILL): a publish whose ack + grace lies past the end is not lost."""
+    events = J().sub(0.1, "a").pub(1.0, 1.01, 0).recv(1.02, "a", 0).pub(2.19, 2.2, 1).events
+    m = analyse(events).metrics["p"]          # no phase_end, no disconnect: the journal stops at 2.2
+    assert (m["delivery.expected"], m["delivery.lost"]) == (1, 0)
