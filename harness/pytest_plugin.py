@@ -3,8 +3,8 @@
 `pytest scenarios/` (or any `*.yaml` under a directory named `scenarios`, or a file named
 `*.scenario.yaml`) runs each scenario end to end: the item passes when every expectation held, fails
 with each failed expectation's evidence, and errors when the harness or its infrastructure failed.
-Works with `-n 2` (every run owns its cluster) and `--junitxml`. Output goes to `--harness-out`
-(default `runs/pytest`).
+Works with `-n 2` (every run owns its cluster) and `--junitxml`. Output goes to
+`<--harness-out>/<UTC time of the session>/<scenario>/` (default `runs/pytest/…`): runs never overwrite.
 
 Fixtures: `hx_cluster(nodes=2)` starts a cluster for a Python-written scenario and tears it down
 after the test; `hx_scenario(text)` runs a scenario given as YAML text and returns its summary.
@@ -12,6 +12,7 @@ after the test; `hx_scenario(text)` runs a scenario given as YAML text and retur
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from harness.scenario import Scenario, ScenarioError, load, loads
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "chaos scenarios")
     group.addoption("--harness-out", default="runs/pytest", metavar="DIR",
-                    help="where scenario runs write journal.jsonl, summary.json, junit.xml (default runs/pytest)")
+                    help="scenario runs write DIR/<UTC time>/<scenario>/journal.jsonl, summary.json, … "
+                         "(default runs/pytest)")
     group.addoption("--harness-keep", action="store_true", help="leave each scenario's cluster running")
 
 
@@ -55,9 +57,9 @@ class ScenarioItem(pytest.Item):
         self.add_marker(pytest.mark.integration)
 
     def runtest(self) -> None:
-        summary = run_scenario(self.scenario, Path(self.config.getoption("harness_out")),
-                               keep=self.config.getoption("harness_keep"))
-        self.user_properties.append(("summary", str(Path(self.config.getoption("harness_out")) / self.scenario.name)))
+        out = session_out(self.config)
+        summary = run_scenario(self.scenario, out, keep=self.config.getoption("harness_keep"))
+        self.user_properties.append(("summary", str(out / self.scenario.name / "summary.json")))
         if summary["verdict"] != "pass":
             raise ScenarioFailed(summary)
 
@@ -71,6 +73,22 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, None, f"scenario {self.scenario.name}"
+
+
+def session_out(config: pytest.Config) -> Path:
+    """This session's output directory (xdist workers share the controller's, passed as workerinput)."""
+    stamp = getattr(config, "workerinput", {}).get("hx_stamp") or config.stash.setdefault(
+        _STAMP, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    return Path(config.getoption("harness_out")) / stamp
+
+
+_STAMP = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist hook: every worker writes under the controller's session directory."""
+    node.workerinput["hx_stamp"] = session_out(node.config).name
 
 
 def run_scenario(scenario: Scenario, out: Path, keep: bool = False) -> dict:
