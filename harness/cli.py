@@ -261,7 +261,7 @@ def cmd_images(args: argparse.Namespace) -> int:
     from harness.cluster.images import ImageError, build_all
     started = time.monotonic()
     try:
-        tags, built = build_all(from_registry=args.from_registry)
+        _, built = build_all(from_registry=args.from_registry)
     except ImageError as exc:
         _err(str(exc))
         return EXIT_ERROR

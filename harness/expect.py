@@ -42,12 +42,6 @@ class Operand:
     window: str | None = None
     metric: str | None = None
 
-    def describe(self) -> str:
-        if self.window is None:
-            return f"{self.offset:g}"
-        sign = f" {'+' if self.offset >= 0 else '-'} {abs(self.offset):g}" if self.offset else ""
-        return f"{self.window}.{self.metric}{sign}"
-
 
 @dataclass(frozen=True)
 class Expectation:

@@ -36,8 +36,6 @@ REGISTRY_SOURCES = {
     "alertmanager": {"BASE": "prom/alertmanager:v0.25.0"},
     "redis-exporter": {"BASE": "oliver006/redis_exporter:v1.45.0"},
 }
-# Services of docker-compose.yml → image name (the compose file reads HX_IMAGE_<NAME>).
-IMAGES = ("redis", "toxiproxy", "pubsub", "upstream", "prometheus", "alertmanager", "redis_exporter", "alertsink")
 MONITORING_TOOLS = ("prometheus", "alertmanager", "redis-exporter")
 
 

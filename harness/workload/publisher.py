@@ -55,7 +55,6 @@ class Publisher:
     max_count: int = 1_000_000             # a hard bound whatever the duration
     on_result: Callable[[bool], None] | None = None
     sent: int = 0
-    skipped: int = 0
     _tasks: set[asyncio.Task] = field(default_factory=set)
 
     async def run(self, stop: asyncio.Event, max_seconds: float) -> None:
@@ -79,7 +78,6 @@ class Publisher:
                 self.sent += self.batch
                 if len(self._tasks) >= self.max_in_flight:
                     # The cluster is so slow the in-flight bound is reached: record, do not queue.
-                    self.skipped += len(seqs)
                     for seq in seqs:
                         self.journal.append("publish_skipped", pub=self.pub_id, seq=seq, reason="max_in_flight")
                     continue

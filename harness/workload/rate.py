@@ -22,12 +22,6 @@ class Shape:
     burst_size: int = 0
     burst_every_s: float = 5.0
 
-    def rate_at(self, t: float) -> float:
-        """The base rate in force at time t (bursts excluded)."""
-        if self.kind == "stepped" and self.steps:
-            return self.steps[min(int(t // self.step_s), len(self.steps) - 1)]
-        return self.rate
-
 
 def due_times(shape: Shape) -> Iterator[float]:
     """Non-decreasing due times of every publish (endless; the caller bounds it by count and time)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from urllib.parse import urlencode
 
 
 def body_md5(body: bytes) -> str:
@@ -45,11 +44,6 @@ def signed_params(
         params["body_md5"] = body_md5(body)
     params["auth_signature"] = signature(secret, method, path, params)
     return params
-
-
-def signed_url(key: str, secret: str, method: str, path: str, body: bytes = b"", **kw) -> str:
-    """Path plus URL-encoded signed query, ready to append to a node's base URL."""
-    return f"{path}?{urlencode(signed_params(key, secret, method, path, body, **kw))}"
 
 
 def channel_auth(key: str, secret: str, socket_id: str, channel: str, channel_data: str | None = None) -> str:
