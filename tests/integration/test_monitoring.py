@@ -86,17 +86,18 @@ def test_hardened_rules_detect_misconf_and_notify_the_sink(images, tmp_path):
 
 
 def test_a_rule_that_fails_to_evaluate_is_a_harness_error(images, tmp_path):
-    # Two series of every scraped target renamed to one name: duplicate label sets, an evaluation error
-    # at run time (from the first scrape on) that `promtool check rules` cannot see.
+    # Two series on each side matched on no label: many-to-many, an error at every evaluation whatever
+    # has been scraped, which `promtool check rules` cannot see.
+    two = '(vector(1) or label_replace(vector(2), \\"a\\", \\"b\\", \\"\\", \\"\\"))'
     (tmp_path / "bad.yml").write_text(
-        "groups:\n  - name: bad\n    rules:\n      - alert: DuplicateLabelSets\n"
-        "        expr: label_replace({__name__=~\"up|scrape_samples_scraped\"}, \"__name__\", \"same\", \"\", \"\") > 0\n")
+        "groups:\n  - name: bad\n    rules:\n      - alert: ManyToMany\n"
+        f"        expr: \"{two} * on() {two}\"\n")
     text = ("name: bad-rule\ncluster: {nodes: 1, rules: bad.yml}\nworkload: {publish: {rate: 2}}\n"
-            "phases: [{name: steady, duration: 3s}]\nexpect: ['alert DuplicateLabelSets silent during steady']\n")
+            "phases: [{name: steady, duration: 3s}]\nexpect: ['alert ManyToMany silent during steady']\n")
     result, journal = run(text, tmp_path)
     assert result.exit_status == EXIT_ERROR
-    assert "rule DuplicateLabelSets (group bad) fails to evaluate" in result.summary["error"]
-    assert "same labelset" in result.summary["error"]
+    assert "rule ManyToMany (group bad) fails to evaluate" in result.summary["error"]
+    assert "many-to-many" in result.summary["error"]
 
 
 def test_monitoring_profile_endpoints_and_targets(images):
