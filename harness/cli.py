@@ -53,6 +53,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else _default_out()
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        _err(f"two scenarios share a name ({', '.join(sorted({n for n in names if names.count(n) > 1}))}): "
+             "their output directories would collide; rename one")
+        return EXIT_BAD_INPUT
     for scenario in scenarios:
         taken = out / scenario.name / "journal.jsonl"
         if taken.exists():
@@ -113,13 +118,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         start = next((e for e in events if e["kind"] == "run_start"), None)
         if start is None or "source" not in start:
             raise JournalError(f"{args.journal}: no run_start event with the scenario; is this a harness journal?")
-        scenario: Scenario = loads(start["source"], Path(start.get("path", "<journal>")), start.get("monitoring"))
+        if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
+            raise JournalError(f"{args.journal}: its run_start does not carry a scenario; is this a harness journal?")
+        scenario: Scenario = loads(start["source"], Path(str(start.get("path", "<journal>"))), start.get("monitoring"))
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
     end = next((e for e in reversed(events) if e["kind"] == "run_end"), None)
     error = (end or {}).get("error") if end else None
-    summary = judge_events(events, scenario, error)
+    try:
+        summary = judge_events(events, scenario, error)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        _err(f"{args.journal}: not a harness journal (an event lacks a field or has the wrong type: "
+             f"{type(exc).__name__}: {exc})")
+        return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else Path(args.journal).parent
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -346,9 +358,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return EXIT_ERROR
-    except Exception as exc:  # Docker gone, and the like: exit 3 with one line, not a traceback
-        import docker.errors
-        if isinstance(exc, (docker.errors.DockerException, ConnectionError)):
-            _err(f"infrastructure error: {exc}")
-            return EXIT_ERROR
-        raise
+    except Exception as exc:  # Docker gone, a bug: exit 3 with one line, never 1 ("an expectation failed")
+        _err(f"harness error: {type(exc).__name__}: {exc}")
+        return EXIT_ERROR

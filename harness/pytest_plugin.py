@@ -4,7 +4,8 @@
 `*.scenario.yaml`) runs each scenario end to end: the item passes when every expectation held, fails
 with each failed expectation's evidence, and errors when the harness or its infrastructure failed.
 Works with `-n 2` (every run owns its cluster) and `--junitxml`. Output goes to
-`<--harness-out>/<UTC time of the session>/<scenario>/` (default `runs/pytest/…`): runs never overwrite.
+`<--harness-out>/<UTC time of the session>-<4 hex>/<scenario>/` (default `runs/pytest/…`): runs never
+overwrite.
 
 Fixtures: `hx_cluster(nodes=2)` starts a cluster for a Python-written scenario and tears it down
 after the test; `hx_scenario(text)` runs a scenario given as YAML text and returns its summary.
@@ -12,7 +13,9 @@ after the test; `hx_scenario(text)` runs a scenario given as YAML text and retur
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -77,8 +80,9 @@ class ScenarioItem(pytest.Item):
 
 def session_out(config: pytest.Config) -> Path:
     """This session's output directory (xdist workers share the controller's, passed as workerinput)."""
+    # The time names it for people; the suffix keeps two sessions started in one second apart.
     stamp = getattr(config, "workerinput", {}).get("hx_stamp") or config.stash.setdefault(
-        _STAMP, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        _STAMP, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{uuid.uuid4().hex[:4]}")
     return Path(config.getoption("harness_out")) / stamp
 
 
@@ -115,6 +119,8 @@ def hx_cluster():
 @pytest.fixture
 def hx_scenario(tmp_path):
     """Run a scenario given as YAML text: `summary = hx_scenario(text)`."""
+    runs = itertools.count(1)
+
     def run(text: str) -> dict:
-        return run_scenario(loads(text, tmp_path / "scenario.yaml"), tmp_path)
+        return run_scenario(loads(text, tmp_path / "scenario.yaml"), tmp_path / f"run-{next(runs)}")
     return run

@@ -57,7 +57,7 @@ class Runner:
         """
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(nodes=s.nodes, **(s.monitoring.cluster_args() if s.monitoring else {}))
+        cluster = Cluster(nodes=s.nodes, keep=self.keep, **(s.monitoring.cluster_args() if s.monitoring else {}))
         journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
@@ -98,19 +98,24 @@ class Runner:
             journal.append("run_error", error=error, traceback=traceback.format_exc())
             self.log(f"{s.name}: harness error: {error}")
         finally:
-            if starting is not None and not starting.done():
-                cluster.abort()  # wait_ready gives up at its next poll; up() then tears down what it made
-                await asyncio.wait([starting])
-            await self._revert_all(active, journal)
-            journal.append("run_end", error=error)
-            journal.close()
-            if self.keep and error is None:
-                self.log(f"{s.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
-            else:
-                started = time.monotonic()
-                await asyncio.to_thread(cluster.down)
-                timings["cluster_down_s"] = round(time.monotonic() - started, 2)
-        return self._judge(cluster.run_id, error, timings)
+            # No signal may cut this short: faults reverted, journal closed, cluster down, whatever comes.
+            await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
+        return self._judge(error, timings)
+
+    async def _clean_up(self, cluster: Cluster, starting: asyncio.Future | None, active: list[Fault],
+                        journal: JournalWriter, error: str | None, timings: dict[str, float]) -> None:
+        if starting is not None and not starting.done():
+            cluster.abort()  # up() gives up at its next step and tears down what it made
+            await asyncio.wait([starting])
+        await self._revert_all(active, journal)
+        journal.append("run_end", error=error)
+        journal.close()
+        if self.keep and error is None:
+            self.log(f"{self.scenario.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
+        else:
+            started = time.monotonic()
+            await asyncio.to_thread(cluster.down)
+            timings["cluster_down_s"] = round(time.monotonic() - started, 2)
 
     async def _drive(self, endpoints: Endpoints, faults: FaultContext, journal: JournalWriter,
                      active: list[Fault]) -> None:
@@ -188,12 +193,23 @@ class Runner:
                 journal.append("fault_revert_failed", fault=fault.spec.name, error=str(exc))
             active.remove(fault)
 
-    def _judge(self, run_id: str, error: str | None, timings: dict[str, float]) -> RunResult:
+    def _judge(self, error: str | None, timings: dict[str, float]) -> RunResult:
         events = read_journal(self.out_dir / "journal.jsonl")
         result = judge_events(events, self.scenario, error)
         result["timings"] = timings
         write_reports(self.out_dir, result)
         return RunResult(self.out_dir, result, result["exit_status"])
+
+
+async def _to_the_end(coro) -> None:
+    """Await a coroutine to its end even if the awaiting task is cancelled meanwhile (cleanup)."""
+    task = asyncio.ensure_future(coro)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            continue  # the task goes on under the shield; wait for it again
+    task.result()
 
 
 def judge_events(events: list[dict], scenario: Scenario, error: str | None = None) -> dict:

@@ -376,7 +376,7 @@ def _monitoring(r: _Reader, raw: dict, file: Path, expectations: tuple,
     if not isinstance(rule_set, str):
         raise r.error(at + ("rules",), f"must be a rule set ({', '.join(rules.rule_sets())}) or a rule file path")
     if recorded is not None:
-        path, alerts = Path(recorded["rules_file"]), tuple(recorded["alerts"])
+        path, alerts = Path(str(recorded.get("rules_file", ""))), tuple(recorded.get("alerts") or ())
     else:
         try:
             path = rules.resolve(rule_set, file.parent)

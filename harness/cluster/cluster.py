@@ -28,7 +28,7 @@ from harness.workload.client import App
 
 LABEL_MANAGED = "io.hx.managed"
 LABEL_RUN = "io.hx.run-id"
-LABEL_OWNER = "io.hx.owner-pid"      # the harness process that owns the cluster; "" = kept on purpose
+LABEL_OWNER = "io.hx.owner-pid"      # "<host>:<pid>" of the harness process that owns it; "" = kept on purpose
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
@@ -149,7 +149,7 @@ class Cluster:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HX_")}
-        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else str(os.getpid()))
+        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else owner_id())
         env.update({f"HX_PORT_{k.upper()}": str(p) for k, p in self.ports.items()})
         env.update({f"HX_IMAGE_{k.upper()}": tag for k, tag in self.images.items()})
         # Set even without monitoring: Compose interpolates the whole file, started services or not.
@@ -167,6 +167,8 @@ class Cluster:
             self.images = (builder or ImageBuilder()).ensure()
         except ImageError as exc:
             raise ClusterError(f"images: {exc}") from None
+        if self._aborted.is_set():
+            raise ClusterError(f"cluster {self.project}: start aborted")
         for attempt in range(3):
             keys = PORT_KEYS + (MONITORING_PORT_KEYS if self.monitoring else ())
             self.ports = dict(zip(keys, free_ports(len(keys))))
@@ -271,32 +273,48 @@ def down_all() -> tuple[int, int]:
 SWEEP_AGE_S = 120.0  # a killed run's cluster is left this long for whoever is looking at it
 
 
-def sweep_orphans(now: float | None = None) -> list[str]:
-    """Remove clusters whose owning harness process is gone (a killed run), once they are old enough.
+def owner_id() -> str:
+    """This process as a cluster owner: host and pid, since a pid means nothing on another host."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
-    Kept clusters (`harness up`, no owner) stay, and so does a cluster being created right now: its
-    owner is alive. The age limit leaves a killed run's cluster in place long enough to inspect it.
+
+def orphan_runs(objects: list[tuple[dict[str, str], str]], now: float, alive) -> list[str]:
+    """Run ids among labelled (labels, Created) objects whose owner is dead and that are old enough (pure).
+
+    Kept clusters (no owner), owners on another host (their liveness cannot be judged here) and clusters
+    younger than SWEEP_AGE_S stay.
     """
-    now = time.time() if now is None else now
+    runs: dict[str, tuple[str, float]] = {}   # run id → (owner, newest creation time)
+    for labels, created in objects:
+        run_id = labels.get(LABEL_RUN, "")
+        owner, newest = runs.get(run_id, ("", 0.0))
+        runs[run_id] = (owner or labels.get(LABEL_OWNER, ""), max(newest, _timestamp(created)))
+    out = []
+    for run_id, (owner, newest) in runs.items():
+        host, _, pid = owner.rpartition(":")
+        if owner and host == socket.gethostname() and not alive(pid) and now - newest > SWEEP_AGE_S:
+            out.append(run_id)
+    return out
+
+
+def sweep_orphans(now: float | None = None) -> list[str]:
+    """Remove clusters whose owning harness process is gone (a killed run), once they are old enough."""
     client = docker.from_env()
     try:
-        runs: dict[str, tuple[str, float]] = {}   # run id → (owner pid, newest creation time)
         # ignore_removed: another cluster may remove (or a fault re-create) a container meanwhile.
         objects = [(c.labels, c.attrs.get("Created", "")) for c in
                    client.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=true"}, ignore_removed=True)]
         objects += [(n.attrs.get("Labels") or {}, n.attrs.get("Created", "")) for n in
                     client.networks.list(filters={"label": f"{LABEL_MANAGED}=true"})]
-        for labels, created in objects:
-            run_id = labels.get(LABEL_RUN, "")
-            owner, newest = runs.get(run_id, (labels.get(LABEL_OWNER, ""), 0.0))
-            runs[run_id] = (owner or labels.get(LABEL_OWNER, ""), max(newest, _timestamp(created)))
     finally:
         client.close()
     swept = []
-    for run_id, (owner, newest) in runs.items():
-        if owner and not _alive(owner) and now - newest > SWEEP_AGE_S:
+    for run_id in orphan_runs(objects, time.time() if now is None else now, _alive):
+        try:
             remove_labelled({LABEL_RUN: run_id})
             swept.append(f"hx-{run_id}")
+        except docker.errors.APIError:
+            pass  # another run is sweeping the same orphan (409 removal in progress): theirs to finish
     return swept
 
 
