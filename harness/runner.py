@@ -107,6 +107,8 @@ class Runner:
         if starting is not None and not starting.done():
             cluster.abort()  # up() gives up at its next step and tears down what it made
             await asyncio.wait([starting])
+            if not starting.cancelled() and starting.exception() is not None:
+                journal.append("cluster_start_aborted", error=str(starting.exception()))
         await self._revert_all(active, journal)
         journal.append("run_end", error=error)
         journal.close()

@@ -99,3 +99,32 @@ def test_run_killed_mid_phase_leaves_a_judgeable_journal_and_nothing_after_down(
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_interrupted_while_the_cluster_starts_leaves_nothing_even_with_a_second_signal(tmp_path, images):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario(tmp_path)), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    journal = out / "short" / "journal.jsonl"
+    deadline = time.monotonic() + 60
+    try:
+        while not (journal.exists() and '"run_start"' in journal.read_text()):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run never started"
+            time.sleep(0.02)  # poll
+        assert '"cluster_ready"' not in journal.read_text()
+        proc.send_signal(signal.SIGINT)        # while the cluster is being started …
+        while '"run_interrupted"' not in journal.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, "the interrupt was not journaled"
+            time.sleep(0.02)  # poll
+        proc.send_signal(signal.SIGINT)        # … and again, during the cleanup: it must not be cut short
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # 3: interrupted; or killed by the second SIGINT if it came after the cleanup had already finished.
+    assert proc.returncode in (3, -signal.SIGINT), output
+    assert "Traceback" not in output
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    kinds = [e["kind"] for e in events]
+    assert "run_interrupted" in kinds and kinds[-1] == "run_end"
+    assert leftovers(events[0]["run_id"]) == []
