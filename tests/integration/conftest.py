@@ -6,7 +6,12 @@ cluster is torn down in a finalizer, and the finalizer checks that nothing with 
 from __future__ import annotations
 
 import fcntl
+import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import docker
@@ -18,15 +23,37 @@ from harness.cluster.images import ImageBuilder
 pytestmark = pytest.mark.integration
 
 
-def leftovers(run_id: str) -> list[str]:
-    """Names of containers and networks still carrying a run id."""
+def labelled(label: str, value: str) -> list[str]:
+    """Names of containers and networks carrying a label with a value."""
     client = docker.from_env()
     try:
-        label = {"label": f"{LABEL_RUN}={run_id}"}
-        return ([c.name for c in client.containers.list(all=True, filters=label)]
-                + [n.name for n in client.networks.list(filters=label)])
+        filters = {"label": f"{label}={value}"}
+        return ([c.name for c in client.containers.list(all=True, filters=filters)]
+                + [n.name for n in client.networks.list(filters=filters)])
     finally:
         client.close()
+
+
+def leftovers(run_id: str) -> list[str]:
+    """Names of containers and networks still carrying a run id."""
+    return labelled(LABEL_RUN, run_id)
+
+
+def run_killed_mid_fault(scenario_path, out) -> tuple[subprocess.Popen, "Path"]:
+    """Start `harness run`, SIGKILL it once its first fault is confirmed; returns (process, journal path)."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario_path), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = out / "short" / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    try:
+        while not (journal.exists() and '"fault_confirmed"' in journal.read_text()):
+            assert proc.poll() is None, "the run ended before its fault phase"
+            assert time.monotonic() < deadline, "the run never reached its fault phase"
+            time.sleep(0.1)  # poll
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    return proc, journal
 
 
 @pytest.fixture(scope="session")

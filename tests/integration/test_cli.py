@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import leftovers
+from harness.cluster.cluster import LABEL_RUN, remove_labelled
+from tests.integration.conftest import leftovers, run_killed_mid_fault
 
 pytestmark = pytest.mark.integration
 
@@ -73,19 +73,9 @@ def test_bad_scenario_exits_2_before_anything_starts(tmp_path):
 
 
 def test_run_killed_mid_phase_leaves_a_judgeable_journal_and_nothing_after_down(tmp_path, images):
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario(tmp_path)), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal = out / "short" / "journal.jsonl"
-    deadline = time.monotonic() + 120
+    _, journal = run_killed_mid_fault(scenario(tmp_path), tmp_path / "out")
+    run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
     try:
-        while not (journal.exists() and '"fault_confirmed"' in journal.read_text()):
-            assert proc.poll() is None, "the run ended before its fault phase"
-            assert time.monotonic() < deadline, "the run never reached its fault phase"
-            time.sleep(0.1)  # poll
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
         assert leftovers(run_id), "the killed run's cluster should still be there before down"
         report = harness("report", str(journal))
         assert report.returncode in (0, 1), report.stderr
@@ -97,8 +87,7 @@ def test_run_killed_mid_phase_leaves_a_judgeable_journal_and_nothing_after_down(
         assert down.returncode == 0, down.stderr
         assert leftovers(run_id) == []
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        remove_labelled({LABEL_RUN: run_id})  # whatever failed above, the test owns this cluster
 
 
 def test_interrupted_while_the_cluster_starts_leaves_nothing_even_with_a_second_signal(tmp_path, images):
