@@ -196,33 +196,30 @@ async def no_frame(socket: PusherSocket, within: float) -> dict | None:
         return None
 
 
+async def wait_occupied(http, node, channel: str, want: bool, timeout: float) -> None:
+    """Poll node's channel API until `occupied` is `want`, or fail saying so."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        response = await get_signed(http, node.url, HAPP, f"/apps/{HAPP.id}/channels/{channel}")
+        if response.json()["occupied"] is want:
+            return
+        assert loop.time() < deadline, f"occupied never became {want} within {timeout:g} s"
+        await asyncio.sleep(0.05)  # poll
+
+
 def test_dead_nodes_channels_expire(spawn):
     redis = spawn.redis()
     a = spawn.node(redis.url, OCCUPANCY_TTL_S="1")
     b = spawn.node(redis.url, OCCUPANCY_TTL_S="1")
     channel = channel_name()
 
-    async def occupied(http) -> bool:
-        response = await get_signed(http, a.url, HAPP, f"/apps/{HAPP.id}/channels/{channel}")
-        return response.json()["occupied"]
-
     async def scenario() -> None:
-        async with api() as http:
-            socket = PusherSocket(b.ws, HAPP.key)
-            await socket.__aenter__()
+        async with api() as http, PusherSocket(b.ws, HAPP.key) as socket:
             await socket.subscribe(channel)
-            for _ in range(100):
-                if await occupied(http):
-                    break
-                await asyncio.sleep(0.05)  # poll
-            assert await occupied(http)
+            await wait_occupied(http, a, channel, True, 5)
             b.proc.kill()  # no goodbye: only the expiry can clear its entry
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 5
-            while await occupied(http) and loop.time() < deadline:
-                await asyncio.sleep(0.1)  # poll
-            assert not await occupied(http)
-            await socket.__aexit__(None, None, None)
+            await wait_occupied(http, a, channel, False, 5)
 
     run(scenario)
 
@@ -232,21 +229,15 @@ def test_stopped_node_withdraws_its_channels_at_once(spawn):
     a, b = spawn.node(redis.url), spawn.node(redis.url)  # default OCCUPANCY_TTL_S=15: expiry would be slow
     channel = channel_name()
 
-    async def occupied(http) -> bool:
-        return (await get_signed(http, a.url, HAPP, f"/apps/{HAPP.id}/channels/{channel}")).json()["occupied"]
-
     async def scenario() -> None:
         async with api() as http:
             async with PusherSocket(b.ws, HAPP.key) as socket:
                 await socket.subscribe(channel)
-                for _ in range(100):
-                    if await occupied(http):
-                        break
-                    await asyncio.sleep(0.05)  # poll
-                assert await occupied(http)
+                await wait_occupied(http, a, channel, True, 5)
                 b.proc.popen.terminate()
                 await asyncio.get_running_loop().run_in_executor(None, b.proc.popen.wait, 10)
-            assert not await occupied(http)
+            # At once (checked once, no waiting): the stopping node removed its own entry itself.
+            await wait_occupied(http, a, channel, False, 0)
 
     run(scenario)
 

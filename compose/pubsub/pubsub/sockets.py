@@ -252,15 +252,11 @@ class SocketHandler:
         """Subscribe, answer with the cluster-wide member list, tell the others if the user is new."""
         is_new_here = self.hub.subscribe(client, channel, member)
         try:
-            elsewhere = await self.occupancy.elsewhere(app.id, channel)
+            elsewhere = await self._members_elsewhere(app, channel)
         except DependencyError as exc:
-            try:
-                self.redis_policy.absorb(exc, degrade.OCCUPANCY_LOCAL)
-            except DependencyError:
-                self.hub.unsubscribe(client, channel)
-                client.send(p.error_frame(exc.public, p.TRY_LATER))
-                return
-            elsewhere = {}
+            self.hub.unsubscribe(client, channel)
+            client.send(p.error_frame(exc.public, p.TRY_LATER))
+            return
         members = {**elsewhere, **self.hub.local_members(app.id, channel)}
         client.send(p.frame("pusher_internal:subscription_succeeded",
                             {"presence": {"ids": list(members), "hash": members, "count": len(members)}}, channel))
@@ -271,16 +267,20 @@ class SocketHandler:
     async def _announce_departure(self, app: App, channel: str, member: Member) -> None:
         """member_removed, unless the user is still on the channel through another node."""
         try:
-            elsewhere = await self.occupancy.elsewhere(app.id, channel)
+            elsewhere = await self._members_elsewhere(app, channel)
         except DependencyError as exc:
-            try:
-                self.redis_policy.absorb(exc, degrade.OCCUPANCY_LOCAL)
-            except DependencyError:
-                log("presence_announce_failed", level="error", channel=channel, kind=exc.kind)
-                return
-            elsewhere = {}
+            log("presence_announce_failed", level="error", channel=channel, kind=exc.kind)
+            return
         if member.user_id not in elsewhere:
             await self._announce(app, channel, "pusher_internal:member_removed", {"user_id": member.user_id}, None)
+
+    async def _members_elsewhere(self, app: App, channel: str) -> dict[str, Any]:
+        """Presence members on other nodes; {} when Redis fails under `degrade` (counted), raises under `strict`."""
+        try:
+            return await self.occupancy.elsewhere(app.id, channel)
+        except DependencyError as exc:
+            self.redis_policy.absorb(exc, degrade.OCCUPANCY_LOCAL)  # re-raises under strict
+            return {}
 
     async def _announce(self, app: App, channel: str, event: str, data: dict[str, Any],
                         socket_id: str | None) -> None:
