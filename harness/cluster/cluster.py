@@ -224,13 +224,15 @@ class Cluster:
 
 
 def container_logs(project: str, services: list[str], lines: int = 15) -> str:
-    """The last log lines of the named services of a project, for error messages."""
+    """The last log lines of the named services of a project, and of the dependencies every node's
+    readiness goes through (Redis, Toxiproxy), for error messages."""
+    wanted = set(services) | {"redis", "toxiproxy"}
     client = docker.from_env()
     out = []
     try:
         for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={project}"}, ignore_removed=True):
             service = c.labels.get(LABEL_SERVICE, "?")
-            if service in services or (service not in ("redis", "toxiproxy", "upstream") and "toxiproxy" in services):
+            if service in wanted:
                 tail = c.logs(tail=lines).decode(errors="replace").rstrip()
                 out.append(f"--- {service} ({c.status}) ---\n{tail}")
     finally:
