@@ -1,4 +1,4 @@
-"""The `harness` command line (DESIGN.md, "The command line contract").
+"""The `harness` command line (docs/architecture.md).
 
 Exit status: 0 every expectation held; 1 an expectation failed; 2 bad input; 3 the harness or its
 infrastructure failed.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.journal import JournalError, read_journal
-from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, judge_events
+from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
 
 
@@ -68,6 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except OSError as exc:
             _err(f"cannot write to --out {out}: {exc.strerror}")
             return EXIT_BAD_INPUT
+    from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
     for scenario in scenarios:
         result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))

@@ -8,7 +8,7 @@ optional offset:
     latency: delivery.latency_ms.p99 >= steady.delivery.latency_ms.p99 + 150
     run: delivery.duplicated == 0
 
-Lines starting with `alert` are alert expectations (harness/alerts.py, docs/monitoring.md):
+Lines starting with `alert` are alert expectations (harness/alert_expect.py, docs/monitoring.md):
 
     alert RedisCacheErrors fires within 30s after phase misconf
     alert RedisDown silent during misconf
@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from harness import alerts
+from harness import alert_expect as alerts
+from harness.alerts import AlertHistory
+from harness.windows import WHOLE_RUN
 
-WHOLE_RUN = "run"
 METRIC_FAMILIES = ("publish", "delivery", "canary", "ws", "alert", "recovery")
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -130,7 +131,7 @@ def judge(expectation: Expectation, metrics: dict[str, dict[str, Any]]) -> Verdi
 def judge_all(expectations: tuple[Expectation | alerts.AlertExpectation, ...] | list,
               metrics: dict[str, dict[str, Any]], alert_context: AlertContext | None = None) -> list[Verdict]:
     """Every verdict; alert expectations are judged on the alert history of `alert_context`."""
-    context = alert_context or AlertContext(alerts.AlertHistory(), {}, {})
+    context = alert_context or AlertContext(AlertHistory(), {}, {})
     return [Verdict(e.text, *alerts.judge(e, context.history, context.windows, context.faults))
             if isinstance(e, alerts.AlertExpectation) else judge(e, metrics) for e in expectations]
 
@@ -139,6 +140,6 @@ def judge_all(expectations: tuple[Expectation | alerts.AlertExpectation, ...] | 
 class AlertContext:
     """What alert expectations are judged on: the episodes, window spans, fault confirmation times."""
 
-    history: alerts.AlertHistory
+    history: AlertHistory
     windows: dict[str, tuple[float, float]]
     faults: dict[str, float | None]

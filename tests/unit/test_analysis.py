@@ -1,5 +1,8 @@
 """Journal → metrics on small hand-written journals, one edge case each."""
-from harness.analysis import NamedWindow, Recovery, analyse, percentile
+from harness.analysis import analyse
+from harness.percentile import percentile
+from harness.recovery import Recovery
+from harness.windows import NamedWindow
 
 GRACE = 1.0
 

@@ -4,7 +4,7 @@ from xml.etree import ElementTree as ET
 
 from harness.report import write_reports
 from harness.report.terminal import render
-from harness.runner import judge_events
+from harness.judge import judge_events
 from harness.scenario import loads
 
 SCENARIO = loads("""\
