@@ -3,7 +3,9 @@
 The alert watcher (harness/observe/watcher.py) journals what Prometheus and the alert sink showed:
 `alert_pending`, `alert_firing`, `alert_resolved` (with Prometheus's `active_t`, the evaluation that
 turned the alert pending) and `alert_notified` (with `arrived_t`, when the sink received the webhook).
-Every time here is in run seconds. Verdicts on this history: harness/alert_expect.py.
+Every time here is in run seconds. Each successful Prometheus poll is journaled as `alert_watch_ok`:
+the watcher's coverage, without which "no alert fired" is no evidence of anything. Verdicts on this
+history: harness/alert_expect.py.
 """
 from __future__ import annotations
 
@@ -35,9 +37,23 @@ class AlertHistory:
     episodes: list[Episode] = field(default_factory=list)
     rule_set: dict[str, Any] | None = None            # the alert_rules_loaded event, if any
     rule_errors: list[dict[str, Any]] = field(default_factory=list)
+    polls: list[float] = field(default_factory=list)  # successful Prometheus polls (alert_watch_ok)
+    dead: str | None = None                           # the watcher stopped polling (alert_watch_dead)
 
     def names(self) -> list[str]:
         return sorted({e.alert for e in self.episodes})
+
+    def uncovered_seconds(self, start: float, end: float, max_gap: float) -> float:
+        """Seconds of [start, end) not covered by the watcher: inside a gap between successful polls
+        longer than `max_gap` (before the first poll and after the last, the gap is open-ended)."""
+        if end <= start:
+            return 0.0
+        points = [-math.inf, *sorted(self.polls), math.inf]
+        total = 0.0
+        for a, b in zip(points, points[1:]):
+            if b - a > max_gap:
+                total += max(0.0, min(b, end) - max(a, start))
+        return round(total, 3)
 
 
 def history(events: Iterable[dict[str, Any]]) -> AlertHistory:
@@ -66,6 +82,10 @@ def history(events: Iterable[dict[str, Any]]) -> AlertHistory:
             out.rule_set = e
         elif kind == "alert_rule_error":
             out.rule_errors.append(e)
+        elif kind == "alert_watch_ok" and e.get("source", "prometheus") == "prometheus":
+            out.polls.append(float(e["t"]))
+        elif kind == "alert_watch_dead":
+            out.dead = str(e.get("error"))
     for n in notifications:
         labels = n.get("labels", {})
         for episode in out.episodes:
@@ -82,12 +102,14 @@ def history(events: Iterable[dict[str, Any]]) -> AlertHistory:
     return out
 
 
-def _first_after(episodes: list[Episode], attr: str, start: float, end: float) -> float | None:
-    """Seconds from `start` to the first `attr` time in [start, end); 0 if an episode was already there."""
+def _first_after(episodes: list[Episode], attr: str, start: float, end: float,
+                 transition: bool = False) -> float | None:
+    """Seconds from `start` to the first `attr` time in [start, end); 0 if an episode was already there,
+    unless `transition`: then only episodes that turned pending at or after `start` count."""
     best: float | None = None
     for e in episodes:
         t = getattr(e, attr)
-        if t is None:
+        if t is None or (transition and e.pending_t < start):
             continue
         if t < start:
             if e.resolved_t is None or e.resolved_t > start:
@@ -98,21 +120,26 @@ def _first_after(episodes: list[Episode], attr: str, start: float, end: float) -
     return None if best is None else round(best, 3)
 
 
-def timings(history: AlertHistory, alert: str, start: float, end: float = math.inf) -> dict[str, Any]:
-    """Time to pending, firing and notification of one alert, measured from `start`, looking until `end`."""
+def timings(history: AlertHistory, alert: str, start: float, end: float = math.inf,
+            transition: bool = False) -> dict[str, Any]:
+    """Time to pending, firing and notification of one alert, measured from `start`, looking until `end`
+    (with `transition`, only episodes that began at or after `start`)."""
     episodes = [e for e in history.episodes if e.alert == alert]
     return {
-        "pending_after_s": _first_after(episodes, "pending_t", start, end),
-        "firing_after_s": _first_after(episodes, "firing_t", start, end),
-        "notified_after_s": _first_after(episodes, "notified_t", start, end),
+        "pending_after_s": _first_after(episodes, "pending_t", start, end, transition),
+        "firing_after_s": _first_after(episodes, "firing_t", start, end, transition),
+        "notified_after_s": _first_after(episodes, "notified_t", start, end, transition),
         "fired": any(e.firing_during(start, end) for e in episodes),
     }
 
 
-def window_metrics(history: AlertHistory, start: float, end: float) -> dict[str, Any]:
-    """`alert.<Name>.pending_after_s|firing_after_s|notified_after_s|fired` for every alert seen."""
-    out: dict[str, Any] = {}
-    for name in history.names():
+def window_metrics(history: AlertHistory, start: float, end: float, alerts: Iterable[str] = (),
+                   max_gap: float = 3.0) -> dict[str, Any]:
+    """`alert.<Name>.pending_after_s|firing_after_s|notified_after_s|fired` for every alert of the rule
+    set (`alerts`) and every alert seen, and the watcher's coverage `monitoring.polls|uncovered_s`."""
+    out: dict[str, Any] = {"monitoring.polls": sum(start <= t < end for t in history.polls),
+                           "monitoring.uncovered_s": history.uncovered_seconds(start, end, max_gap)}
+    for name in sorted(set(alerts) | set(history.names())):
         for key, value in timings(history, name, start, end).items():
             out[f"alert.{name}.{key}"] = value
     return out

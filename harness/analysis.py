@@ -14,6 +14,7 @@ the alert metrics. One pass over the events, so a journal of millions of events 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from sys import intern
@@ -48,15 +49,21 @@ class Facts:
     run: dict[str, Any] = field(default_factory=dict)
     phases: list[Window] = field(default_factory=list)
     publishes: dict[tuple[str, int], Publish] = field(default_factory=dict)
-    intervals: dict[str, list[tuple[str, float, float]]] = field(default_factory=lambda: defaultdict(list))
+    skipped: list[float] = field(default_factory=list)                                 # times of publish_skipped
+    # channel → sub → its confirmed subscriptions in order: (since, until, dropped by the cluster?)
+    intervals: dict[str, dict[str, list[tuple[float, float, bool]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     receipts: dict[tuple[str, str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
     order: list[tuple[float, str, str, Any, str, int]] = field(default_factory=list)   # (t, sub, channel, run, pub, seq)
     connects: list[tuple[str, float]] = field(default_factory=list)
-    disconnects: list[tuple[str, float]] = field(default_factory=list)
+    disconnects: list[tuple[str, float, str | None]] = field(default_factory=list)     # (sub, t, close code)
+    sessions: list[tuple[str, float, float]] = field(default_factory=list)             # (sub, connected, until)
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)
     alert_events: list[dict[str, Any]] = field(default_factory=list)
+    loop_lag: list[tuple[float, float, float]] = field(default_factory=list)           # (t, lag ms, cpu s)
     first_t: float = 0.0
     last_t: float = 0.0
+    complete: bool = False                                                             # run_end reached
 
 
 @dataclass
@@ -68,11 +75,15 @@ class Analysis:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     named: list[Window] = field(default_factory=list)
     alerts: alerting.AlertHistory = field(default_factory=alerting.AlertHistory)
+    complete: bool = True                               # the journal reached run_end
 
 
 def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (), bucket_s: float = 1.0,
-            recovery: Recovery = Recovery()) -> Analysis:
-    """Every metric of docs/metrics.md for each phase, named window and the run, plus a timeline."""
+            recovery: Recovery = Recovery(), watch_gap_s: float = 3.0) -> Analysis:
+    """Every metric of docs/metrics.md for each phase, named window and the run, plus a timeline.
+
+    `watch_gap_s`: the longest gap between the alert watcher's polls that still counts as covered.
+    """
     facts = read(events)
     phases, named_windows, whole = resolve_windows(facts, named)
     windows = phases + named_windows + [whole]
@@ -81,15 +92,18 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
     count_publishes(facts, counters.at, grace)
     count_receipts(facts, counters.at)
     count_sockets(facts, counters.at)
-    metrics = {w.name: counters.by_window[w.name].metrics(w, disconnected_seconds(w, facts)) for w in windows}
+    count_harness(facts, counters.at)
+    metrics = {w.name: counters.by_window[w.name].metrics(w, disconnected_seconds(w, facts), subscribers(w, facts))
+               for w in windows}
     timeline = [b.bucket_metrics(round(whole.start + i * bucket_s, 3)) for i, b in enumerate(counters.buckets)]
     faults = sorted(facts.faults.values(), key=lambda f: f["injected_s"] if f["injected_s"] is not None else INF)
     fault_recoveries(faults, timeline, bucket_s, recovery)
     window_recoveries(faults, phases, named_windows + [whole], metrics)
     history = alerting.history(facts.alert_events)
+    rule_alerts = (facts.run.get("monitoring") or {}).get("alerts") or ()
     for w in windows:
-        metrics[w.name].update(alerting.window_metrics(history, w.start, w.end))
-    return Analysis(facts.run, phases, metrics, faults, timeline, named_windows, history)
+        metrics[w.name].update(alerting.window_metrics(history, w.start, w.end, rule_alerts, watch_gap_s))
+    return Analysis(facts.run, phases, metrics, faults, timeline, named_windows, history, facts.complete)
 
 
 def read(events: Iterable[dict[str, Any]]) -> Facts:
@@ -97,11 +111,14 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
     f = Facts()
     phase_starts: dict[str, float] = {}
     open_subs: dict[str, dict[str, float]] = defaultdict(dict)                   # sub → channel → confirmed
+    connected: dict[str, float] = {}                                              # sub → connected at
     first_t = last_t = None
 
-    def close_session(sub: str, t: float) -> None:
+    def close_session(sub: str, t: float, dropped: bool) -> None:
         for channel, since in open_subs.pop(sub, {}).items():
-            f.intervals[channel].append((sub, since, t))
+            f.intervals[channel][sub].append((since, t, dropped))
+        if sub in connected:
+            f.sessions.append((sub, connected.pop(sub), t))
 
     for e in events:
         kind, t = e["kind"], e["t"]
@@ -118,41 +135,69 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
             pub, seq = intern(e["pub"]), int(e["seq"])
             f.publishes[(pub, seq)] = Publish(pub, seq, intern(e["channel"]), float(e["sent"]), float(t),
                                               bool(e["ok"]), e.get("error"))
+        elif kind == "publish_skipped":
+            f.skipped.append(t)
         elif kind == "ws_subscribed":
             open_subs[e["sub"]][e["channel"]] = t
         elif kind == "ws_unsubscribed":
             since = open_subs[e["sub"]].pop(e["channel"], None)
             if since is not None:
-                f.intervals[e["channel"]].append((e["sub"], since, t))
+                f.intervals[e["channel"]][e["sub"]].append((since, t, False))
         elif kind == "ws_connect":
-            close_session(e["sub"], t)
+            close_session(e["sub"], t, True)  # a new connection without a disconnect: the old one was lost
+            connected[e["sub"]] = t
             f.connects.append((e["sub"], t))
         elif kind == "ws_disconnect":
-            close_session(e["sub"], t)
-            if e.get("reason") not in HARNESS_CLOSES:
-                f.disconnects.append((e["sub"], t))
+            reason = str(e.get("reason"))
+            by_cluster = reason not in HARNESS_CLOSES
+            close_session(e["sub"], t, by_cluster)
+            if by_cluster:
+                f.disconnects.append((e["sub"], t, _close_code(reason)))
         elif kind == "phase_start":
             phase_starts[e["phase"]] = t
         elif kind == "phase_end" and e["phase"] in phase_starts:
             f.phases.append(Window(e["phase"], phase_starts.pop(e["phase"]), t))
         elif kind.startswith("fault_"):
-            fault = f.faults.setdefault(e["fault"], {"name": e["fault"], "kind": e.get("fault_kind"),
-                                                     "target": e.get("target"), "injected_s": None,
-                                                     "confirmed_s": None, "reverted_s": None})
+            fault = f.faults.setdefault(e["fault"], {
+                "name": e["fault"], "kind": e.get("fault_kind"), "target": e.get("target"),
+                # The phase it was injected in: the one open now (journals before `phase` was recorded).
+                "phase": e.get("phase") or next(reversed(phase_starts), None),
+                "injected_s": None, "confirmed_s": None, "reverted_s": None})
             stage = kind.removeprefix("fault_")
             if stage in ("injected", "confirmed", "reverted") and fault[f"{stage}_s"] is None:
                 fault[f"{stage}_s"] = t
+        elif kind == "loop_lag":
+            f.loop_lag.append((t, float(e["lag_ms"]), float(e.get("cpu_s") or 0.0)))
         elif kind == "run_start":
             f.run = {k: v for k, v in e.items() if k != "source"}
+        elif kind == "run_end":
+            f.complete = True
     f.first_t, f.last_t = first_t or 0.0, last_t or 0.0
     # Sessions still open end with the journal: a killed run's last publishes are then not expected
     # (their ack + grace lies past what was written), instead of counted as lost.
-    for sub in list(open_subs):
-        close_session(sub, f.last_t)
+    for sub in set(open_subs) | set(connected):
+        close_session(sub, f.last_t, False)
     # A phase that never ended (killed run) lasts until the last event.
     f.phases.extend(Window(name, t, f.last_t + 1e-9) for name, t in phase_starts.items())
-    f.phases.sort(key=lambda w: w.start)
+    f.phases = [_from_confirmation(w, f.faults.values()) for w in sorted(f.phases, key=lambda w: w.start)]
     return f
+
+
+def _close_code(reason: str) -> str | None:
+    """The WebSocket close code of a disconnect reason `closed <code> …`; None for a reset link."""
+    parts = reason.split()
+    return parts[1] if len(parts) > 1 and parts[0] == "closed" and parts[1].isdigit() else None
+
+
+def _from_confirmation(phase: Window, faults: Iterable[dict[str, Any]]) -> Window:
+    """A phase with faults is measured from their confirmation: before it, the fault may not act yet.
+    A fault never confirmed leaves the phase empty (no evidence of the faulted state)."""
+    mine = [f for f in faults if f["phase"] == phase.name and f["injected_s"] is not None]
+    if not mine:
+        return phase
+    if any(f["confirmed_s"] is None for f in mine):
+        return Window(phase.name, phase.end, phase.end)
+    return Window(phase.name, min(phase.end, max(f["confirmed_s"] for f in mine)), phase.end)
 
 
 def resolve_windows(facts: Facts, named: Iterable[NamedWindow]) -> tuple[list[Window], list[Window], Window]:
@@ -193,8 +238,18 @@ At = Callable[[float], list[Counters]]
 
 
 def count_publishes(facts: Facts, at: At, grace: float) -> None:
-    """Step 3: attempts, outcomes and the expected deliveries of each publish, by send time."""
-    received_by_any = {(p, s) for (_sub, p, s) in facts.receipts}
+    """Step 3: attempts, skips, outcomes and the deliveries of each publish, by send time.
+
+    Per subscriber, a delivery is expected when its latest confirmed subscription before the send
+    lasted until ack + grace; when that subscription was dropped by the cluster instead, an undelivered
+    message is `missed_disconnected` (what the subscriber lost by being disconnected), never `lost`.
+    """
+    for t in facts.skipped:
+        for s in at(t):
+            s.skipped += 1
+    receivers: dict[tuple[str, int], int] = defaultdict(int)
+    for (_sub, p, s_) in facts.receipts:
+        receivers[(p, s_)] += 1
     for key, p in facts.publishes.items():
         where = at(p.sent)
         if p.pub == CANARY:
@@ -212,14 +267,22 @@ def count_publishes(facts: Facts, at: At, grace: float) -> None:
                 s.publish_latency.append((p.ack - p.sent) * 1000)
             else:
                 s.errors[p.error or "other"] += 1
-                if key in received_by_any:
+                s.of_failed += receivers.get(key, 0)
+                if key in receivers:
                     s.recovered += 1
         if not p.ok:
             continue
-        for sub, since, until in facts.intervals.get(p.channel, ()):
-            if not (since < p.sent and until >= p.ack + grace):
+        for sub, spans in facts.intervals.get(p.channel, {}).items():
+            latest = _latest_before(spans, p.sent)
+            if latest is None:
                 continue
+            _since, until, dropped = latest
             times = facts.receipts.get((sub, p.pub, p.seq))
+            if until < p.ack + grace:
+                if dropped and not times:
+                    for s in where:
+                        s.missed_disconnected += 1
+                continue
             for s in where:
                 s.expected += 1
                 if times:
@@ -230,10 +293,21 @@ def count_publishes(facts: Facts, at: At, grace: float) -> None:
                         s.late += 1
 
 
+def _latest_before(spans: list[tuple[float, float, bool]], t: float) -> tuple[float, float, bool] | None:
+    """The last subscription confirmed strictly before `t` (spans are in order of confirmation)."""
+    i = bisect_left(spans, (t,)) - 1
+    return spans[i] if i >= 0 else None
+
+
 def count_receipts(facts: Facts, at: At) -> None:
-    """Step 4: unexpected receipts (not published, other run, wrong channel) and reordered ones."""
+    """Step 4: unexpected receipts (not published, other run, wrong channel) and reordered ones.
+
+    Order is promised only between one publisher's sequential requests to one channel: a message
+    received after one that was sent only once it had been acknowledged is reordered. Concurrent
+    requests (open loop) may legally arrive in any order.
+    """
     run_id = facts.run.get("run_id")
-    highest: dict[tuple[str, str, str], int] = {}
+    latest_sent: dict[tuple[str, str, str], float] = {}
     seen: set[tuple[str, str, int]] = set()
     for t, sub, channel, receipt_run, pub, seq in facts.order:
         p = facts.publishes.get((pub, seq))
@@ -245,14 +319,14 @@ def count_receipts(facts: Facts, at: At) -> None:
             continue
         seen.add((sub, pub, seq))
         stream = (sub, pub, channel)
-        if seq < highest.get(stream, -1):
+        if p.ack <= latest_sent.get(stream, -INF):
             for s in at(p.sent):
                 s.reordered += 1
-        highest[stream] = max(highest.get(stream, -1), seq)
+        latest_sent[stream] = max(latest_sent.get(stream, -INF), p.sent)
 
 
 def count_sockets(facts: Facts, at: At) -> None:
-    """Step 5: connects, reconnects and disconnects by the time they happened."""
+    """Step 5: connects, reconnects, disconnects and server closes (by code) by the time they happened."""
     seen_subs: set[str] = set()
     for sub, t in facts.connects:
         for s in at(t):
@@ -260,9 +334,29 @@ def count_sockets(facts: Facts, at: At) -> None:
             if sub in seen_subs:
                 s.reconnects += 1
         seen_subs.add(sub)
-    for sub, t in facts.disconnects:
+    for sub, t, code in facts.disconnects:
         for s in at(t):
             s.disconnects += 1
+            if code is not None:
+                s.server_closes[code] += 1
+
+
+def count_harness(facts: Facts, at: At) -> None:
+    """Step 6: the harness's own health (event-loop lag, CPU) and fault confirmation times."""
+    for t, lag_ms, cpu_s in facts.loop_lag:
+        for s in at(t):
+            s.loop_lag.append(lag_ms)
+            s.cpu_s += cpu_s
+    for f in facts.faults.values():
+        if f["injected_s"] is not None and f["confirmed_s"] is not None:
+            f["confirm_s"] = round(f["confirmed_s"] - f["injected_s"], 3)
+            for s in at(f["confirmed_s"]):   # the phase is measured from the confirmation
+                s.confirm_s.append(f["confirm_s"])
+
+
+def subscribers(w: Window, facts: Facts) -> int:
+    """Subscribers connected at some time inside the window: the evidence for `ws.*`."""
+    return len({sub for sub, start, until in facts.sessions if start < w.end and until > w.start})
 
 
 def disconnected_seconds(w: Window, facts: Facts) -> float:
@@ -271,7 +365,7 @@ def disconnected_seconds(w: Window, facts: Facts) -> float:
     connect_times: dict[str, list[float]] = defaultdict(list)
     for sub, t in facts.connects:
         connect_times[sub].append(t)
-    for sub, t in facts.disconnects:
+    for sub, t, _code in facts.disconnects:
         later = [c for c in connect_times[sub] if c >= t]
         back = min(later) if later else facts.last_t
         total += max(0.0, min(back, w.end, facts.last_t) - max(t, w.start))

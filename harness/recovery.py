@@ -21,12 +21,12 @@ class Recovery:
     sustain_s: float = 5.0
 
 
-def healthy(bucket: dict[str, Any], r: Recovery) -> bool | None:
-    """One timeline bucket against the thresholds; None when it has no publishes (no data)."""
-    if not bucket["publish.attempts"]:
-        return None  # no data: neither proves nor disproves recovery
-    ratio = bucket["delivery.ratio"]
-    return bucket["publish.success_rate"] >= r.success_rate and (ratio is None or ratio >= r.delivery_ratio)
+def healthy(bucket: dict[str, Any], r: Recovery) -> bool:
+    """One timeline bucket against the thresholds. A bucket with no publishes or no expected delivery
+    proves nothing, so it is not healthy: recovery needs evidence in every bucket it spans."""
+    if not bucket["publish.attempts"] or not bucket["delivery.expected"]:
+        return False
+    return bucket["publish.success_rate"] >= r.success_rate and bucket["delivery.ratio"] >= r.delivery_ratio
 
 
 def fault_recoveries(faults: list[dict[str, Any]], timeline: list[dict[str, Any]], bucket_s: float,
@@ -40,8 +40,7 @@ def fault_recoveries(faults: list[dict[str, Any]], timeline: list[dict[str, Any]
         origin = timeline[0]["t"]
         first = max(0, int((f["reverted_s"] - origin) // bucket_s))
         for b in range(first, len(timeline) - need + 1):
-            verdicts = [healthy(timeline[i], r) for i in range(b, b + need)]
-            if all(v is not False for v in verdicts) and any(verdicts):
+            if all(healthy(timeline[i], r) for i in range(b, b + need)):
                 f["recovery_s"] = round(max(0.0, timeline[b]["t"] - f["reverted_s"]), 3)
                 break
 
@@ -57,10 +56,18 @@ def window_recoveries(faults: list[dict[str, Any]], phases: list[Window], others
                 continue
             if w in phases:
                 # A phase's faults are reverted as it ends: recovery belongs to the phase that follows.
-                following = next((p for p in phases if p.start >= f["reverted_s"] - 1e-6), None)
-                if following is not None and following.name == w.name:
+                if _following(f, phases) == w.name:
                     values.append(f["recovery_s"])
             elif w.holds(f["reverted_s"]):
                 values.append(f["recovery_s"])
         if values:
             metrics[w.name]["recovery.seconds"] = None if None in values else max(values)
+
+
+def _following(fault: dict[str, Any], phases: list[Window]) -> str | None:
+    """The phase after the one the fault was injected in (else the first starting after its revert)."""
+    names = [p.name for p in phases]
+    if fault.get("phase") in names:
+        i = names.index(fault["phase"]) + 1
+        return names[i] if i < len(names) else None
+    return next((p.name for p in phases if p.start >= fault["reverted_s"] - 1e-6), None)

@@ -284,6 +284,13 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
         end = r.duration(w["to"], ("windows", i, "to")) if "to" in w else None
         if end is not None and end <= start:
             raise r.error(("windows", i, "to"), f"must be after from ({start:g} s)")
+        # A window outside its phase would be empty, and an empty window proves nothing.
+        if start >= phase.duration_s:
+            raise r.error(("windows", i, "from"), f"{start:g} s is not inside phase {phase.name!r} "
+                                                  f"({phase.duration_s:g} s long)")
+        if end is not None and end > phase.duration_s:
+            raise r.error(("windows", i, "to"), f"{end:g} s is past the end of phase {phase.name!r} "
+                                                f"({phase.duration_s:g} s long)")
         out.append(NamedWindow(name, phase.name, start, end))
     return tuple(out)
 
@@ -329,10 +336,10 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
 
 def _expectations(r: _Reader, raw: Any, phase_names: set[str],
                   phases: tuple[Phase, ...] = ()) -> tuple[expect.Expectation, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise r.error(("expect",), "must be a list of expectations like 'steady: publish.success_rate >= 0.99'")
+    if not isinstance(raw, list) or not raw:
+        # A scenario that expects nothing would pass whatever happened.
+        raise r.error(("expect",), "needs at least one expectation, a list of lines like "
+                                   "'steady: publish.success_rate >= 0.99' (docs/scenarios.md)")
     out = []
     for i, text in enumerate(raw):
         try:
