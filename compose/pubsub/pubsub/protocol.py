@@ -12,7 +12,7 @@ MAX_DATA_BYTES = 10 * 1024
 MAX_CHANNELS = 100
 MAX_EVENT_NAME = 200
 
-# WebSocket close / error codes (docs/node.md, "HTTP API" and "WebSocket").
+# WebSocket close / error codes (REFERENCE.md §2).
 APP_NOT_FOUND = 4001
 APP_DISABLED = 4003
 UNSUPPORTED_PROTOCOL = 4007
