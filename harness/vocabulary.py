@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 QUANTILES = ("p50", "p90", "p99", "max")
-ERROR_CLASSES = ("http_4xx", "http_5xx", "http_other", "timeout", "connect", "transport", "harness")
+ERROR_CLASSES = ("http_4xx", "http_5xx", "http_other", "timeout", "connect", "transport", "harness", "other")
 
 # Placeholders in NAMES: the regex each stands for, and an example for suggestions.
 _PLACEHOLDERS: dict[str, tuple[str, str]] = {
