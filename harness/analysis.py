@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 from harness import alerts as alerting
 from harness.expect import WHOLE_RUN
+from harness.systems import probes
 
 INF = math.inf
 CANARY = "canary"
@@ -170,12 +171,15 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
             intervals[channel].append((sub, since, t))
 
     alert_events: list[dict[str, Any]] = []
+    probe_answers: list[tuple[float, str, bool, float]] = []
     for e in events:
         kind, t = e["kind"], e["t"]
         first_t = t if first_t is None else first_t
         last_t = t
         if kind.startswith("alert_"):
             alert_events.append(e)
+        elif kind == "probe":
+            probe_answers.append((t, e["name"], bool(e["ok"]), float(e["latency_ms"])))
         if kind == "ws_receive":
             # Interned names: a million receipts share a handful of sub, pub, channel and run strings.
             sub, pub, seq = intern(e["sub"]), intern(str(e.get("pub"))), int(e.get("seq", -1))
@@ -308,6 +312,7 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
     alert_history = alerting.history(alert_events)
     for w in all_windows:
         metrics[w.name].update(alerting.window_metrics(alert_history, w.start, w.end))
+        metrics[w.name].update(probes.window_metrics(probe_answers, w.start, w.end, percentile))
     return Analysis(run, phases, metrics, fault_list, timeline, named_windows, alert_history)
 
 

@@ -1,0 +1,97 @@
+"""Systems under test: built-in declarations, a custom declaration's checks, probe verdicts and metrics."""
+from __future__ import annotations
+
+import pytest
+
+from harness import systems
+from harness.analysis import analyse, percentile
+from harness.systems.probes import verdict, window_metrics
+from harness.scenario import ScenarioError, loads
+
+MINIMAL = "name: s\nphases: [{name: steady, duration: 5s}]\n"
+
+
+def test_builtin_systems():
+    node, centrifugo = systems.resolve("pusher-node"), systems.resolve("centrifugo")
+    assert (node.protocol, node.readiness.path) == ("pusher", "/readyz")
+    assert all(app.id.isdigit() for app in node.credentials)
+    assert (centrifugo.protocol, centrifugo.ws_path, centrifugo.http_port) == ("centrifugo", "/connection/websocket", 8080)
+    assert [p.name for p in centrifugo.probes] == ["health", "info"]
+    assert centrifugo.readiness.api_errors and dict(centrifugo.readiness.headers)["X-API-Key"] == centrifugo.credentials[0].key
+
+
+def test_custom_system_fills_each_nodes_links():
+    s = systems.resolve({"image": "mine:1", "protocol": "pusher", "http_port": 6001,
+                         "env": {"REDIS_URL": "redis://{redis}/0", "UPSTREAM": "http://{upstream}", "NAME": "{node}",
+                                 "WORKERS": 2}})
+    assert (s.name, s.image, s.builtin_image, s.http_port) == ("custom", "mine:1", False, 6001)
+    assert s.node_env(2) == {"REDIS_URL": "redis://toxiproxy:16002/0", "UPSTREAM": "http://toxiproxy:17002",
+                             "NAME": "node2", "WORKERS": "2"}
+    assert s.credentials == systems.resolve("pusher-node").credentials
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"protocol": "pusher"}, "image: missing required field"),
+    ({"image": "x", "protocol": "mqtt"}, "protocol: must be one of pusher, centrifugo"),
+    ({"image": "x", "protocol": "pusher", "http_port": 0}, "http_port: must be a port number"),
+    ({"image": "x", "protocol": "pusher", "health": "health"}, "health: must be a URL path"),
+    ({"image": "x", "protocol": "pusher", "env": {"A": "{redis_url}"}}, "env: A: unknown placeholder {redis_url}"),
+    ({"image": "x", "protocol": "centrifugo"}, "credentials: a centrifugo-protocol system needs"),
+    ({"image": "x", "protocol": "pusher", "colour": "red"}, "colour: unknown field"),
+    ("rabbitmq", "unknown system 'rabbitmq'"),
+])
+def test_bad_declarations_name_the_field(spec, message):
+    with pytest.raises(ValueError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        systems.resolve(spec)
+
+
+def test_scenario_system_and_probes_fields():
+    s = loads(MINIMAL + "system: centrifugo\nprobes: [{name: api, path: /health, node: node1}]\n")
+    assert s.system.name == "centrifugo"
+    assert [(p.name, p.node) for p in s.all_probes] == [("health", "all"), ("info", "all"), ("api", "node1")]
+    assert loads(MINIMAL).system.name == "pusher-node"
+
+
+@pytest.mark.parametrize("extra, where", [
+    ("system: kafka\n", "<scenario>:3: system: unknown system 'kafka'"),
+    ("system: {image: x, protocol: pusher, http_port: high}\n", "<scenario>:3: system.http_port: must be a port"),
+    ("probes: [{name: health, path: /x}]\n", "<scenario>:3: probes[0].name: probe name 'health' is taken"),
+    ("probes: [{name: p, path: /x, node: node7}]\n", "<scenario>:3: probes[0].node: unknown node 'node7'"),
+    ("probes: {name: p}\n", "<scenario>:3: probes: must be a list"),
+])
+def test_scenario_refuses_bad_system_or_probes_with_file_line_and_field(extra, where):
+    with pytest.raises(ScenarioError) as info:
+        loads(MINIMAL + extra)
+    assert str(info.value).startswith(where)
+
+
+def test_probe_verdicts():
+    plain, api = systems.Probe("health", "/health"), systems.resolve("centrifugo").readiness
+    assert verdict(plain, 200, b"{}") == (True, None)
+    assert verdict(plain, 503, b"") == (False, "HTTP 503")
+    assert verdict(api, 200, b'{"result":{"nodes":[]}}') == (True, None)
+    ok, error = verdict(api, 200, b'{"error":{"code":100,"message":"internal server error"}}')
+    assert not ok and "internal server error" in error
+
+
+def test_probe_window_metrics_and_no_evidence_without_answers():
+    answers = [(0.5, "health", True, 2.0), (1.5, "health", True, 4.0), (2.5, "health", False, 900.0),
+               (1.0, "info", True, 1.0)]
+    m = window_metrics(answers, 0.0, 2.0, percentile)
+    assert m["probe.health.ok_ratio"] == 1.0 and m["probe.health.answers"] == 2
+    assert m["probe.health.latency_ms.p99"] == 4.0
+    assert window_metrics(answers, 2.0, 3.0, percentile)["probe.health.ok_ratio"] == 0.0
+    assert window_metrics(answers, 5.0, 6.0, percentile) == {}
+
+
+def test_analysis_puts_probe_metrics_in_every_window():
+    events = [{"kind": "phase_start", "t": 0.0, "phase": "a"},
+              {"kind": "probe", "t": 0.5, "name": "health", "node": "node1", "ok": True, "status": 200,
+               "latency_ms": 3.0, "error": None},
+              {"kind": "probe", "t": 1.5, "name": "health", "node": "node1", "ok": False, "status": None,
+               "latency_ms": 1000.0, "error": "ConnectTimeout"},
+              {"kind": "phase_end", "t": 1.0, "phase": "a"},
+              {"kind": "phase_start", "t": 1.0, "phase": "b"}, {"kind": "phase_end", "t": 2.0, "phase": "b"}]
+    m = analyse(events).metrics
+    assert m["a"]["probe.health.ok_ratio"] == 1.0 and m["b"]["probe.health.ok_ratio"] == 0.0
+    assert m["run"]["probe.health.ok_ratio"] == 0.5
