@@ -10,7 +10,8 @@ import sys
 import httpx
 import pytest
 
-from conftest import leftovers
+from tests.integration.conftest import leftovers
+from harness.cluster.cluster import SYSTEM_DIRS
 from harness.journal import read_journal
 from harness.runner import Runner
 from harness.scenario import load
@@ -136,3 +137,5 @@ def test_generic_form_runs_the_projects_node_as_a_foreign_image_and_probes_measu
     assert (missing["ok"], missing["status"], missing["error"]) == (False, 404, "HTTP 404")
     stopped = [e for e in answers if e["node"] == "node2" and not e["ok"] and e["status"] is None]
     assert stopped and all(e["error"] for e in stopped)    # a transport error's name, e.g. ConnectError
+    # Torn down with its per-node env files.
+    assert leftovers(start["run_id"]) == [] and not (SYSTEM_DIRS / start["run_id"]).exists()
