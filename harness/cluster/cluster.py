@@ -28,6 +28,7 @@ from harness import systems
 from harness.cluster.compose import ComposeError, compose
 from harness.cluster.images import ImageBuilder, ImageError, image_exists
 from harness.cluster.paths import COMPOSE_DIR
+from harness.cluster.services import CORE_SERVICES, MONITORING_SERVICES
 from harness.systems import probes
 from harness.systems.base import Probe, System
 from harness.workload.client import App
@@ -39,8 +40,6 @@ LABEL_SYSTEM = "io.hx.system"        # the system under test's name
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
-CORE_SERVICES = ("redis", "toxiproxy", "upstream")
-MONITORING_SERVICES = ("redis-exporter", "prometheus", "alertmanager", "alertsink")
 # nodeN: the node's own port; clientN: the same node through Toxiproxy's proxy nodeN_client.
 PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"{kind}{i}" for kind in ("node", "client")
                                                       for i in range(1, MAX_NODES + 1))
@@ -145,6 +144,8 @@ class Cluster:
     rules_file: Path = field(default_factory=lambda: rules_path("baseline"))
     scrape_interval_s: float = 1.0
     evaluation_interval_s: float = 1.0
+    redis_policy: str = "strict"             # the nodes' failure policies (docs/node.md): strict | degrade
+    upstream_policy: str = "strict"
     system: System = field(default_factory=systems.resolve)
 
     def __post_init__(self) -> None:
@@ -172,7 +173,8 @@ class Cluster:
         # Set even without monitoring: Compose interpolates the whole file, started services or not.
         env.update(HX_NODES=str(self.nodes), HX_RULES_FILE=str(Path(self.rules_file).resolve()),
                    HX_SCRAPE_INTERVAL=f"{round(self.scrape_interval_s * 1000)}ms",
-                   HX_EVAL_INTERVAL=f"{round(self.evaluation_interval_s * 1000)}ms")
+                   HX_EVAL_INTERVAL=f"{round(self.evaluation_interval_s * 1000)}ms",
+                   HX_REDIS_POLICY=self.redis_policy, HX_UPSTREAM_POLICY=self.upstream_policy)
         return env
 
     @property

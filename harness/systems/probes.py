@@ -15,10 +15,21 @@ from typing import Any, Iterable
 import httpx
 
 from harness.journal import JournalWriter
+from harness.percentile import percentile
 from harness.systems.base import Probe
 
 INTERVAL_S = 1.0
 TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One journaled probe answer, as the analysis keeps it."""
+
+    t: float
+    name: str
+    ok: bool
+    latency_ms: float
 
 
 @dataclass(frozen=True)
@@ -88,14 +99,13 @@ class Prober:
                     pass
 
 
-def window_metrics(answers: Iterable[tuple[float, str, bool, float]], start: float, end: float,
-                   percentile) -> dict[str, Any]:
-    """`probe.<name>.ok_ratio`, `.answers`, `.failed` and `.latency_ms.p99` of the (t, name, ok, latency_ms)
-    answers in [start, end) (pure). A probe with no answer in the window has no metrics: no evidence."""
+def window_metrics(answers: Iterable[Answered], start: float, end: float) -> dict[str, Any]:
+    """`probe.<name>.ok_ratio`, `.answers`, `.failed` and `.latency_ms.p99` of the answers in [start, end)
+    (pure). A probe with no answer in the window has no metrics: no evidence."""
     by_name: dict[str, list[tuple[bool, float]]] = {}
-    for t, name, ok, latency in answers:
-        if start <= t < end:
-            by_name.setdefault(name, []).append((ok, latency))
+    for a in answers:
+        if start <= a.t < end:
+            by_name.setdefault(a.name, []).append((a.ok, a.latency_ms))
     out: dict[str, Any] = {}
     for name, rows in sorted(by_name.items()):
         ok = sum(1 for passed, _ in rows if passed)

@@ -19,6 +19,7 @@ from harness.journal import JournalWriter
 from harness.workload.client import App
 from harness.workload.message import Stamp, encode
 from harness.workload.protocols.base import Driver, status_class
+from harness.workload.protocols.pusher import PusherDriver
 from harness.workload.rate import Shape, due_times
 
 
@@ -29,7 +30,9 @@ def classify(status: int | None, exc: BaseException | None) -> str | None:
             return "timeout"
         if isinstance(exc, httpx.ConnectError):
             return "connect"
-        return "transport"
+        if isinstance(exc, httpx.HTTPError):
+            return "transport"
+        return "harness"  # not the cluster's answer: the harness failed to make the request
     return None if status is None else status_class(status)
 
 
@@ -48,7 +51,7 @@ class Publisher:
     channels: list[str]                    # round-robin over these
     shape: Shape
     journal: JournalWriter
-    driver: Driver
+    driver: Driver = field(default_factory=PusherDriver)   # the system's protocol (default: the project's node)
     timeout_s: float = 2.0
     padding: int = 0
     batch: int = 1
@@ -93,12 +96,20 @@ class Publisher:
         sent = self.journal.clock.now()
         messages = [(seq, self.channels[seq % len(self.channels)],
                      encode(Stamp(self.run_id, self.pub_id, seq, sent), self.padding)) for seq in seqs]
-        status: int | None = None
         try:
             answer = await self.driver.publish(http, target.http, self.app, [(c, d) for _, c, d in messages])
-            status, cls, detail = answer.status, answer.error, answer.detail
-        except httpx.HTTPError as exc:
-            cls, detail = classify(None, exc), f"{type(exc).__name__}: {exc}"[:200]
+        except asyncio.CancelledError as exc:
+            # Cancelled in flight (the run is stopping): still one journal line per scheduled publish.
+            self._journal(target, messages, sent, None, "harness", f"cancelled in flight: {exc}"[:200])
+            raise
+        except Exception as exc:  # httpx errors, and any other: every scheduled publish ends journaled
+            self._journal(target, messages, sent, None, classify(None, exc), f"{type(exc).__name__}: {exc}"[:200])
+            return
+        self._journal(target, messages, sent, answer.status, answer.error, answer.detail)
+
+    def _journal(self, target: PublishTarget, messages: list[tuple[int, str, str]], sent: float,
+                 status: int | None, cls: str | None, detail: str | None) -> None:
+        """Exactly one `publish` line per message of the request."""
         t = self.journal.clock.now()
         for seq, channel, _ in messages:
             self.journal.append("publish", t=t, pub=self.pub_id, seq=seq, channel=channel, node=target.name,

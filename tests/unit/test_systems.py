@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 
 from harness import systems
-from harness.analysis import analyse, percentile
-from harness.systems.probes import verdict, window_metrics
+from harness.analysis import analyse
+from harness.systems.probes import Answered, verdict, window_metrics
 from harness.scenario import ScenarioError, loads
 
-MINIMAL = "name: s\nphases: [{name: steady, duration: 5s}]\n"
+MINIMAL = "name: s\nphases: [{name: steady, duration: 5s}]\nexpect: ['steady: publish.success_rate >= 0.9']\n"
 
 
 def test_builtin_systems():
@@ -53,11 +53,11 @@ def test_scenario_system_and_probes_fields():
 
 
 @pytest.mark.parametrize("extra, where", [
-    ("system: kafka\n", "<scenario>:3: system: unknown system 'kafka'"),
-    ("system: {image: x, protocol: pusher, http_port: high}\n", "<scenario>:3: system.http_port: must be a port"),
-    ("probes: [{name: health, path: /x}]\n", "<scenario>:3: probes[0].name: probe name 'health' is taken"),
-    ("probes: [{name: p, path: /x, node: node7}]\n", "<scenario>:3: probes[0].node: unknown node 'node7'"),
-    ("probes: {name: p}\n", "<scenario>:3: probes: must be a list"),
+    ("system: kafka\n", "<scenario>:4: system: unknown system 'kafka'"),
+    ("system: {image: x, protocol: pusher, http_port: high}\n", "<scenario>:4: system.http_port: must be a port"),
+    ("probes: [{name: health, path: /x}]\n", "<scenario>:4: probes[0].name: probe name 'health' is taken"),
+    ("probes: [{name: p, path: /x, node: node7}]\n", "<scenario>:4: probes[0].node: unknown node 'node7'"),
+    ("probes: {name: p}\n", "<scenario>:4: probes: must be a list"),
 ])
 def test_scenario_refuses_bad_system_or_probes_with_file_line_and_field(extra, where):
     with pytest.raises(ScenarioError) as info:
@@ -75,13 +75,13 @@ def test_probe_verdicts():
 
 
 def test_probe_window_metrics_and_no_evidence_without_answers():
-    answers = [(0.5, "health", True, 2.0), (1.5, "health", True, 4.0), (2.5, "health", False, 900.0),
-               (1.0, "info", True, 1.0)]
-    m = window_metrics(answers, 0.0, 2.0, percentile)
+    answers = [Answered(0.5, "health", True, 2.0), Answered(1.5, "health", True, 4.0),
+               Answered(2.5, "health", False, 900.0), Answered(1.0, "info", True, 1.0)]
+    m = window_metrics(answers, 0.0, 2.0)
     assert m["probe.health.ok_ratio"] == 1.0 and m["probe.health.answers"] == 2
     assert m["probe.health.latency_ms.p99"] == 4.0
-    assert window_metrics(answers, 2.0, 3.0, percentile)["probe.health.ok_ratio"] == 0.0
-    assert window_metrics(answers, 5.0, 6.0, percentile) == {}
+    assert window_metrics(answers, 2.0, 3.0)["probe.health.ok_ratio"] == 0.0
+    assert window_metrics(answers, 5.0, 6.0) == {}
 
 
 def test_analysis_puts_probe_metrics_in_every_window():
