@@ -95,3 +95,45 @@ def test_analysis_puts_probe_metrics_in_every_window():
     m = analyse(events).metrics
     assert m["a"]["probe.health.ok_ratio"] == 1.0 and m["b"]["probe.health.ok_ratio"] == 0.0
     assert m["run"]["probe.health.ok_ratio"] == 0.5
+
+
+def test_pusher_frames_map_to_the_same_incoming_kinds():
+    from harness.workload.protocols.base import Incoming
+    from harness.workload.protocols.pusher import incoming
+    assert incoming({"event": "pusher_internal:subscription_succeeded", "channel": "c"}) == Incoming("subscribed", "c")
+    assert incoming({"event": "pusher:error", "data": {"code": 4001}}) == Incoming("error", data={"code": 4001})
+    assert incoming({"event": "hx-load", "channel": "c", "data": "{}"}) == Incoming("message", "c", "{}")
+    assert incoming({"event": "pusher:pong"}).kind == "other"
+
+
+def test_cluster_environment_names_the_system_and_its_fragment(tmp_path, monkeypatch):
+    from harness.cluster import cluster as cluster_module
+    monkeypatch.setattr(cluster_module, "SYSTEM_DIRS", tmp_path)
+    c = cluster_module.Cluster(nodes=2, system=systems.resolve("centrifugo"))
+    env = c.env()
+    assert (env["HX_SYSTEM"], env["HX_NODE_PORT"], env["HX_NODE_JOB"]) == ("centrifugo", "8080", "centrifugo")
+    assert [p.name for p in c.fragments] == ["centrifugo.yml"] and all(p.exists() for p in c.fragments)
+    custom = cluster_module.Cluster(nodes=1, system=systems.resolve(
+        {"image": "x:1", "protocol": "pusher", "env": {"REDIS_URL": "redis://{redis}/0"}}))
+    custom._write_system_env()
+    assert (tmp_path / custom.run_id / "node3.env").read_text() == "REDIS_URL=redis://toxiproxy:16003/0\n"
+    cluster_module.forget_system_dir(custom.run_id)
+    assert not (tmp_path / custom.run_id).exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["up", "--system", "kafka"], "up: --system: unknown system 'kafka'"),
+    (["up", "--system", "missing.yaml"], "up: --system: missing.yaml: cannot read the system declaration"),
+])
+def test_up_refuses_an_unknown_system_with_exit_2_before_docker(argv, message, capsys):
+    from harness.cli import main
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_up_reads_a_declaration_file_and_names_its_bad_field(tmp_path, capsys):
+    from harness.cli import main
+    path = tmp_path / "mine.yaml"
+    path.write_text("image: mine:1\nprotocol: mqtt\n")
+    assert main(["up", "--system", str(path)]) == 2
+    assert f"{path}: protocol: must be one of pusher, centrifugo" in capsys.readouterr().err
