@@ -95,7 +95,7 @@ def _packages() -> list[str]:
 def _go() -> str:
     found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
     if not found:
-        raise ImageError("Go is needed to build Toxiproxy from source and was not found (PATH, /usr/local/go/bin)")
+        raise ImageError("Go is needed to build Toxiproxy and Centrifugo from source and was not found (PATH, /usr/local/go/bin)")
     return found
 
 
