@@ -106,7 +106,7 @@ phases:
     duration: 6s
     faults: [{{kind: latency, target: redis, latency: 200}}]
   - name: node2-stopped
-    duration: 5s
+    duration: 8s
     faults: [{{kind: stop, target: node2}}]
 expect:
   - "steady: delivery.ratio == 1"
