@@ -12,6 +12,14 @@ from typing import Any
 
 from harness.workload.client import App
 
+def placeholders(node: int) -> dict[str, str]:
+    """What `{…}` in a system's environment becomes for node N: its name and its Toxiproxy links to
+    Redis (proxy nodeN_redis, port 1600N) and to the upstream (nodeN_upstream, 1700N)."""
+    redis, upstream = 16000 + node, 17000 + node
+    return {"node": f"node{node}", "redis": f"toxiproxy:{redis}", "redis_host": "toxiproxy", "redis_port": str(redis),
+            "upstream": f"toxiproxy:{upstream}", "upstream_host": "toxiproxy", "upstream_port": str(upstream)}
+
+
 @dataclass(frozen=True)
 class Probe:
     """One HTTP check of a node, polled once a second during a run (and used as readiness at start).
@@ -54,8 +62,8 @@ class System:
     env: dict[str, str] = field(default_factory=dict)   # per-node environment templates (custom systems)
 
     def node_env(self, node: int) -> dict[str, str]:
-        """The environment of node N: templates with {node}, {redis} and {upstream} filled in."""
-        values = {"node": f"node{node}", "redis": f"toxiproxy:{16000 + node}", "upstream": f"toxiproxy:{17000 + node}"}
+        """The environment of node N: its templates with the PLACEHOLDERS filled in."""
+        values = placeholders(node)
         return {k: v.format(**values) for k, v in self.env.items()}
 
     def describe(self) -> dict[str, Any]:

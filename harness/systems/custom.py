@@ -1,9 +1,10 @@
 """A system of the user's own, declared in the scenario (`system: {image: …, protocol: …}`).
 
 The image must already exist locally (the harness builds only its own). Its nodes get the environment
-the declaration gives, with `{redis}`, `{upstream}` and `{node}` replaced per node by the Toxiproxy link
-to Redis (`toxiproxy:1600N`), to the upstream (`toxiproxy:1700N`) and the node's name, so every fault
-applies to it as to the built-in systems (docs/systems.md).
+the declaration gives, with `{redis}`, `{upstream}` and `{node}` (and `{redis_host}`, `{redis_port}`,
+`{upstream_host}`, `{upstream_port}`) replaced per node by the Toxiproxy link to Redis
+(`toxiproxy:1600N`), to the upstream (`toxiproxy:1700N`) and the node's name, so every fault applies
+to it as to the built-in systems (docs/systems.md).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from harness.systems import pusher_node
 from harness.workload.client import App
-from harness.systems.base import Probe, System
+from harness.systems.base import Probe, System, placeholders
 
 FIELDS = {"image", "protocol", "http_port", "ws_path", "health", "ready", "metrics", "env", "credentials"}
 PROTOCOLS = ("pusher", "centrifugo")
@@ -44,15 +45,17 @@ def parse(raw: dict[str, Any]) -> System:
     metrics = _path(raw, "metrics", "/metrics")
     env = raw.get("env") or {}
     if not isinstance(env, dict):
-        raise ValueError("env: must be a mapping of NAME: value ({redis}, {upstream}, {node} are filled per node)")
+        raise ValueError("env: must be a mapping of NAME: value ({redis}, {upstream}, {node}, … are filled per node)")
     for name, value in env.items():
         if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
             raise ValueError(f"env: {name!r} is not an environment variable name")
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ValueError(f"env: {name} must be a string or number, got {value!r}")
+        allowed = placeholders(1)
         for placeholder in _PLACEHOLDER.findall(str(value)):
-            if placeholder not in ("redis", "upstream", "node"):
-                raise ValueError(f"env: {name}: unknown placeholder {{{placeholder}}}; allowed: {{redis}}, {{upstream}}, {{node}}")
+            if placeholder not in allowed:
+                raise ValueError(f"env: {name}: unknown placeholder {{{placeholder}}}; allowed: "
+                                 + ", ".join(f"{{{p}}}" for p in allowed))
     return System(
         name="custom", protocol=protocol, fragment="custom", image=image, builtin_image=False, http_port=port,
         ws_path=ws_path, metrics_path=metrics, metrics_job="custom",

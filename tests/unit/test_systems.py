@@ -23,10 +23,10 @@ def test_builtin_systems():
 def test_custom_system_fills_each_nodes_links():
     s = systems.resolve({"image": "mine:1", "protocol": "pusher", "http_port": 6001,
                          "env": {"REDIS_URL": "redis://{redis}/0", "UPSTREAM": "http://{upstream}", "NAME": "{node}",
-                                 "WORKERS": 2}})
+                                 "WORKERS": 2, "REDIS_HOST": "{redis_host}", "REDIS_PORT": "{redis_port}"}})
     assert (s.name, s.image, s.builtin_image, s.http_port) == ("custom", "mine:1", False, 6001)
     assert s.node_env(2) == {"REDIS_URL": "redis://toxiproxy:16002/0", "UPSTREAM": "http://toxiproxy:17002",
-                             "NAME": "node2", "WORKERS": "2"}
+                             "NAME": "node2", "WORKERS": "2", "REDIS_HOST": "toxiproxy", "REDIS_PORT": "16002"}
     assert s.credentials == systems.resolve("pusher-node").credentials
 
 
