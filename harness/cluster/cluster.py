@@ -214,7 +214,8 @@ class Cluster:
             self.images = self._images(builder or ImageBuilder())
         except ImageError as exc:
             raise ClusterError(f"images: {exc}") from None
-        self._write_system_env()
+        if self.system.fragment == "custom":   # compose/systems/custom.yml reads the nodes' env files
+            self._write_system_env()
         if self._aborted.is_set():
             raise ClusterError(f"cluster {self.project}: start aborted")
         for attempt in range(3):
