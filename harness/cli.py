@@ -148,9 +148,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return summary["exit_status"]
 
 
+def _system(spec: str):
+    """A built-in system's name, or a YAML file declaring a custom one (docs/systems.md)."""
+    import yaml
+    from harness import systems
+    if spec.endswith((".yaml", ".yml")):
+        try:
+            declared = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{spec}: cannot read the system declaration: {exc}") from None
+        try:
+            return systems.resolve(declared)
+        except ValueError as exc:
+            raise ValueError(f"{spec}: {exc}") from None
+    return systems.resolve(spec)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import Cluster, ClusterError
     from harness.observe import rules
+    try:
+        system = _system(args.system)
+    except ValueError as exc:
+        _err(f"up: --system: {exc}")
+        return EXIT_BAD_INPUT
     monitoring: dict = {}
     if args.monitoring or args.rules:
         try:
@@ -160,7 +181,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             _err(str(exc))
             return EXIT_BAD_INPUT
         monitoring = {"monitoring": True, "rules_file": path}
-    cluster = Cluster(nodes=args.nodes, keep=True, **monitoring)
+    cluster = Cluster(nodes=args.nodes, keep=True, system=system, **monitoring)
     try:
         endpoints = cluster.up()
     except ClusterError as exc:
@@ -175,7 +196,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _print_cluster(e) -> None:
-    print(f"{e.project}")
+    print(f"{e.project}  ({e.system}, {e.protocol} protocol)")
     for n in e.nodes:
         print(f"  {n.name:<10} {n.http}  {n.ws}")
     for name in ("toxiproxy", "redis", "upstream", "prometheus", "alertmanager", "alertsink"):
@@ -186,7 +207,7 @@ def _print_cluster(e) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from harness.cluster.cluster import LABEL_RUN, down_all, remove_labelled
+    from harness.cluster.cluster import LABEL_RUN, down_all, forget_system_dir, remove_labelled
     if args.all:
         from harness.faults.manual import forget_all
         containers, networks = down_all()
@@ -201,6 +222,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     # Faults made by hand are reverted and Toxiproxy reset first: nothing is removed mid-fault.
     problems = asyncio.run(manual.revert_for_down(f"hx-{run_id}"))
     containers, networks = remove_labelled({LABEL_RUN: run_id})
+    forget_system_dir(run_id)
     if not containers and not networks:
         _err(f"down: no cluster {args.project!r}; `harness ps` lists them")
         return EXIT_BAD_INPUT
@@ -318,6 +340,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--monitoring", action="store_true",
                     help="add Prometheus, redis_exporter, Alertmanager and the alert sink")
     up.add_argument("--rules", metavar="SET|FILE", help="rule set (baseline, hardened) or rule file; implies --monitoring")
+    up.add_argument("--system", default="pusher-node", metavar="NAME|FILE.yaml",
+                    help="the system under test: pusher-node (default), centrifugo, or a YAML file declaring your own")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="remove a cluster, or every harness cluster with --all")
