@@ -76,7 +76,7 @@ def parse(text: str, windows: set[str], phases: set[str], faults: set[str]) -> A
     """Parse one alert expectation line; ValueError says what is wrong and what is allowed."""
     if m := _FIRES.match(text):
         within = _seconds(m["within"])
-        if within is None or within <= 0:
+        if within is None or not 0 < within < math.inf:
             raise ValueError(f"cannot read the duration {m['within']!r}; write e.g. 30s, 500ms, 2m")
         names = phases if m["anchor_kind"] == "phase" else faults
         if m["anchor"] not in names:

@@ -83,20 +83,32 @@ def parse(text: Any, windows: set[str], phases: set[str] | None = None,
         raise ValueError(f"unknown metric {metric!r}; metrics start with {', '.join(m + '.' for m in METRIC_FAMILIES)} "
                          "(docs/metrics.md)")
     rhs_text = match["rhs"]
-    try:
-        rhs = Operand(float(rhs_text))
-    except ValueError:
+    constant = _number(rhs_text)
+    if constant is not None:
+        if not math.isfinite(constant):  # nan, inf, 1e999: no observation can be judged against it
+            raise ValueError(f"the value {rhs_text!r} is not a finite number")
+        rhs = Operand(constant)
+    else:
         ref = _RHS.match(rhs_text)
         if not ref or "." not in ref["ref"]:
-            raise ValueError(f"cannot read the value {rhs_text!r}; use a number or <phase>.<metric> [+|- number]") from None
+            raise ValueError(f"cannot read the value {rhs_text!r}; use a number or <phase>.<metric> [+|- number]")
         ref_window, _, ref_metric = ref["ref"].partition(".")
         if ref_window not in allowed:
             raise ValueError(f"unknown window {ref_window!r} in {rhs_text!r}; allowed: {', '.join(allowed)}")
         if not _METRIC.match(ref_metric):
             raise ValueError(f"unknown metric {ref_metric!r} in {rhs_text!r} (docs/metrics.md)")
         offset = float(ref["offset"] or 0) * (-1 if ref["sign"] == "-" else 1)
+        if not math.isfinite(offset):
+            raise ValueError(f"the offset in {rhs_text!r} is not a finite number")
         rhs = Operand(offset, ref_window, ref_metric)
     return Expectation(text, window, metric, match["op"], rhs)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _lookup(metrics: dict[str, dict[str, Any]], window: str, metric: str) -> float | None:
