@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.journal import JournalError, read_journal
+from harness.journal_schema import span_problem
 from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
 
@@ -121,6 +122,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
             raise JournalError(f"{args.journal}: its run_start does not carry a scenario; is this a harness journal?")
         scenario: Scenario = loads(start["source"], Path(str(start.get("path", "<journal>"))), start.get("monitoring"))
+        declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
+        if problem := span_problem(events, declared):
+            raise JournalError(f"{args.journal}: {problem}")
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT

@@ -2,8 +2,8 @@
 
 Every event is one line `{"t": <monotonic s since run start>, "wall": <unix s>, "kind": ..., ...}`.
 The writer buffers in memory and flushes at least every `flush_interval` seconds and at phase
-boundaries, so a run killed with SIGKILL leaves every event up to its last flush; the reader skips a
-truncated last line for the same reason. Schema: docs/journal.md.
+boundaries, so a run killed with SIGKILL leaves every event up to its last flush; the reader checks every
+event against the schema and skips a truncated last line for the same reason. Schema: docs/journal.md.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, TextIO
+
+from harness.journal_schema import SchemaChecker
 
 
 class JournalError(Exception):
@@ -77,11 +79,16 @@ class JournalWriter:
 
 
 def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the events of a journal; a truncated (unparsable) last line is skipped, not an error."""
+    """Yield the events of a journal, each checked against the schema (harness/journal_schema.py).
+
+    The first bad line raises JournalError naming it; a truncated (unparsable) last line is skipped,
+    not an error: a killed writer leaves one.
+    """
     try:
         handle = open(path, encoding="utf-8", errors="replace")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
+    schema = SchemaChecker()
     with handle:
         pending: tuple[int, str] | None = None
         for number, line in enumerate(handle, 1):
@@ -91,16 +98,17 @@ def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 event = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer of over 4300 digits
                 # Only the last line may be cut short (a killed writer); decide once we know it is last.
                 pending = (number, line)
                 continue
-            if not (isinstance(event, dict) and isinstance(event.get("kind"), str)
-                    and isinstance(event.get("t"), (int, float))):
-                raise JournalError(f"{path}:{number}: not a journal event (an object with t and kind): {line[:80]!r}")
+            if problem := schema.check(event):
+                raise JournalError(f"{path}:{number}: {problem}")
             yield event
+    if schema.count == 0:
+        raise JournalError(f"{path}: no complete event; is this a harness journal?")
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
-    """All complete events of a journal, in file order."""
+    """All complete events of a journal, in file order, checked against the schema."""
     return list(iter_journal(path))

@@ -80,16 +80,20 @@ class _BoundedLoader(yaml.SafeLoader):
 
 def compose(text: str) -> yaml.Node | None:
     """The node graph of one YAML document, bounded in aliases and depth; YamlError if not valid YAML."""
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)   # its reader already checks every character
         return loader.get_single_node()
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise YamlError(text.count("\n", 0, exc.position) + 1,
+                        f"not valid YAML: control character U+{code:04X} is not allowed") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlError(mark.line + 1 if mark else 1, f"not valid YAML: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:  # a reader error (control characters): PyYAML gives a position, not a line
-        raise YamlError(1, f"not valid YAML: {str(exc).splitlines()[0]}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _measure(node: yaml.Node, depth: int, on_path: set[int], seen: dict[int, tuple[int, int]]) -> tuple[int, int]:
