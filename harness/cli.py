@@ -16,7 +16,7 @@ from pathlib import Path
 from harness import __version__
 from harness.journal import JournalError, read_journal
 from harness.journal_schema import span_problem
-from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, judge_events
+from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, RunResult, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
 
 
@@ -28,23 +28,38 @@ def _default_out() -> Path:
     return Path("runs") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
-async def _run_cancellable(coro):
-    """Run a coroutine so that SIGINT/SIGTERM cancel it (its cleanup then runs) instead of killing us.
+INSIST_S = 0.5
 
-    Only the first signal cancels: a second one must not cut the cleanup (fault reverts, teardown) short.
+
+async def _run_interruptible(runner: Runner) -> RunResult:
+    """Run a Runner so that SIGINT/SIGTERM interrupt it (its cleanup then runs) instead of killing us.
+
+    Only the first signal interrupts: a second one must not cut the cleanup (fault reverts, teardown)
+    short. The first is remembered on the runner, not read back from the task's `cancelling()`: libraries
+    that cancel the task for their own timeouts (async_timeout) never uncancel it, so that count lies.
+    Until the run has seen the cancellation it is repeated, in case a library swallowed it.
     """
-    task = asyncio.ensure_future(coro)
+    task = asyncio.ensure_future(runner.run())
     loop = asyncio.get_running_loop()
 
-    def cancel_once() -> None:
-        if task.cancelling():
+    def insist() -> None:
+        if not task.done() and not runner.stopping:
+            task.cancel()
+            loop.call_later(INSIST_S, insist)
+
+    def on_signal() -> None:
+        if runner.interrupt_requested:
             _err("still reverting faults and tearing down; please wait")
         else:
-            task.cancel()
+            runner.interrupt_requested = True
+            insist()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, cancel_once)
-    return await task
+        loop.add_signal_handler(sig, on_signal)
+    result = await task
+    for _ in range(2):
+        await asyncio.sleep(0)  # a signal that came while the result was judged is read now
+    return result
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -71,13 +86,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
     worst = EXIT_PASS
     for scenario in scenarios:
-        result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))
+        runner = Runner(scenario, out / scenario.name, keep=args.keep)
+        result = asyncio.run(_run_interruptible(runner))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
         print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
         worst = max(worst, result.exit_status)
-        if result.summary.get("error") == "interrupted":
-            break
+        if runner.interrupt_requested:
+            if result.summary.get("error") != "interrupted":
+                _err("interrupted while the run was being judged; its journal is complete (harness report)")
+            return EXIT_ERROR
     return worst
 
 

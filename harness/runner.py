@@ -49,9 +49,14 @@ class Runner:
     out_dir: Path
     keep: bool = False
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
+    interrupt_requested: bool = False   # set by whoever delivers SIGINT/SIGTERM (the CLI), before cancelling
+    stopping: bool = False              # the run has seen its cancellation, or is cleaning up anyway
 
     async def run(self) -> RunResult:
         """Run the scenario end to end and judge it; never raises for a failure of the run itself.
+
+        To interrupt it, set `interrupt_requested` and cancel its task until `stopping` is set: a library
+        may swallow one cancellation (async_timeout turns one that meets its own timeout into a timeout).
 
         The output directory must be new (the CLI checks); OSError creating it is the caller's to report.
         """
@@ -98,18 +103,23 @@ class Runner:
             journal.append("run_error", error=error, traceback=traceback.format_exc())
             self.log(f"{s.name}: harness error: {error}")
         finally:
+            self.stopping = True
             # No signal may cut this short: faults reverted, journal closed, cluster down, whatever comes.
-            await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
+            error = await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
         return self._judge(error, timings)
 
     async def _clean_up(self, cluster: Cluster, starting: asyncio.Future | None, active: list[Fault],
-                        journal: JournalWriter, error: str | None, timings: dict[str, float]) -> None:
+                        journal: JournalWriter, error: str | None, timings: dict[str, float]) -> str | None:
+        """Revert, journal the end, tear down; returns the run's error (an interrupt arriving now is one)."""
         if starting is not None and not starting.done():
             cluster.abort()  # up() gives up at its next step and tears down what it made
             await asyncio.wait([starting])
             if not starting.cancelled() and starting.exception() is not None:
                 journal.append("cluster_start_aborted", error=str(starting.exception()))
         await self._revert_all(active, journal)
+        if self.interrupt_requested and error is None:  # the signal came after the phases: still no verdict
+            error = "interrupted"
+            journal.append("run_interrupted", during="cleanup")
         journal.append("run_end", error=error)
         journal.close()
         if self.keep and error is None:
@@ -118,6 +128,7 @@ class Runner:
             started = time.monotonic()
             await asyncio.to_thread(cluster.down)
             timings["cluster_down_s"] = round(time.monotonic() - started, 2)
+        return error
 
     async def _drive(self, endpoints: Endpoints, faults: FaultContext, journal: JournalWriter,
                      active: list[Fault]) -> None:
@@ -147,6 +158,9 @@ class Runner:
                 await watcher.stop()
                 if watcher.error:
                     raise HarnessError(watcher.error)
+        except asyncio.CancelledError:
+            self.stopping = True  # seen: the CLI need not cancel again (cli._run_interruptible)
+            raise
         finally:
             ticker.cancel()
             if watcher:
@@ -203,7 +217,7 @@ class Runner:
         return RunResult(self.out_dir, result, result["exit_status"])
 
 
-async def _to_the_end(coro) -> None:
+async def _to_the_end(coro):
     """Await a coroutine to its end even if the awaiting task is cancelled meanwhile (cleanup)."""
     task = asyncio.ensure_future(coro)
     while not task.done():
@@ -211,7 +225,7 @@ async def _to_the_end(coro) -> None:
             await asyncio.shield(task)
         except asyncio.CancelledError:
             continue  # the task goes on under the shield; wait for it again
-    task.result()
+    return task.result()
 
 
 def judge_events(events: list[dict], scenario: Scenario, error: str | None = None) -> dict:

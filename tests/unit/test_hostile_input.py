@@ -82,7 +82,7 @@ def scenario_bytes(draw) -> bytes:
     return data
 
 
-@settings(max_examples=100, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=2000, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario_bytes())
 def test_scenario_loader_never_crashes(data):
     status, err, path = _on_file(data, "s.yaml", "validate")
@@ -155,7 +155,7 @@ def journal_bytes(draw) -> bytes:
     return data
 
 
-@settings(max_examples=100, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=2000, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(journal_bytes())
 def test_journal_reader_never_crashes(data):
     status, err, _ = _on_file(data, "journal.jsonl", "report")
