@@ -22,6 +22,7 @@ from harness.faults.catalog import FAULT_KINDS
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
+from harness.observe.infra import InfraWatch, watched_parts
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
@@ -75,6 +76,7 @@ class Runner:
         error: str | None = None
         timings: dict[str, float] = {}
         starting: asyncio.Future | None = None
+        watch: InfraWatch | None = None
         try:
             swept = await asyncio.to_thread(sweep_orphans)
             if swept:
@@ -88,12 +90,24 @@ class Runner:
             journal.append("cluster_ready", project=cluster.project, seconds=timings["cluster_up_s"],
                            endpoints=endpoints.to_json())
             self.log(f"{s.name}: cluster ready in {timings['cluster_up_s']:.1f} s")
-            async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
-                await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+            run_task = asyncio.current_task()
+            watch = InfraWatch(watched_parts(endpoints, {t for p in s.phases for f in p.faults for t in f.targets}),
+                               journal, lambda part, problem: run_task.cancel())
+            watch.start()
+            try:
+                async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
+                    await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+            finally:
+                await watch.stop()
         except asyncio.CancelledError:
-            error = "interrupted"
-            journal.append("run_interrupted")
-            self.log(f"{s.name}: interrupted; reverting faults and tearing down")
+            if watch is not None and watch.down and not self.interrupt_requested:
+                error = f"the harness's {watch.down[0]} died mid-run ({watch.down[1]}); the run cannot be judged"
+                journal.append("run_error", error=error)
+                self.log(f"{s.name}: harness error: {error}")
+            else:
+                error = "interrupted"
+                journal.append("run_interrupted")
+                self.log(f"{s.name}: interrupted; reverting faults and tearing down")
         except (ClusterError, ToxiproxyError, FaultError, HarnessError, LoadError, WatchError, OSError) as exc:
             error = str(exc)
             journal.append("run_error", error=error)
