@@ -3,8 +3,9 @@
 Every event needs the common fields: `t` (finite, 0 ≤ t ≤ MAX_T, never more than TOLERANCE_S before an
 earlier event's), `wall` (finite, positive) and `kind` (a short name); the first event is the one
 `run_start`. A kind listed in KINDS must carry its required fields with their types (more fields are
-allowed: writers may add some); a kind not listed passes on the common fields alone, so a journal
-written by a newer harness still reads.
+allowed: writers may add some; the fields a writer adds but the analysis does not need are type-checked
+when present); a kind not listed passes on the common fields alone, so a journal written by a newer
+harness still reads.
 """
 from __future__ import annotations
 
@@ -52,40 +53,42 @@ def _k(optional: dict[str, tuple[str, ...]] | None = None, **required: tuple[str
 
 N_ = (NUM, NULL)
 S_ = (STR, NULL)
+# Required: what the analysis reads. Optional: what the writer adds, type-checked when present.
 KINDS: dict[str, Kind] = {
-    "run_start": _k({"scenario": (STR,), "path": (STR,), "source": (STR,), "monitoring": (MAP,)},
-                    run_id=(STR,), nodes=(INT,), grace_s=(NUM,)),
-    "cluster_ready": _k(project=(STR,), seconds=(NUM,), endpoints=(MAP,)),
+    "run_start": _k({"scenario": (STR,), "path": (STR,), "source": (STR,), "nodes": (INT,), "monitoring": (MAP,)},
+                    run_id=(STR,), grace_s=(NUM,)),
+    "cluster_ready": _k({"project": (STR,), "seconds": (NUM,), "endpoints": (MAP,)}),
     "cluster_start_aborted": _k(error=(STR,)),
     "phase_start": _k({"duration_s": (NUM,)}, phase=(STR,)),
     "phase_end": _k(phase=(STR,)),
-    "fault_injected": _k({"stream": (STR,), "toxicity": (NUM,)}, fault=(STR,), fault_kind=(STR,), target=(STR,),
-                         params=(MAP,)),
-    "fault_confirmed": _k(fault=(STR,), evidence=(STR,)),
+    "fault_injected": _k({"fault_kind": (STR,), "target": (STR,), "phase": (STR,), "params": (MAP,),
+                          "stream": (STR,), "toxicity": (NUM,)}, fault=(STR,)),
+    "fault_confirmed": _k({"evidence": (STR,)}, fault=(STR,)),
     "fault_reverted": _k({"during": (STR,)}, fault=(STR,)),
-    "fault_revert_failed": _k(fault=(STR,), error=(STR,)),
-    "publish": _k({"detail": (STR,), "batch": (INT,)}, pub=(STR,), seq=(INT,), channel=(STR,), node=(STR,),
-                  sent=(NUM,), ok=(BOOL,), status=(INT, NULL), error=S_),
-    "publish_skipped": _k(pub=(STR,), seq=(INT,), reason=(STR,)),
-    "ws_connect": _k(sub=(STR,), node=(STR,), socket_id=S_),
+    "fault_revert_failed": _k({"error": (STR,)}, fault=(STR,)),
+    "publish": _k({"node": (STR,), "status": (INT, NULL), "error": S_, "detail": (STR,), "batch": (INT,)},
+                  pub=(STR,), seq=(INT,), channel=(STR,), sent=(NUM,), ok=(BOOL,)),
+    "publish_skipped": _k({"reason": (STR,)}, pub=(STR,), seq=(INT,)),
+    "ws_connect": _k({"node": (STR,), "socket_id": S_}, sub=(STR,)),
     "ws_subscribed": _k(sub=(STR,), channel=S_),
     "ws_unsubscribed": _k(sub=(STR,), channel=S_),
-    "ws_receive": _k(sub=(STR,), channel=S_, run=S_, pub=S_, seq=(INT,), sent=N_),
-    "ws_error": _k(sub=(STR,), data=(ANY,)),
-    "ws_disconnect": _k(sub=(STR,), node=(STR,), reason=(STR,)),
-    "drain_start": _k(seconds=(NUM,)),
+    "ws_receive": _k({"channel": S_, "run": S_, "pub": S_, "seq": (INT,), "sent": N_}, sub=(STR,)),
+    "ws_error": _k({"data": (ANY,)}, sub=(STR,)),
+    "ws_disconnect": _k({"node": (STR,), "reason": (STR,)}, sub=(STR,)),
+    "drain_start": _k({"seconds": (NUM,)}),
     "drain_end": _k(),
-    "alert_rules_loaded": _k(rule_set=(STR,), rules=(INT,), alerts=(LIST,)),
-    "alert_pending": _k({"value": (ANY,)}, alert=(STR,), labels=(MAP,), active_at=N_, active_t=N_),
-    "alert_firing": _k({"value": (ANY,)}, alert=(STR,), labels=(MAP,), active_at=N_, active_t=N_),
-    "alert_resolved": _k(alert=(STR,), labels=(MAP,)),
-    "alert_notified": _k({"starts_at": N_, "starts_t": N_}, alert=(STR,), labels=(MAP,), status=S_, receiver=S_,
-                         arrived=(NUM,), arrived_t=(NUM,)),
-    "alert_rule_error": _k(rule=(STR,), error=S_),
-    "alert_watch_error": _k(source=(STR,), error=(STR,)),
-    "alert_watch_ok": _k(source=(STR,)),
+    "alert_rules_loaded": _k({"rule_set": (STR,), "rules": (INT,), "alerts": (LIST,)}),
+    "alert_pending": _k({"labels": (MAP,), "active_at": N_, "active_t": N_, "value": (ANY,)}, alert=(STR,)),
+    "alert_firing": _k({"labels": (MAP,), "active_at": N_, "active_t": N_, "value": (ANY,)}, alert=(STR,)),
+    "alert_resolved": _k({"labels": (MAP,)}, alert=(STR,)),
+    "alert_notified": _k({"labels": (MAP,), "status": S_, "receiver": S_, "arrived": (NUM,), "starts_at": N_,
+                          "starts_t": N_}, alert=(STR,), arrived_t=(NUM,)),
+    "alert_rule_error": _k({"error": S_}, rule=(STR,)),
+    "alert_watch_error": _k({"error": (STR,)}, source=(STR,)),
+    "alert_watch_ok": _k({"alerts": (INT,)}, source=(STR,)),
+    "alert_watch_dead": _k(error=(STR,)),
     "probe": _k(name=(STR,), node=(STR,), ok=(BOOL,), status=(INT, NULL), latency_ms=N_, error=S_),
-    "loop_lag": _k(lag_ms=(NUM,)),
+    "loop_lag": _k({"cpu_s": (NUM,)}, lag_ms=(NUM,)),
     "note": _k(text=(STR,), user=(STR,), host=(STR,)),
     "chaos_schedule": _k(),
     "abort": _k(),

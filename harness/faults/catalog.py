@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.cluster.cluster import CORE_SERVICES
+from harness.cluster.services import CORE_SERVICES
 from harness.strict_yaml import shown
 
 # Links every node has through Toxiproxy: to Redis, to the upstream, and from its own clients. A link

@@ -159,7 +159,8 @@ def journal_bytes(draw) -> bytes:
 @given(journal_bytes())
 def test_journal_reader_never_crashes(data):
     status, err, _ = _on_file(data, "journal.jsonl", "report")
-    assert status in (0, 1, 2), err
+    # 3 only for a journal without run_end (an incomplete run is never judged a pass or a failure).
+    assert status in (0, 1, 2) or status == 3 and "the run is incomplete" in err, err
     if status == 2:
         assert err.count("\n") == 1 and len(err) < 600, err
 
