@@ -213,11 +213,16 @@ def _print_cluster(e) -> None:
 
 def cmd_down(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import LABEL_RUN, down_all, remove_labelled
+    if args.scope and not args.all:
+        _err("down: --scope goes with --all")
+        return EXIT_BAD_INPUT
     if args.all:
         from harness.faults.manual import forget_all
-        containers, networks = down_all()
-        forget_all()
-        print(f"removed {containers} containers and {networks} networks labelled by the harness")
+        containers, networks = down_all(args.scope)
+        if not args.scope:
+            forget_all()
+        print(f"removed {containers} containers and {networks} networks labelled by the harness"
+              f"{f' in scope {args.scope}' if args.scope else ''}")
         return EXIT_PASS
     if not args.project:
         _err("down: name a PROJECT (see `harness ps`) or pass --all")
@@ -348,7 +353,9 @@ def parser() -> argparse.ArgumentParser:
 
     down = sub.add_parser("down", help="remove a cluster, or every harness cluster with --all")
     down.add_argument("project", nargs="?")
-    down.add_argument("--all", action="store_true")
+    down.add_argument("--all", action="store_true", help="every harness cluster on this machine")
+    down.add_argument("--scope", metavar="S", help="with --all: only clusters of this scope (HX_SCOPE; tests use "
+                                                  "their own, users' clusters are 'user')")
     down.set_defaults(func=cmd_down)
 
     ps = sub.add_parser("ps", help="list running clusters")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -30,6 +31,9 @@ from harness.workload.client import App
 LABEL_MANAGED = "io.hx.managed"
 LABEL_RUN = "io.hx.run-id"
 LABEL_OWNER = "io.hx.owner-pid"      # "<host>:<pid>" of the harness process that owns it; "" = kept on purpose
+LABEL_SCOPE = "io.hx.scope"          # "user", or "test-…" for the harness's own tests (HX_SCOPE)
+DEFAULT_SCOPE = "user"
+SCOPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
@@ -133,9 +137,12 @@ class Cluster:
     evaluation_interval_s: float = 1.0
     redis_policy: str = "strict"             # the nodes' failure policies (docs/node.md): strict | degrade
     upstream_policy: str = "strict"
+    scope: str = field(default_factory=lambda: os.environ.get("HX_SCOPE") or DEFAULT_SCOPE)
 
     def __post_init__(self) -> None:
         self._aborted = threading.Event()
+        if not SCOPE_PATTERN.fullmatch(self.scope):
+            raise ClusterError(f"HX_SCOPE must be 1-63 of lower-case letters, digits, '.', '_' and '-'; got {self.scope!r}")
         if not 1 <= self.nodes <= MAX_NODES:
             raise ClusterError(f"nodes must be from 1 to {MAX_NODES}, got {self.nodes}")
 
@@ -150,7 +157,7 @@ class Cluster:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HX_")}
-        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else owner_id())
+        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else owner_id(), HX_SCOPE=self.scope)
         env.update({f"HX_PORT_{k.upper()}": str(p) for k, p in self.ports.items()})
         env.update({f"HX_IMAGE_{k.upper()}": tag for k, tag in self.images.items()})
         # Set even without monitoring: Compose interpolates the whole file, started services or not.
@@ -269,9 +276,9 @@ def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
         client.close()
 
 
-def down_all() -> tuple[int, int]:
-    """Remove everything the harness labelled, whoever started it."""
-    return remove_labelled({LABEL_MANAGED: "true"})
+def down_all(scope: str | None = None) -> tuple[int, int]:
+    """Remove everything the harness labelled, whoever started it; only one scope's when `scope` is given."""
+    return remove_labelled({LABEL_MANAGED: "true", **({LABEL_SCOPE: scope} if scope else {})})
 
 
 SWEEP_AGE_S = 120.0  # a killed run's cluster is left this long for whoever is looking at it
