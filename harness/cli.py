@@ -292,14 +292,21 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
 
 def cmd_ps(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import running_clusters
-    clusters = running_clusters()
+    from harness.cluster.status import cluster_statuses
+    clusters = {c.run_id: c for c in running_clusters()}
+    statuses = cluster_statuses({run_id: c.toxiproxy for run_id, c in clusters.items() if c.toxiproxy})
     if args.json:
-        print(json.dumps([c.to_json() for c in clusters], indent=2))
-    else:
-        for c in clusters:
-            _print_cluster(c)
-        if not clusters:
-            print("no harness clusters running")
+        print(json.dumps([{**(clusters[r].to_json() if r in clusters else {"project": f"hx-{r}", "run_id": r}),
+                           "status": statuses[r].to_json()} for r in sorted(statuses)], indent=2))
+        return EXIT_PASS
+    for run_id in sorted(statuses):
+        if run_id in clusters:
+            _print_cluster(clusters[run_id])
+        else:
+            print(f"hx-{run_id} (no container running)")
+        print(f"  status     {statuses[run_id].describe()}")
+    if not statuses:
+        print("no harness clusters running")
     return EXIT_PASS
 
 
@@ -358,7 +365,7 @@ def parser() -> argparse.ArgumentParser:
                                                   "their own, users' clusters are 'user')")
     down.set_defaults(func=cmd_down)
 
-    ps = sub.add_parser("ps", help="list running clusters")
+    ps = sub.add_parser("ps", help="list clusters: endpoints, scope, owner (orphaned when it is gone), active faults")
     ps.add_argument("--json", action="store_true")
     ps.set_defaults(func=cmd_ps)
 

@@ -320,7 +320,7 @@ def sweep_orphans(now: float | None = None) -> list[str]:
     finally:
         client.close()
     swept = []
-    for run_id in orphan_runs(objects, time.time() if now is None else now, _alive):
+    for run_id in orphan_runs(objects, time.time() if now is None else now, process_alive):
         try:
             remove_labelled({LABEL_RUN: run_id})
             swept.append(f"hx-{run_id}")
@@ -337,7 +337,8 @@ def _timestamp(created: str) -> float:
         return 0.0
 
 
-def _alive(pid: str) -> bool:
+def process_alive(pid: str) -> bool:
+    """Whether a process of this host with this pid (text) exists."""
     try:
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):
