@@ -71,7 +71,7 @@ class StagedFault:
         await self.real.revert()
 
 
-def staged_run(monkeypatch, tmp_path: Path, stage: Stage) -> tuple[int, list[dict], str]:
+def staged_run(monkeypatch, tmp_path: Path, stage: Stage) -> tuple[int, list[dict], str, float]:
     import harness.runner as runner_module
     real_make, real_up, real_judge = runner_module.make_fault, Cluster.up, Runner._judge
 
@@ -95,19 +95,20 @@ def staged_run(monkeypatch, tmp_path: Path, stage: Stage) -> tuple[int, list[dic
     events = [json.loads(line) for line in journal.read_text().splitlines()]
     try:
         assert stage.sent_at is not None, f"the run never reached the step {stage.step}"
-        print(f"{stage.step} {signal.Signals(stage.sig).name}: ended {ended - stage.sent_at:.1f} s after the signal")
         assert ended - stage.sent_at < END_WITHIN_S, f"ended {ended - stage.sent_at:.1f} s after the signal"
     finally:
         remove_labelled({LABEL_RUN: events[0]["run_id"]})  # whatever failed, the test owns this cluster
-    return status, events, events[0]["run_id"]
+    return status, events, events[0]["run_id"], ended - stage.sent_at
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("step", STEPS)
 def test_a_signal_at_any_step_ends_the_run_cleanly(monkeypatch, tmp_path, capsys, images, step, sig):
-    status, events, run_id = staged_run(monkeypatch, tmp_path, Stage(step, sig))
+    status, events, run_id, took = staged_run(monkeypatch, tmp_path, Stage(step, sig))
     kinds = [e["kind"] for e in events]
     err = capsys.readouterr().err
+    with capsys.disabled():
+        print(f" [{step} {signal.Signals(sig).name}: exit {status}, ended {took:.1f} s after the signal]", end="")
     assert status == 3, err
     assert "Traceback" not in err
     assert kinds[-1] == "run_end"
