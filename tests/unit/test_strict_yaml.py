@@ -63,3 +63,11 @@ def test_errors_are_one_bounded_line():
         with pytest.raises(ScenarioError) as caught:
             loads(text)
         assert len(str(caught.value)) <= 400 and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("param", ["latency=.nan", "x=&a [*a]", "x=!!python/object:os.system ls",
+                                   "x=[" + ", ".join(["*a"] * 70) + "]"])
+def test_fault_parameters_on_the_command_line_are_read_as_strictly(param):
+    from harness.faults.manual import parse_params
+    with pytest.raises(ValueError, match=r"^--param (latency|x): "):
+        parse_params([param])
