@@ -20,6 +20,9 @@ from harness.journal_schema import SchemaChecker
 CANARY = "canary"
 
 
+MAX_LINE_CHARS = 16 << 20   # run_start carries the scenario (at most 1 MiB); no event comes near this
+
+
 class JournalError(Exception):
     """A journal that cannot be read: missing, or corrupt before its last line."""
 
@@ -95,9 +98,13 @@ def iter_journal(path: Path, schema: bool = True) -> Iterator[dict[str, Any]]:
     checker = SchemaChecker() if schema else None
     with handle:
         pending: tuple[int, str] | None = None
-        for number, line in enumerate(handle, 1):
+        # Lines are read at most MAX_LINE_CHARS at a time: a file with no newline (/dev/zero) stays bounded.
+        for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_CHARS + 1), ""), 1):
             if pending is not None:
                 raise JournalError(f"{path}:{pending[0]}: corrupt journal line: {pending[1][:80]!r}")
+            if len(line) > MAX_LINE_CHARS:
+                raise JournalError(f"{path}:{number}: a line longer than {MAX_LINE_CHARS >> 20} Mi characters; "
+                                   "not a harness journal")
             if not line.strip():
                 continue
             try:

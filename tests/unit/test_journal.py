@@ -121,3 +121,11 @@ def test_unknown_kinds_pass_on_the_common_fields_and_known_ones_may_carry_more(t
               _event("abort", 2.1, reason="x"), _event("infra_down", 2.2, part="toxiproxy"),
               _event("phase_end", 1.3, phase="s")]     # 0.9 s before the latest: within tolerance
     assert [e["kind"] for e in read_journal(_journal(tmp_path, events))][-1] == "phase_end"
+
+
+def test_a_line_without_end_is_refused_in_bounded_memory(tmp_path, monkeypatch):
+    import harness.journal
+    monkeypatch.setattr(harness.journal, "MAX_LINE_CHARS", 1000)
+    path = _journal(tmp_path, [START], "x" * 5000)
+    with pytest.raises(JournalError, match=":2: a line longer than"):
+        read_journal(path)
