@@ -12,11 +12,16 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import __version__
 from harness.journal import JournalError, read_journal
+from harness.journal_schema import span_problem
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
+
+if TYPE_CHECKING:
+    from harness.runner import Runner, RunResult
 
 
 def _err(message: str) -> None:
@@ -27,23 +32,38 @@ def _default_out() -> Path:
     return Path("runs") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
-async def _run_cancellable(coro):
-    """Run a coroutine so that SIGINT/SIGTERM cancel it (its cleanup then runs) instead of killing us.
+INSIST_S = 0.5
 
-    Only the first signal cancels: a second one must not cut the cleanup (fault reverts, teardown) short.
+
+async def _run_interruptible(runner: Runner) -> RunResult:
+    """Run a Runner so that SIGINT/SIGTERM interrupt it (its cleanup then runs) instead of killing us.
+
+    Only the first signal interrupts: a second one must not cut the cleanup (fault reverts, teardown)
+    short. The first is remembered on the runner, not read back from the task's `cancelling()`: libraries
+    that cancel the task for their own timeouts (async_timeout) never uncancel it, so that count lies.
+    Until the run has seen the cancellation it is repeated, in case a library swallowed it.
     """
-    task = asyncio.ensure_future(coro)
+    task = asyncio.ensure_future(runner.run())
     loop = asyncio.get_running_loop()
 
-    def cancel_once() -> None:
-        if task.cancelling():
+    def insist() -> None:
+        if not task.done() and not runner.stopping:
+            task.cancel()
+            loop.call_later(INSIST_S, insist)
+
+    def on_signal() -> None:
+        if runner.interrupt_requested:
             _err("still reverting faults and tearing down; please wait")
         else:
-            task.cancel()
+            runner.interrupt_requested = True
+            insist()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, cancel_once)
-    return await task
+        loop.add_signal_handler(sig, on_signal)
+    result = await task
+    for _ in range(2):
+        await asyncio.sleep(0)  # a signal that came while the result was judged is read now
+    return result
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -71,13 +91,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
     for scenario in scenarios:
-        result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))
+        runner = Runner(scenario, out / scenario.name, keep=args.keep)
+        result = asyncio.run(_run_interruptible(runner))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
         print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
         worst = max(worst, result.exit_status)
-        if result.summary.get("error") == "interrupted":
-            break
+        if runner.interrupt_requested:
+            if result.summary.get("error") != "interrupted":
+                _err("interrupted while the run was being judged; its journal is complete (harness report)")
+            return EXIT_ERROR
     return worst
 
 
@@ -122,6 +145,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
             raise JournalError(f"{args.journal}: its run_start does not carry a scenario; is this a harness journal?")
         scenario: Scenario = loads(start["source"], Path(str(start.get("path", "<journal>"))), start.get("monitoring"))
+        declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
+        if problem := span_problem(events, declared):
+            raise JournalError(f"{args.journal}: {problem}")
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -208,11 +234,16 @@ def _print_cluster(e) -> None:
 
 def cmd_down(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import LABEL_RUN, down_all, forget_system_dir, remove_labelled
+    if args.scope and not args.all:
+        _err("down: --scope goes with --all")
+        return EXIT_BAD_INPUT
     if args.all:
         from harness.faults.manual import forget_all
-        containers, networks = down_all()
-        forget_all()
-        print(f"removed {containers} containers and {networks} networks labelled by the harness")
+        containers, networks = down_all(args.scope)
+        if not args.scope:
+            forget_all()
+        print(f"removed {containers} containers and {networks} networks labelled by the harness"
+              f"{f' in scope {args.scope}' if args.scope else ''}")
         return EXIT_PASS
     if not args.project:
         _err("down: name a PROJECT (see `harness ps`) or pass --all")
@@ -283,14 +314,21 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
 
 def cmd_ps(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import running_clusters
-    clusters = running_clusters()
+    from harness.cluster.status import cluster_statuses
+    clusters = {c.run_id: c for c in running_clusters()}
+    statuses = cluster_statuses({run_id: c.toxiproxy for run_id, c in clusters.items() if c.toxiproxy})
     if args.json:
-        print(json.dumps([c.to_json() for c in clusters], indent=2))
-    else:
-        for c in clusters:
-            _print_cluster(c)
-        if not clusters:
-            print("no harness clusters running")
+        print(json.dumps([{**(clusters[r].to_json() if r in clusters else {"project": f"hx-{r}", "run_id": r}),
+                           "status": statuses[r].to_json()} for r in sorted(statuses)], indent=2))
+        return EXIT_PASS
+    for run_id in sorted(statuses):
+        if run_id in clusters:
+            _print_cluster(clusters[run_id])
+        else:
+            print(f"hx-{run_id} (no container running)")
+        print(f"  status     {statuses[run_id].describe()}")
+    if not statuses:
+        print("no harness clusters running")
     return EXIT_PASS
 
 
@@ -346,10 +384,12 @@ def parser() -> argparse.ArgumentParser:
 
     down = sub.add_parser("down", help="remove a cluster, or every harness cluster with --all")
     down.add_argument("project", nargs="?")
-    down.add_argument("--all", action="store_true")
+    down.add_argument("--all", action="store_true", help="every harness cluster on this machine")
+    down.add_argument("--scope", metavar="S", help="with --all: only clusters of this scope (HX_SCOPE; tests use "
+                                                  "their own, users' clusters are 'user')")
     down.set_defaults(func=cmd_down)
 
-    ps = sub.add_parser("ps", help="list running clusters")
+    ps = sub.add_parser("ps", help="list clusters: endpoints, scope, owner (orphaned when it is gone), active faults")
     ps.add_argument("--json", action="store_true")
     ps.set_defaults(func=cmd_ps)
 

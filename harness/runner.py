@@ -22,6 +22,7 @@ from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
 from harness.judge import judge_events
 from harness.loop_lag import sample_loop_lag
+from harness.observe.infra import InfraWatch, watched_parts
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
@@ -49,9 +50,14 @@ class Runner:
     out_dir: Path
     keep: bool = False
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
+    interrupt_requested: bool = False   # set by whoever delivers SIGINT/SIGTERM (the CLI), before cancelling
+    stopping: bool = False              # the run has seen its cancellation, or is cleaning up anyway
 
     async def run(self) -> RunResult:
         """Run the scenario end to end and judge it; never raises for a failure of the run itself.
+
+        To interrupt it, set `interrupt_requested` and cancel its task until `stopping` is set: a library
+        may swallow one cancellation (async_timeout turns one that meets its own timeout into a timeout).
 
         The output directory must be new (the CLI checks); OSError creating it is the caller's to report.
         """
@@ -71,6 +77,7 @@ class Runner:
         error: str | None = None
         timings: dict[str, float] = {}
         starting: asyncio.Future | None = None
+        watch: InfraWatch | None = None
         try:
             swept = await asyncio.to_thread(sweep_orphans)
             if swept:
@@ -84,12 +91,24 @@ class Runner:
             journal.append("cluster_ready", project=cluster.project, seconds=timings["cluster_up_s"],
                            endpoints=endpoints.to_json())
             self.log(f"{s.name}: cluster ready in {timings['cluster_up_s']:.1f} s")
-            async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
-                await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+            run_task = asyncio.current_task()
+            watch = InfraWatch(watched_parts(endpoints, {t for p in s.phases for f in p.faults for t in f.targets}),
+                               journal, lambda part, problem: run_task.cancel())
+            watch.start()
+            try:
+                async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
+                    await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+            finally:
+                await watch.stop()
         except asyncio.CancelledError:
-            error = "interrupted"
-            journal.append("run_interrupted")
-            self.log(f"{s.name}: interrupted; reverting faults and tearing down")
+            if watch is not None and watch.down and not self.interrupt_requested:
+                error = f"the harness's {watch.down[0]} died mid-run ({watch.down[1]}); the run cannot be judged"
+                journal.append("run_error", error=error)
+                self.log(f"{s.name}: harness error: {error}")
+            else:
+                error = "interrupted"
+                journal.append("run_interrupted")
+                self.log(f"{s.name}: interrupted; reverting faults and tearing down")
         except (ClusterError, ToxiproxyError, FaultError, HarnessError, LoadError, WatchError, OSError) as exc:
             error = str(exc)
             journal.append("run_error", error=error)
@@ -99,18 +118,23 @@ class Runner:
             journal.append("run_error", error=error, traceback=traceback.format_exc())
             self.log(f"{s.name}: harness error: {error}")
         finally:
+            self.stopping = True
             # No signal may cut this short: faults reverted, journal closed, cluster down, whatever comes.
-            await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
+            error = await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
         return self._judge(error, timings)
 
     async def _clean_up(self, cluster: Cluster, starting: asyncio.Future | None, active: list[Fault],
-                        journal: JournalWriter, error: str | None, timings: dict[str, float]) -> None:
+                        journal: JournalWriter, error: str | None, timings: dict[str, float]) -> str | None:
+        """Revert, journal the end, tear down; returns the run's error (an interrupt arriving now is one)."""
         if starting is not None and not starting.done():
             cluster.abort()  # up() gives up at its next step and tears down what it made
             await asyncio.wait([starting])
             if not starting.cancelled() and starting.exception() is not None:
                 journal.append("cluster_start_aborted", error=str(starting.exception()))
         await self._revert_all(active, journal)
+        if self.interrupt_requested and error is None:  # the signal came after the phases: still no verdict
+            error = "interrupted"
+            journal.append("run_interrupted", during="cleanup")
         journal.append("run_end", error=error)
         journal.close()
         if self.keep and error is None:
@@ -119,6 +143,7 @@ class Runner:
             started = time.monotonic()
             await asyncio.to_thread(cluster.down)
             timings["cluster_down_s"] = round(time.monotonic() - started, 2)
+        return error
 
     async def _drive(self, endpoints: Endpoints, faults: FaultContext, journal: JournalWriter,
                      active: list[Fault]) -> None:
@@ -152,6 +177,9 @@ class Runner:
                 await watcher.stop()
                 if watcher.error:
                     raise HarnessError(watcher.error)
+        except asyncio.CancelledError:
+            self.stopping = True  # seen: the CLI need not cancel again (cli._run_interruptible)
+            raise
         finally:
             ticker.cancel()
             lag.cancel()
@@ -212,7 +240,7 @@ class Runner:
         return RunResult(self.out_dir, result, result["exit_status"])
 
 
-async def _to_the_end(coro) -> None:
+async def _to_the_end(coro):
     """Await a coroutine to its end even if the awaiting task is cancelled meanwhile (cleanup)."""
     task = asyncio.ensure_future(coro)
     while not task.done():
@@ -220,4 +248,4 @@ async def _to_the_end(coro) -> None:
             await asyncio.shield(task)
         except asyncio.CancelledError:
             continue  # the task goes on under the shield; wait for it again
-    task.result()
+    return task.result()
