@@ -9,6 +9,7 @@ Every time here is in run seconds. An alert expectation is one line:
     alert RedisCacheErrors fires within 30s after fault misconf-1     (from the fault's confirmation)
     alert RedisDown silent during misconf                            (a phase, a named window, or run)
     alert * silent during steady                                     (no alert at all)
+    alert * fires within 20s after fault misconf-1                   (any alert: a hunt's found gap)
 
 A gap is a `fires` expectation that did not hold. Noise is an alert firing that no `fires` expectation
 anticipated (same alert, anchored at or before it fired) while no fault was active or settling
@@ -23,12 +24,12 @@ from typing import Any, Iterable
 
 ANY = "*"
 SETTLE_S = 30.0    # after a fault's revert, alerts it caused may still fire (windows, for-durations)
-_FIRES = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*)\s+fires\s+within\s+(?P<within>\S+)\s+after\s+"
+_FIRES = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*|\*)\s+fires\s+within\s+(?P<within>\S+)\s+after\s+"
                     r"(?P<anchor_kind>phase|fault)\s+(?P<anchor>[A-Za-z][\w-]*)\s*$")
 _SILENT = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*|\*)\s+silent\s+during\s+(?P<window>[A-Za-z][\w-]*)\s*$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
-GRAMMAR = ("'alert <Name> fires within <duration> after phase|fault <name>' or "
+GRAMMAR = ("'alert <Name|*> fires within <duration> after phase|fault <name>' or "
            "'alert <Name|*> silent during <window>'")
 
 
@@ -154,7 +155,7 @@ def _first_after(episodes: list[Episode], attr: str, start: float, end: float) -
 
 def timings(history: AlertHistory, alert: str, start: float, end: float = math.inf) -> dict[str, Any]:
     """Time to pending, firing and notification of one alert, measured from `start`, looking until `end`."""
-    episodes = [e for e in history.episodes if e.alert == alert]
+    episodes = [e for e in history.episodes if alert in (ANY, e.alert)]
     return {
         "pending_after_s": _first_after(episodes, "pending_t", start, end),
         "firing_after_s": _first_after(episodes, "firing_t", start, end),
@@ -233,7 +234,7 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
                    for f in faults if f["injected_s"] is not None]
     noise, during_faults = [], []
     for ep in history.episodes:
-        if ep.firing_t is None or any(a <= ep.firing_t for a in anchors.get(ep.alert, [])):
+        if ep.firing_t is None or any(a <= ep.firing_t for a in anchors.get(ep.alert, []) + anchors.get(ANY, [])):
             continue
         row = {"alert": ep.alert, "labels": ep.labels, "firing_s": round(ep.firing_t, 3)}
         (during_faults if any(a <= ep.firing_t < b for a, b in fault_spans) else noise).append(row)

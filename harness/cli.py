@@ -48,7 +48,8 @@ async def _run_cancellable(coro):
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        scenarios = [load(path) for path in args.scenarios]
+        rules = _rules_flag(args.rules)
+        scenarios = [load(path, rules) for path in args.scenarios]
     except ScenarioError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -78,6 +79,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         if result.summary.get("error") == "interrupted":
             break
     return worst
+
+
+def _rules_flag(value: str | None) -> str | None:
+    """--rules: a set's name as is, a rule file made absolute (scenarios resolve paths from their own
+    directory, the flag from the working directory)."""
+    if value is None or not value.endswith((".yml", ".yaml")):
+        return value
+    return str(Path(value).resolve())
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -292,6 +301,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
     run.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>)")
     run.add_argument("--keep", action="store_true", help="leave the cluster running after the run")
+    run.add_argument("--rules", metavar="SET|FILE",
+                     help="judge with this rule set (baseline, hardened) or rule file instead of the scenario's")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")

@@ -178,21 +178,24 @@ def parse_duration(value: Any) -> float | None:
 
 # --- the loader ------------------------------------------------------------------------------------
 
-def load(path: str | Path) -> Scenario:
+def load(path: str | Path, rules: str | None = None) -> Scenario:
     """Read and validate a scenario file; raises ScenarioError naming file, line and field."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{file}: cannot read scenario: {exc.strerror}") from None
-    return loads(text, file)
+    return loads(text, file, rules=rules)
 
 
-def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None) -> Scenario:
+def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None,
+          rules: str | None = None) -> Scenario:
     """Validate a scenario given as text (file is used in error messages).
 
     `recorded_alerts` ({"rule_set", "rules_file", "alerts"}, from a journal's run_start) stands in for
     resolving and promtool-checking the rule file, so a journal is re-judged from itself alone.
+    `rules` (a set's name or an absolute rule file path; `harness run --rules`) replaces the file's
+    `cluster.rules` and turns monitoring on: one scenario judged against several rule sets.
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -214,6 +217,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
 
     cluster = r.mapping(top.get("cluster"), ("cluster",),
                         {"nodes", "monitoring", "rules", "scrape_interval", "evaluation_interval"})
+    if rules is not None:
+        cluster = {**cluster, "monitoring": True, "rules": rules}
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
 
     workload = _workload(r, top.get("workload"), nodes)
