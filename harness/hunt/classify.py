@@ -8,8 +8,9 @@ A trial has the phases `steady`, `fault` (its faults injected at the start, reve
 - noise        an alert firing, and no customer impact
 - tolerated    neither impact nor alert: the cluster rode the fault out unseen, rightly
 - no-evidence  nothing may be concluded: the trial did not complete, the cluster was not steady before
-               the fault, too little traffic in the fault window, a fault never confirmed, or the alert
-               watcher did not cover the detection window
+               the fault, a fault never confirmed, too little traffic in the fault window (measured from
+               the fault's confirmation), the harness itself saturated, or the alert watcher not
+               polling throughout the detection window
 
 Impact: in the fault or the recover phase, publish success below a threshold, delivery ratio below a
 threshold, or delivery p99 latency above an SLO. Only alerts that went pending after the first fault
@@ -23,7 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from harness.alert_expect import WATCH_GAP_SCRAPES
 from harness.analysis import analyse
+from harness.judge import saturation
+from harness.windows import WHOLE_RUN
 
 DETECTED, GAP, NOISE, TOLERATED, NO_EVIDENCE = "detected", "gap", "noise", "tolerated", "no-evidence"
 CLASSES = (DETECTED, GAP, NOISE, TOLERATED, NO_EVIDENCE)
@@ -39,6 +43,7 @@ class Thresholds:
     latency_ms: float = 1000.0       # delivery.latency_ms.p99 above this: impact
     deadline_s: float = 20.0         # an alert must fire within this after the fault's confirmation
     min_publishes: int = 20          # fewer publish attempts in a window: no evidence in it
+    scrape_interval_s: float = 1.0   # the watcher's polls may be this many scrapes apart and still cover
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -117,24 +122,22 @@ def classify(events: Iterable[dict[str, Any]], t: Thresholds = Thresholds()) -> 
         return none(f"steady: {steady['publish.attempts']} publish attempts (< {t.min_publishes})", steady=False)
     if impact_of(steady, STEADY, t):
         return none(f"not steady before the fault: {'; '.join(map(str, impact_of(steady, STEADY, t)))}", steady=False)
+    if not a.faults or any(f["confirmed_s"] is None for f in a.faults):
+        return none("a fault was never confirmed")
     if a.metrics[FAULT]["publish.attempts"] < t.min_publishes:
         return none(f"fault: {a.metrics[FAULT]['publish.attempts']} publish attempts (< {t.min_publishes}): "
                     "no traffic, no verdict")
-    if not a.faults or any(f["confirmed_s"] is None for f in a.faults):
-        return none("a fault was never confirmed")
+    if saturated := saturation(a.metrics.get(WHOLE_RUN, {})):
+        return none(saturated)
     injected = min(f["injected_s"] for f in a.faults)
     confirmed = min(f["confirmed_s"] for f in a.faults)
     if a.alerts.rule_set is None:
         return none("the alert watcher never saw the rule set loaded")
     deadline = confirmed + t.deadline_s
-    watched_until = max((e["t"] for e in events if e["kind"] == "drain_end"), default=None)
-    if watched_until is None or watched_until < deadline:
-        return none(f"alerts watched only until {0 if watched_until is None else watched_until - confirmed:.1f} s "
-                    f"after the fault's confirmation (deadline {t.deadline_s:g} s)")
-    blind = [e for e in events if e["kind"] == "alert_watch_error" and e.get("source") == "prometheus"
-             and confirmed <= e["t"] <= deadline]
-    if blind:
-        return none(f"Prometheus unreachable {len(blind)} time(s) within the detection window: {blind[0].get('error')}")
+    uncovered = a.alerts.uncovered_seconds(confirmed, deadline, WATCH_GAP_SCRAPES * t.scrape_interval_s)
+    if uncovered > 0:
+        return none(f"no monitoring evidence for {uncovered:.1f} s of the {t.deadline_s:g} s after the fault's "
+                    "confirmation (the alert watcher was not polling)")
 
     impact = impact_of(a.metrics[FAULT], FAULT, t) + impact_of(a.metrics[RECOVER], RECOVER, t)
     fault_start = next(w.start for w in a.windows if w.name == FAULT)

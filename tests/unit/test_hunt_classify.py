@@ -18,6 +18,7 @@ class Trial:
         e = self.events = [{"t": 0.0, "kind": "run_start", "run_id": "r", "grace_s": 2.0}]
         if watched:
             e.append({"t": 0.0, "kind": "alert_rules_loaded", "rule_set": "baseline", "rules": 3, "alerts": ["A"]})
+            e += [{"t": second + 0.2, "kind": "alert_watch_ok", "source": "prometheus"} for second in range(int(END) + 2)]
         e += [{"t": 0.0, "kind": "ws_connect", "sub": "s"}, {"t": 0.0, "kind": "ws_subscribed", "sub": "s", "channel": "c"}]
         for name, start, end in (("steady", 0.0, FAULT_AT), ("fault", FAULT_AT, REVERTED_AT), ("recover", REVERTED_AT, END)):
             e.append({"t": start, "kind": "phase_start", "phase": name})
@@ -115,14 +116,21 @@ def test_missing_evidence_gives_no_class(trial, reason):
 
 def test_a_detection_window_not_watched_to_the_deadline_gives_no_class():
     c = Trial(failing=0.5).classify(Thresholds(deadline_s=40.0))
-    assert c.cls == NO_EVIDENCE and "watched only until 26.0 s" in c.reason
+    assert c.cls == NO_EVIDENCE and "no monitoring evidence for 14.8 s of the 40 s" in c.reason
 
 
-def test_prometheus_unreachable_in_the_window_gives_no_class():
+def test_a_watcher_that_stopped_polling_in_the_window_gives_no_class():
     trial = Trial(failing=0.5)
-    trial.events.append({"t": 8.0, "kind": "alert_watch_error", "source": "prometheus", "error": "ConnectError"})
+    trial.events = [e for e in trial.events if not (e["kind"] == "alert_watch_ok" and 7 < e["t"] < 13)]
     c = trial.classify()
-    assert c.cls == NO_EVIDENCE and "Prometheus unreachable" in c.reason
+    assert c.cls == NO_EVIDENCE and "no monitoring evidence for 7.0 s" in c.reason
+
+
+def test_a_saturated_harness_gives_no_class():
+    trial = Trial(failing=0.5)
+    trial.events += [{"t": second + 0.7, "kind": "loop_lag", "lag_ms": 900.0, "cpu_s": 1.0} for second in range(30)]
+    c = trial.classify()
+    assert c.cls == NO_EVIDENCE and "harness saturated" in c.reason
 
 
 def test_an_unsteady_start_is_flagged_so_the_cluster_is_replaced():
