@@ -144,6 +144,7 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         while queue and time.monotonic() < started + EXPLORE_SHARE * config.budget_s and fits(queue[0]):
             await explore()
         while True:                    # shrink what was found; then explore on, shrinking each new gap at once
+            pending.sort(key=severity)  # customers hurt most first: the budget may not reach them all
             while pending:
                 await minimise(pending.pop(0))
             if not (queue and fits(queue[0])):
@@ -165,6 +166,13 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         result.gaps.append(Gap(record, record, False))
         _write_scenario(result.gaps[-1], config, len(result.gaps))
     return result
+
+
+def severity(record: TrialRecord) -> tuple[float, float]:
+    """Sort key, worst first: the fault phase's publish success, then its delivery ratio (None as 1)."""
+    m = record.classification.metrics.get("fault", {})
+    value = lambda key: 1.0 if m.get(key) is None else float(m[key])
+    return value("publish.success_rate"), value("delivery.ratio")
 
 
 def _interrupted(events: list[dict]) -> bool:

@@ -92,3 +92,15 @@ def test_a_found_gap_is_written_as_a_valid_scenario_expecting_impact_and_any_ale
     assert [(p.name, p.duration_s) for p in s.phases] == [("steady", 5.0), ("fault", 5.0), ("recover", 23.0)]
     assert s.phases[1].faults[0].kind == "redis-misconf-unwritable-dir" and s.monitoring.rule_set == "baseline"
     assert "description: |" in text and "minimised by trial t05" in s.description
+
+
+def test_gaps_are_shrunk_worst_first():
+    from harness.hunt.classify import GAP, Classification
+    from harness.hunt.hunt import TrialRecord, severity
+
+    def record(name, success, ratio):
+        c = Classification(GAP, "", metrics={"fault": {"publish.success_rate": success, "delivery.ratio": ratio}})
+        return TrialRecord(name, "explore", Trial((MISCONF,)), c, 30.0)
+
+    records = [record("slow", 1.0, 0.5), record("broken", 0.0, None), record("some", 0.8, 1.0)]
+    assert [r.name for r in sorted(records, key=severity)] == ["broken", "some", "slow"]
