@@ -50,8 +50,8 @@ def scenario_text(trial: Trial, name: str, rules: str, nodes: int, t: Thresholds
         {"name": FAULT, "duration": f"{trial.fault_s:g}s", "faults": [s.to_json() for s in trial.specs(nodes)]},
         {"name": RECOVER, "duration": f"{recover_s(trial, t):g}s"},
     ]
-    if expect:
-        doc["expect"] = expect
+    # Every trial states the steady state it needs before the fault; a found gap adds what it proves.
+    doc["expect"] = [f"{STEADY}: publish.success_rate >= {t.success_rate:g}", *(expect or [])]
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=110)
 
 

@@ -87,7 +87,8 @@ def test_a_found_gap_is_written_as_a_valid_scenario_expecting_impact_and_any_ale
     name, text = found_scenario(Gap(found, minimal, True), config, 1)
     s = loads(text, tmp_path / f"{name}.yaml")
     assert name == "found-1-redis-misconf-unwritable-dir"
-    assert [e.text for e in s.expectations] == ["fault: publish.success_rate < 0.99",
+    assert [e.text for e in s.expectations] == ["steady: publish.success_rate >= 0.99",
+                                                "fault: publish.success_rate < 0.99",
                                                 "alert * fires within 20s after fault f1"]
     assert [(p.name, p.duration_s) for p in s.phases] == [("steady", 5.0), ("fault", 5.0), ("recover", 23.0)]
     assert s.phases[1].faults[0].kind == "redis-misconf-unwritable-dir" and s.monitoring.rule_set == "baseline"
