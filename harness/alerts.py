@@ -125,13 +125,8 @@ def _first_after(episodes: list[Episode], attr: str, start: float, end: float,
 def timings(history: AlertHistory, alert: str, start: float, end: float = math.inf,
             since: float | None = None) -> dict[str, Any]:
     """Time to pending, firing and notification of one alert, measured from `start`, looking until `end`
-<<<<<<< HEAD
-    (with `transition`, only episodes that began at or after `start`)."""
-    episodes = [e for e in history.episodes if alert in (ANY, e.alert)]
-=======
     (with `since`, only episodes that began at or after `since`)."""
-    episodes = [e for e in history.episodes if e.alert == alert]
->>>>>>> main
+    episodes = [e for e in history.episodes if alert in (ANY, e.alert)]
     return {
         "pending_after_s": _first_after(episodes, "pending_t", start, end, since),
         "firing_after_s": _first_after(episodes, "firing_t", start, end, since),
