@@ -111,10 +111,7 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         return record
 
     async def minimise(found: TrialRecord) -> None:
-        twin = next((g for g in result.gaps if signature(found.trial) in
-                     (signature(g.found_by.trial), signature(g.minimal_by.trial))), None)
-        if twin is not None:
-            result.gaps.append(Gap(found, found, True, same_as=twin.found_by.name))
+        if _repeated(found, result.gaps):
             return
         records: dict[Trial, TrialRecord] = {}
 
@@ -163,9 +160,19 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         await bench.down()
         result.wall_s = round(time.monotonic() - started, 1)
     for record in pending:          # gaps the budget left no time to shrink: reported as found
-        result.gaps.append(Gap(record, record, False))
-        _write_scenario(result.gaps[-1], config, len(result.gaps))
+        if not _repeated(record, result.gaps):
+            result.gaps.append(Gap(record, record, False))
+            _write_scenario(result.gaps[-1], config, len(result.gaps))
     return result
+
+
+def _repeated(found: TrialRecord, gaps: list[Gap]) -> bool:
+    """If an earlier gap had the same faults (found or minimised), list this one as the same; True then."""
+    twin = next((g for g in gaps if signature(found.trial) in
+                 (signature(g.found_by.trial), signature(g.minimal_by.trial))), None)
+    if twin is not None:
+        gaps.append(Gap(found, found, True, same_as=twin.found_by.name))
+    return twin is not None
 
 
 def severity(record: TrialRecord) -> tuple[float, float]:

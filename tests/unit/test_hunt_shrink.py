@@ -105,3 +105,16 @@ def test_gaps_are_shrunk_worst_first():
 
     records = [record("slow", 1.0, 0.5), record("broken", 0.0, None), record("some", 0.8, 1.0)]
     assert [r.name for r in sorted(records, key=severity)] == ["broken", "some", "slow"]
+
+
+def test_a_gap_repeating_an_earlier_ones_faults_is_listed_as_the_same_not_shrunk_again():
+    from harness.hunt.classify import GAP, Classification
+    from harness.hunt.hunt import Gap, TrialRecord, _repeated
+
+    def record(name, trial):
+        return TrialRecord(name, "explore", trial, Classification(GAP, ""), 30.0)
+
+    gaps = [Gap(record("t02", Trial((LATENCY, MISCONF))), record("t05", Trial((MISCONF,), 5.0)), True)]
+    assert _repeated(record("t09", Trial((MISCONF,), 10.0)), gaps)          # same faults as t02's minimum
+    assert gaps[-1].same_as == "t02" and len(gaps) == 2
+    assert not _repeated(record("t10", Trial((LATENCY,))), gaps) and len(gaps) == 2
