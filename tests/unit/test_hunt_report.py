@@ -43,3 +43,19 @@ def test_terminal_summary_and_page_name_the_minimised_gap(tmp_path):
     assert "DETECTED t02: partition on node1, 15 s after 11.1 s" in text
     page = report.render_html(doc)
     assert page.count("<tr>") == 4 and "trials/t03/report.html" in page and "found/found-1-x.yaml" in page
+
+
+def test_bad_hunt_flags_exit_2_with_one_line_and_start_nothing(tmp_path, capsys):
+    from harness.cli import main
+    (tmp_path / "old" / "trials").mkdir(parents=True)
+    for argv, message in [
+        (["--budget", "5s"], "--budget must be a duration from 1m to 24h"),
+        (["--deadline", "soon"], "--deadline must be a duration"),
+        (["--system", "soketi"], "unknown --system 'soketi'; allowed: pusher-node"),
+        (["--success-rate", "1.5"], "--success-rate must be from 0 (exclusive) to 1"),
+        (["--rules", "nope"], "--rules: unknown rule set 'nope'"),
+        (["--out", str(tmp_path / "old")], "already holds a hunt"),
+    ]:
+        assert main(["hunt", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
