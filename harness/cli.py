@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from harness import __version__
 from harness.journal import JournalError, read_journal
 from harness.journal_schema import span_problem
-from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, judge_events
+from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ async def _run_interruptible(runner: Runner) -> RunResult:
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        scenarios = [load(path) for path in args.scenarios]
+        rules = _rules_flag(args.rules)
+        scenarios = [load(path, rules) for path in args.scenarios]
     except ScenarioError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -102,6 +103,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                 _err("interrupted while the run was being judged; its journal is complete (harness report)")
             return EXIT_ERROR
     return worst
+
+
+def _rules_flag(value: str | None) -> str | None:
+    """--rules: a set's name as is, a rule file made absolute (scenarios resolve paths from their own
+    directory, the flag from the working directory)."""
+    if value is None or not value.endswith((".yml", ".yaml")):
+        return value
+    return str(Path(value).resolve())
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -332,6 +341,60 @@ def cmd_ps(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def cmd_hunt(args: argparse.Namespace) -> int:
+    import random
+    from harness.hunt import report
+    from harness.hunt.classify import Thresholds
+    from harness.hunt.hunt import HuntConfig, hunt
+    from harness.observe import rules
+    from harness.duration import parse_duration
+    if args.system != "pusher-node":
+        _err(f"hunt: unknown --system {args.system!r}; allowed: pusher-node")
+        return EXIT_BAD_INPUT
+    budget, deadline = parse_duration(args.budget), parse_duration(args.deadline)
+    if budget is None or not 60 <= budget <= 24 * 3600:
+        _err(f"hunt: --budget must be a duration from 1m to 24h like 10m, 600s; got {args.budget!r}")
+        return EXIT_BAD_INPUT
+    if deadline is None or not 1 <= deadline <= 300:
+        _err(f"hunt: --deadline must be a duration from 1s to 5m like 20s; got {args.deadline!r}")
+        return EXIT_BAD_INPUT
+    for flag, value in (("--success-rate", args.success_rate), ("--delivery-ratio", args.delivery_ratio)):
+        if not 0 < value <= 1:
+            _err(f"hunt: {flag} must be from 0 (exclusive) to 1; got {value:g}")
+            return EXIT_BAD_INPUT
+    if args.latency_ms <= 0 or args.min_publishes < 1 or (args.max_trials is not None and args.max_trials < 1):
+        _err("hunt: --latency-ms must be above 0, --min-publishes and --max-trials at least 1")
+        return EXIT_BAD_INPUT
+    try:
+        rules_file = rules.resolve(args.rules, Path.cwd())
+        rules.check(rules_file)
+    except rules.RuleFileError as exc:
+        _err(f"hunt: --rules: {exc}")
+        return EXIT_BAD_INPUT
+    out = Path(args.out) if args.out else Path("runs") / time.strftime("hunt-%Y%m%dT%H%M%SZ", time.gmtime())
+    if (out / "hunt.json").exists() or (out / "trials").exists():
+        _err(f"{out} already holds a hunt; choose another --out (hunts are never overwritten)")
+        return EXIT_BAD_INPUT
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _err(f"cannot write to --out {out}: {exc.strerror}")
+        return EXIT_BAD_INPUT
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
+    if args.seed is None:
+        print(f"hunt: seed {seed} (replay with --seed {seed})", flush=True)
+    config = HuntConfig(seed, args.nodes, _rules_flag(args.rules) or args.rules, rules_file, budget, out,
+                        Thresholds(args.success_rate, args.delivery_ratio, args.latency_ms, deadline, args.min_publishes),
+                        args.system, args.max_trials)
+    result = asyncio.run(_run_cancellable(hunt(config, lambda m: print(m, file=sys.stderr, flush=True))))
+    doc = report.write(result)
+    print(report.terminal(doc), flush=True)
+    print(f"files: {out}/{{hunt.json,hunt.html,found/,trials/}}", flush=True)
+    if result.error or result.stopped == "interrupted":
+        return EXIT_ERROR
+    return EXIT_FAIL if result.gaps else EXIT_PASS
+
+
 def cmd_images(args: argparse.Namespace) -> int:
     from harness.cluster.images import ImageError, build_all
     started = time.monotonic()
@@ -355,6 +418,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
     run.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>)")
     run.add_argument("--keep", action="store_true", help="leave the cluster running after the run")
+    run.add_argument("--rules", metavar="SET|FILE",
+                     help="judge with this rule set (baseline, hardened) or rule file instead of the scenario's")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
@@ -411,6 +476,26 @@ def parser() -> argparse.ArgumentParser:
     frevert.add_argument("--project", required=True, metavar="P")
     frevert.add_argument("--all", action="store_true")
     frevert.set_defaults(func=cmd_fault_revert)
+
+    hunt = sub.add_parser("hunt", help="search the fault catalogue for monitoring gaps (impact, no alert)")
+    hunt.add_argument("--system", default="pusher-node", help="the system under test (default pusher-node)")
+    hunt.add_argument("--nodes", type=int, default=2, choices=(1, 2, 3))
+    hunt.add_argument("--rules", default="baseline", metavar="SET|FILE",
+                      help="the rule set hunted (baseline, hardened) or a rule file (default baseline)")
+    hunt.add_argument("--seed", type=int, help="replays the same hunt (default: drawn and printed)")
+    hunt.add_argument("--budget", default="10m", help="wall time for the whole hunt, cluster included (default 10m)")
+    hunt.add_argument("--out", metavar="DIR", help="output directory (default runs/hunt-<UTC time>)")
+    hunt.add_argument("--success-rate", type=float, default=0.99,
+                      help="impact: publish success below this in the fault or recover phase (default 0.99)")
+    hunt.add_argument("--delivery-ratio", type=float, default=0.99, help="impact: delivery ratio below this (default 0.99)")
+    hunt.add_argument("--latency-ms", type=float, default=1000.0,
+                      help="impact: delivery p99 latency above this, ms (default 1000)")
+    hunt.add_argument("--deadline", default="20s",
+                      help="detected: an alert firing within this after the fault's confirmation (default 20s)")
+    hunt.add_argument("--min-publishes", type=int, default=20,
+                      help="evidence: fewer publish attempts in a phase give no verdict (default 20)")
+    hunt.add_argument("--max-trials", type=int, metavar="N", help="stop after N trials even if budget is left")
+    hunt.set_defaults(func=cmd_hunt)
 
     images = sub.add_parser("images", help="build the cluster's images (no registry needed)")
     images_sub = images.add_subparsers(dest="images_command", required=True, metavar="build")

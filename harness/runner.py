@@ -52,6 +52,8 @@ class Runner:
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
     interrupt_requested: bool = False   # set by whoever delivers SIGINT/SIGTERM (the CLI), before cancelling
     stopping: bool = False              # the run has seen its cancellation, or is cleaning up anyway
+    # A cluster already up (the hunt's, shared by its trials): used as is, neither started nor torn down.
+    running: tuple[Cluster, Endpoints] | None = None
 
     async def run(self) -> RunResult:
         """Run the scenario end to end and judge it; never raises for a failure of the run itself.
@@ -63,7 +65,7 @@ class Runner:
         """
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(keep=self.keep, **s.cluster_args())
+        cluster = self.running[0] if self.running else Cluster(keep=self.keep, **s.cluster_args())
         journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
@@ -79,18 +81,21 @@ class Runner:
         starting: asyncio.Future | None = None
         watch: InfraWatch | None = None
         try:
-            swept = await asyncio.to_thread(sweep_orphans)
-            if swept:
-                self.log(f"swept clusters left by killed runs: {', '.join(swept)}")
-            self.log(f"{s.name}: starting cluster {cluster.project} ({s.nodes} nodes) …")
-            started = time.monotonic()
-            # Shielded: cancelling cannot stop the thread, so cleanup waits for it (see finally).
-            starting = asyncio.ensure_future(asyncio.to_thread(cluster.up))
-            endpoints = await asyncio.shield(starting)
-            timings["cluster_up_s"] = round(time.monotonic() - started, 2)
-            journal.append("cluster_ready", project=cluster.project, seconds=timings["cluster_up_s"],
+            if self.running:
+                endpoints = self.running[1]
+            else:
+                swept = await asyncio.to_thread(sweep_orphans)
+                if swept:
+                    self.log(f"swept clusters left by killed runs: {', '.join(swept)}")
+                self.log(f"{s.name}: starting cluster {cluster.project} ({s.nodes} nodes) …")
+                started = time.monotonic()
+                # Shielded: cancelling cannot stop the thread, so cleanup waits for it (see finally).
+                starting = asyncio.ensure_future(asyncio.to_thread(cluster.up))
+                endpoints = await asyncio.shield(starting)
+                timings["cluster_up_s"] = round(time.monotonic() - started, 2)
+            journal.append("cluster_ready", project=cluster.project, seconds=timings.get("cluster_up_s", 0.0),
                            endpoints=endpoints.to_json())
-            self.log(f"{s.name}: cluster ready in {timings['cluster_up_s']:.1f} s")
+            self.log(f"{s.name}: cluster ready in {timings.get('cluster_up_s', 0.0):.1f} s")
             run_task = asyncio.current_task()
             watch = InfraWatch(watched_parts(endpoints, {t for p in s.phases for f in p.faults for t in f.targets}),
                                journal, lambda part, problem: run_task.cancel())
@@ -137,6 +142,8 @@ class Runner:
             journal.append("run_interrupted", during="cleanup")
         journal.append("run_end", error=error)
         journal.close()
+        if self.running:
+            return  # the caller's cluster: the caller decides when it goes
         if self.keep and error is None:
             self.log(f"{self.scenario.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
         else:

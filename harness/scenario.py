@@ -163,7 +163,7 @@ class _Reader:
 
 # --- the loader ------------------------------------------------------------------------------------
 
-def load(path: str | Path) -> Scenario:
+def load(path: str | Path, rules: str | None = None) -> Scenario:
     """Read and validate a scenario file; raises ScenarioError naming file, line and field."""
     file = Path(path)
     try:
@@ -177,14 +177,17 @@ def load(path: str | Path) -> Scenario:
         text = strict_yaml.decode(data)
     except strict_yaml.YamlError as exc:
         raise ScenarioError(f"{file}:{exc}") from None
-    return loads(text, file)
+    return loads(text, file, rules=rules)
 
 
-def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None) -> Scenario:
+def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None,
+          rules: str | None = None) -> Scenario:
     """Validate a scenario given as text (file is used in error messages).
 
     `recorded_alerts` ({"rule_set", "rules_file", "alerts"}, from a journal's run_start) stands in for
     resolving and promtool-checking the rule file, so a journal is re-judged from itself alone.
+    `rules` (a set's name or an absolute rule file path; `harness run --rules`) replaces the file's
+    `cluster.rules` and turns monitoring on: one scenario judged against several rule sets.
     """
     try:
         doc, lines = strict_yaml.load(text)
@@ -202,6 +205,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
 
     cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes", "monitoring", "rules", "scrape_interval",
                                                           "evaluation_interval", "redis_policy", "upstream_policy"})
+    if rules is not None:
+        cluster = {**cluster, "monitoring": True, "rules": rules}
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
     system = _system(r, top.get("system", systems.DEFAULT))
     probes = _probes(r, top.get("probes"), system, nodes)
