@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, TypeVar
 
 from harness import __version__
 from harness.journal import JournalError, read_journal
@@ -21,7 +21,9 @@ from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, judg
 from harness.scenario import Scenario, ScenarioError, load, loads
 
 if TYPE_CHECKING:
-    from harness.runner import Runner, RunResult
+    from harness.runner import Runner
+
+T = TypeVar("T")
 
 
 def _err(message: str) -> None:
@@ -35,25 +37,31 @@ def _default_out() -> Path:
 INSIST_S = 0.5
 
 
-async def _run_interruptible(runner: Runner) -> RunResult:
-    """Run a Runner so that SIGINT/SIGTERM interrupt it (its cleanup then runs) instead of killing us.
+async def _run_interruptible(work: Awaitable[T], runner: Runner | None = None) -> T:
+    """Await `work` so that SIGINT/SIGTERM interrupt it (its cleanup then runs) instead of killing us.
 
     Only the first signal interrupts: a second one must not cut the cleanup (fault reverts, teardown)
-    short. The first is remembered on the runner, not read back from the task's `cancelling()`: libraries
-    that cancel the task for their own timeouts (async_timeout) never uncancel it, so that count lies.
-    Until the run has seen the cancellation it is repeated, in case a library swallowed it.
+    short. For a Runner the first is remembered on it, not read back from the task's `cancelling()`:
+    libraries that cancel the task for their own timeouts (async_timeout) never uncancel it, so that count
+    lies; and until the run has seen the cancellation it is repeated, in case a library swallowed it.
+    Without a runner (the hunt, whose trials are runs) the first signal cancels once.
     """
-    task = asyncio.ensure_future(runner.run())
+    task = asyncio.ensure_future(work)
     loop = asyncio.get_running_loop()
+    first = [True]
 
     def insist() -> None:
-        if not task.done() and not runner.stopping:
+        if not task.done() and runner is not None and not runner.stopping:
             task.cancel()
             loop.call_later(INSIST_S, insist)
 
     def on_signal() -> None:
-        if runner.interrupt_requested:
+        if not first[0]:
             _err("still reverting faults and tearing down; please wait")
+            return
+        first[0] = False
+        if runner is None:
+            task.cancel()
         else:
             runner.interrupt_requested = True
             insist()
@@ -93,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     worst = EXIT_PASS
     for scenario in scenarios:
         runner = Runner(scenario, out / scenario.name, keep=args.keep)
-        result = asyncio.run(_run_interruptible(runner))
+        result = asyncio.run(_run_interruptible(runner.run(), runner))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
         print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
@@ -386,7 +394,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     config = HuntConfig(seed, args.nodes, _rules_flag(args.rules) or args.rules, rules_file, budget, out,
                         Thresholds(args.success_rate, args.delivery_ratio, args.latency_ms, deadline, args.min_publishes),
                         args.system, args.max_trials)
-    result = asyncio.run(_run_cancellable(hunt(config, lambda m: print(m, file=sys.stderr, flush=True))))
+    result = asyncio.run(_run_interruptible(hunt(config, lambda m: print(m, file=sys.stderr, flush=True))))
     doc = report.write(result)
     print(report.terminal(doc), flush=True)
     print(f"files: {out}/{{hunt.json,hunt.html,found/,trials/}}", flush=True)
