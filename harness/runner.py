@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness import alerts, analysis, expect
+from harness import alerts, analysis, expect, story
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import FAULT_KINDS
@@ -242,6 +242,7 @@ def judge_events(events: list[dict], scenario: Scenario, error: str | None = Non
         "expectations": [v.to_json() for v in verdicts],
         "faults": a.faults,
         "timeline": a.timeline,
+        "story": story.story(events, a.faults, a.timeline, a.alerts),
         **({"alerts": alerts.summary([e for e in scenario.expectations if isinstance(e, alerts.AlertExpectation)],
                                      a.alerts, spans, a.faults)} if scenario.monitoring else {}),
     }
