@@ -224,9 +224,20 @@ def cmd_fault_list(args: argparse.Namespace) -> int:
 
 def cmd_fault_inject(args: argparse.Namespace) -> int:
     from harness.faults import manual
+    from harness.gameday import commands, control
     try:
         raw = {"kind": args.kind, **manual.parse_params(args.param)}
         raw.update({k: v for k, v in (("target", args.target), ("name", args.name)) if v is not None})
+        try:  # a game day on the project does it itself, and journals it
+            answer = commands.ask(args.project, {"op": "inject", "fault": raw})
+        except control.NoGameDay:
+            answer = None
+        if answer is not None:
+            status = commands.answered("fault inject", answer)
+            if status == EXIT_PASS:
+                print(f"injected {answer['name']} ({answer['kind']} on {answer['target']}): {answer['evidence']}")
+                print(f"revert it with: harness fault revert --project {args.project} {answer['name']}")
+            return status
         spec, evidence = asyncio.run(manual.inject(args.project, raw))
     except ValueError as exc:
         _err(f"fault inject: {exc}")
@@ -244,7 +255,17 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
     if args.all == (args.name is not None):
         _err("fault revert: name one fault, or pass --all")
         return EXIT_BAD_INPUT
+    from harness.gameday import commands, control
     try:
+        try:  # a game day on the project does it itself, and journals it
+            answer = commands.ask(args.project, {"op": "revert", "name": args.name})
+        except control.NoGameDay:
+            answer = None
+        if answer is not None:
+            status = commands.answered("fault revert", answer)
+            if status == EXIT_PASS:
+                print(f"reverted: {', '.join(answer['reverted']) or 'nothing was active'}")
+            return status
         done = asyncio.run(manual.revert(args.project, args.name))
     except ValueError as exc:
         _err(f"fault revert: {exc}")
@@ -254,6 +275,16 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     print(f"reverted: {', '.join(done) or 'nothing was active'}")
     return EXIT_PASS
+
+
+def cmd_gameday(args: argparse.Namespace) -> int:
+    from harness.gameday import commands
+    return commands.cmd_gameday(args, _run_cancellable)
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from harness.gameday import commands
+    return commands.cmd_note(args)
 
 
 def cmd_ps(args: argparse.Namespace) -> int:
@@ -342,6 +373,26 @@ def parser() -> argparse.ArgumentParser:
     frevert.add_argument("--project", required=True, metavar="P")
     frevert.add_argument("--all", action="store_true")
     frevert.set_defaults(func=cmd_fault_revert)
+
+    gameday = sub.add_parser("gameday", help="a live cluster under load for faults by hand, with a live page")
+    gameday.add_argument("--nodes", type=int, default=3, choices=(1, 2, 3))
+    gameday.add_argument("--monitoring", action="store_true",
+                         help="add Prometheus, redis_exporter, Alertmanager and the alert sink (rule set baseline)")
+    gameday.add_argument("--rules", metavar="SET|FILE", help="rule set (baseline, hardened) or rule file; implies --monitoring")
+    gameday.add_argument("--rate", type=float, default=20.0, help="publishes a second (default 20)")
+    gameday.add_argument("--for", dest="for_", metavar="DURATION",
+                         help="end by itself after this long (e.g. 30m; default 4h); Ctrl-C ends it sooner")
+    gameday.add_argument("--faults", metavar="SCENARIO.yaml", help="offer this scenario's faults as a menu")
+    gameday.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>); writes DIR/gameday/")
+    gameday.add_argument("--keep", action="store_true", help="leave the cluster running afterwards")
+    gameday.add_argument("--page-port", type=int, default=0, metavar="PORT",
+                         help="the live page's port on 127.0.0.1 (default: a free one)")
+    gameday.set_defaults(func=cmd_gameday)
+
+    note = sub.add_parser("note", help="add a note to a running game day's journal")
+    note.add_argument("text", nargs="+", metavar="TEXT")
+    note.add_argument("--project", required=True, metavar="P")
+    note.set_defaults(func=cmd_note)
 
     images = sub.add_parser("images", help="build the cluster's images (no registry needed)")
     images_sub = images.add_subparsers(dest="images_command", required=True, metavar="build")

@@ -18,7 +18,7 @@ from typing import Callable
 from harness import alerts, analysis, expect, story
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
-from harness.faults.catalog import FAULT_KINDS
+from harness.faults.catalog import journal_fields
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
@@ -166,10 +166,7 @@ class Runner:
         mine: list[Fault] = []
         for spec in phase.faults:
             fault = make_fault(spec, faults)
-            # stream and toxicity mean something for Toxiproxy toxics only.
-            toxic = {"stream": spec.stream, "toxicity": spec.toxicity} if FAULT_KINDS[spec.kind].toxic_type else {}
-            journal.append("fault_injected", fault=spec.name, fault_kind=spec.kind, target=spec.target,
-                           params=spec.params, **toxic)
+            journal.append("fault_injected", **journal_fields(spec))
             active.append(fault)
             mine.append(fault)
             await fault.inject()
