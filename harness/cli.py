@@ -224,19 +224,14 @@ def cmd_fault_list(args: argparse.Namespace) -> int:
 
 def cmd_fault_inject(args: argparse.Namespace) -> int:
     from harness.faults import manual
-    from harness.gameday import commands, control
+    from harness.gameday import commands
     try:
         raw = {"kind": args.kind, **manual.parse_params(args.param)}
         raw.update({k: v for k, v in (("target", args.target), ("name", args.name)) if v is not None})
-        try:  # a game day on the project does it itself, and journals it
-            answer = commands.ask(args.project, {"op": "inject", "fault": raw})
-        except control.NoGameDay:
-            answer = None
-        if answer is not None:
-            status = commands.answered("fault inject", answer)
-            if status == EXIT_PASS:
-                print(f"injected {answer['name']} ({answer['kind']} on {answer['target']}): {answer['evidence']}")
-                print(f"revert it with: harness fault revert --project {args.project} {answer['name']}")
+        status = commands.via_game_day("fault inject", args.project, {"op": "inject", "fault": raw}, lambda a: print(
+            f"injected {a['name']} ({a['kind']} on {a['target']}): {a['evidence']}\n"
+            f"revert it with: harness fault revert --project {args.project} {a['name']}"))
+        if status is not None:
             return status
         spec, evidence = asyncio.run(manual.inject(args.project, raw))
     except ValueError as exc:
@@ -255,16 +250,11 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
     if args.all == (args.name is not None):
         _err("fault revert: name one fault, or pass --all")
         return EXIT_BAD_INPUT
-    from harness.gameday import commands, control
+    from harness.gameday import commands
     try:
-        try:  # a game day on the project does it itself, and journals it
-            answer = commands.ask(args.project, {"op": "revert", "name": args.name})
-        except control.NoGameDay:
-            answer = None
-        if answer is not None:
-            status = commands.answered("fault revert", answer)
-            if status == EXIT_PASS:
-                print(f"reverted: {', '.join(answer['reverted']) or 'nothing was active'}")
+        status = commands.via_game_day("fault revert", args.project, {"op": "revert", "name": args.name}, lambda a: print(
+            f"reverted: {', '.join(a['reverted']) or 'nothing was active'}"))
+        if status is not None:
             return status
         done = asyncio.run(manual.revert(args.project, args.name))
     except ValueError as exc:

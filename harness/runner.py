@@ -26,7 +26,7 @@ from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
 from harness.scenario import Scenario
-from harness.workload.load import LoadError, build_load
+from harness.workload.load import Load, LoadError, build_load
 
 EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_ERROR = 0, 1, 2, 3
 SUBSCRIBE_TIMEOUT_S = 20.0
@@ -138,15 +138,7 @@ class Runner:
                 await self._phase(phase, faults, journal, active, progress)
                 if watcher and watcher.error:
                     raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
-            await load.stop_publishing()
-            # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
-            journal.append("drain_start", seconds=w.grace_s)
-            await asyncio.sleep(w.grace_s)
-            journal.append("drain_end")
-            if watcher:
-                await watcher.stop()
-                if watcher.error:
-                    raise HarnessError(watcher.error)
+            await self._wind_down(load, watcher, journal)
         finally:
             ticker.cancel()
             if watcher:
@@ -154,6 +146,18 @@ class Runner:
             await load.close()
             await asyncio.gather(ticker, return_exceptions=True)
             journal.flush()
+
+    async def _wind_down(self, load: Load, watcher: AlertWatcher | None, journal: JournalWriter) -> None:
+        """Stop publishing, drain, take the watcher's last poll (HarnessError if its rules stopped evaluating)."""
+        await load.stop_publishing()
+        # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
+        journal.append("drain_start", seconds=self.scenario.workload.grace_s)
+        await asyncio.sleep(self.scenario.workload.grace_s)
+        journal.append("drain_end")
+        if watcher:
+            await watcher.stop()
+            if watcher.error:
+                raise HarnessError(watcher.error)
 
     async def _phase(self, phase, faults: FaultContext, journal: JournalWriter, active: list[Fault],
                      progress: Progress) -> None:

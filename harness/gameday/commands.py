@@ -66,17 +66,28 @@ def answered(command: str, answer: dict[str, Any]) -> int:
     return EXIT_BAD_INPUT if answer.get("status") == control.BAD_INPUT else EXIT_ERROR
 
 
+def via_game_day(command: str, project: str, payload: dict[str, Any], show: Callable[[dict[str, Any]], None]) -> int | None:
+    """If a game day runs on `project`, it carries the request out (and journals it): the exit status,
+    the answer shown; None when no game day runs there."""
+    try:
+        answer = ask(project, payload)
+    except control.NoGameDay:
+        return None
+    status = answered(command, answer)
+    if status == EXIT_PASS:
+        show(answer)
+    return status
+
+
 def cmd_note(args: argparse.Namespace) -> int:
     text = " ".join(args.text).strip()
     if not text:
         _err("note: give the note's text, e.g. harness note --project P \"paged on-call\"")
         return EXIT_BAD_INPUT
-    try:
-        answer = ask(args.project, {"op": "note", "text": text})
-    except control.NoGameDay as exc:
-        _err(f"note: {exc}; notes go to a running game day's journal")
+    status = via_game_day("note", args.project, {"op": "note", "text": text},
+                          lambda a: print(f"noted at {a['t']:.1f} s: {a['text']}"))
+    if status is None:
+        _err(f"note: no game day is running on {control.project_name(args.project)}; notes go to a running "
+             "game day's journal")
         return EXIT_BAD_INPUT
-    status = answered("note", answer)
-    if status == EXIT_PASS:
-        print(f"noted at {answer['t']:.1f} s: {answer['text']}")
     return status

@@ -81,7 +81,7 @@ class Guard:
                 return _refuse(403, "missing or wrong token")
         elif self._valid(request.query.get("token")) and request.path == "/":
             # First load: trade the token in the URL for a cookie, and drop it from the address bar.
-            response = web.HTTPSeeOther("/", headers=HEADERS)
+            response = web.Response(status=303, headers={"Location": "/", **HEADERS})
             response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
             return response
         elif not self._valid(request.cookies.get(self.cookie)):
@@ -107,6 +107,11 @@ class LivePage:
         """The URL to print once: with the token."""
         assert self.guard is not None
         return f"http://127.0.0.1:{self.guard.port}/?token={self.guard.token}"
+
+    @property
+    def addresses(self) -> list:
+        """Where the page listens (the (host, port) of each socket)."""
+        return self._runner.addresses if self._runner else []
 
     def app(self, guard: Guard) -> web.Application:
         app = web.Application(middlewares=[guard.middleware], client_max_size=1 << 16)

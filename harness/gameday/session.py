@@ -127,14 +127,7 @@ class GameDay(Runner):
             await desk.revert(None, whoami("cli"), during="end")
             journal.append("phase_end", phase=PHASE)
             journal.flush()
-            await load.stop_publishing()
-            journal.append("drain_start", seconds=s.workload.grace_s)
-            await asyncio.sleep(s.workload.grace_s)  # deliveries may arrive up to the grace after the last ack
-            journal.append("drain_end")
-            if watcher:
-                await watcher.stop()
-                if watcher.error:
-                    raise HarnessError(watcher.error)
+            await self._wind_down(load, watcher, journal)
         finally:
             if ticker:
                 ticker.cancel()
