@@ -5,66 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
 from harness.journal import read_journal
 from tests.integration.conftest import leftovers
+from tests.integration.gameday_kit import GameDayProcess
 
 pytestmark = pytest.mark.integration
-
-
-class GameDayProcess:
-    """`harness gameday` in a subprocess; its stderr collected line by line by a thread."""
-
-    def __init__(self, out: Path, env: dict[str, str], *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "harness", "gameday", "--out", str(out), *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        self.lines: list[str] = []
-        self.stdout = ""
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for text in self.proc.stderr:
-            self.lines.append(text.rstrip("\n"))
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match:
-        """The first stderr line matching `pattern`, polled until `timeout`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for text in list(self.lines):
-                if m := re.search(pattern, text):
-                    return m
-            assert self.proc.poll() is None, "the game day ended early:\n" + "\n".join(self.lines[-30:])
-            assert time.monotonic() < deadline, f"no line matching {pattern!r}:\n" + "\n".join(self.lines[-30:])
-            time.sleep(0.1)  # poll
-
-    def stop(self, timeout: float = 120) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        self.stdout, _ = self.proc.communicate(timeout=timeout)
-        self._reader.join(10)
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(30)
-
-
-def started(gameday: GameDayProcess) -> tuple[str, str]:
-    """(project, page URL) once the game day is up and its load settled."""
-    project = gameday.wait_for(r"game day (hx-\w+):", 180)[1]
-    url = gameday.wait_for(r"live page: (http://127\.0\.0\.1:\d+/\?token=\S+)", 30)[1]
-    gameday.wait_for(r"publish +\d+/\d+ +ok%100\.0", 30)   # load flowing and settled
-    return project, url
 
 
 def harness(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -75,9 +25,9 @@ def harness(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 def test_a_short_game_day_with_faults_and_a_note_from_other_terminals(images, tmp_path):
     env = {**os.environ, "HX_STATE_DIR": str(tmp_path / "state")}
     gameday = GameDayProcess(tmp_path / "out", env, "--nodes", "2", "--for", "10m", "--rate", "20")
-    project = None
     try:
-        project, _ = started(gameday)
+        gameday.started()
+        project = gameday.project
         inject = harness(env, "fault", "inject", "latency", "--project", project, "--target", "redis",
                          "--param", "latency=250")
         assert inject.returncode == 0, inject.stderr
@@ -94,7 +44,7 @@ def test_a_short_game_day_with_faults_and_a_note_from_other_terminals(images, tm
         assert again.returncode == 0 and "injected latency-2 " in again.stdout, again.stderr
         status = gameday.stop()
     finally:
-        gameday.kill()
+        gameday.ensure_stopped()
     assert status == 0, "\n".join(gameday.lines[-30:])
     assert not (tmp_path / "state" / f"{project}.sock").exists()
     assert leftovers(project.removeprefix("hx-")) == []
