@@ -110,27 +110,33 @@ def cmd_list(args: argparse.Namespace) -> int:
     return status
 
 
+def judge_journal(path: Path) -> tuple[dict, bool]:
+    """Re-judge a journal from itself alone: (summary, whether it reached run_end).
+
+    JournalError or ScenarioError when it is not a harness journal."""
+    events = read_journal(path)
+    start = next((e for e in events if e["kind"] == "run_start"), None)
+    if start is None or "source" not in start:
+        raise JournalError(f"{path}: no run_start event with the scenario; is this a harness journal?")
+    if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
+        raise JournalError(f"{path}: its run_start does not carry a scenario; is this a harness journal?")
+    scenario: Scenario = loads(start["source"], Path(str(start.get("path", "<journal>"))), start.get("monitoring"))
+    end = next((e for e in reversed(events) if e["kind"] == "run_end"), None)
+    error = (end or {}).get("error") if end else None
+    try:
+        return judge_events(events, scenario, error), end is not None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise JournalError(f"{path}: not a harness journal (an event lacks a field or has the wrong type: "
+                           f"{type(exc).__name__}: {exc})") from None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import write_reports
     from harness.report.terminal import render
     try:
-        events = read_journal(Path(args.journal))
-        start = next((e for e in events if e["kind"] == "run_start"), None)
-        if start is None or "source" not in start:
-            raise JournalError(f"{args.journal}: no run_start event with the scenario; is this a harness journal?")
-        if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
-            raise JournalError(f"{args.journal}: its run_start does not carry a scenario; is this a harness journal?")
-        scenario: Scenario = loads(start["source"], Path(str(start.get("path", "<journal>"))), start.get("monitoring"))
+        summary, ended = judge_journal(Path(args.journal))
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
-        return EXIT_BAD_INPUT
-    end = next((e for e in reversed(events) if e["kind"] == "run_end"), None)
-    error = (end or {}).get("error") if end else None
-    try:
-        summary = judge_events(events, scenario, error)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        _err(f"{args.journal}: not a harness journal (an event lacks a field or has the wrong type: "
-             f"{type(exc).__name__}: {exc})")
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else Path(args.journal).parent
     try:
@@ -140,9 +146,43 @@ def cmd_report(args: argparse.Namespace) -> int:
         _err(f"cannot write the reports to {out}: {exc.strerror}")
         return EXIT_BAD_INPUT
     print(render(summary))
-    if end is None:
+    if not ended:
         print("note: the journal has no run_end (the run was killed); judged up to its last complete line")
     return summary["exit_status"]
+
+
+def run_journal(run: str) -> Path:
+    """The journal of a run named by its journal, its directory, or a directory holding one run's."""
+    path = Path(run)
+    if path.is_file():
+        return path
+    if (path / "journal.jsonl").is_file():
+        return path / "journal.jsonl"
+    found = sorted(path.glob("*/journal.jsonl"))
+    if len(found) == 1:
+        return found[0]
+    raise JournalError(f"{run}: not a run: expected a journal.jsonl, a run directory, or a directory holding "
+                       f"one run{' (it holds ' + str(len(found)) + ': name one)' if found else ''}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.report import compare
+    try:
+        a, b = (judge_journal(run_journal(run))[0] for run in (args.run_a, args.run_b))
+    except (JournalError, ScenarioError) as exc:
+        _err(f"compare: {exc}")
+        return EXIT_BAD_INPUT
+    out = Path(args.out) if args.out else Path("runs") / time.strftime("compare-%Y%m%dT%H%M%SZ", time.gmtime())
+    c = compare.compare(a, b)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.html").write_text(compare.render_html(c))
+    except OSError as exc:
+        _err(f"compare: cannot write to {out}: {exc.strerror}")
+        return EXIT_BAD_INPUT
+    print(compare.render_text(c))
+    print(f"file: {out / 'compare.html'}")
+    return EXIT_PASS
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -327,6 +367,12 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("journal", metavar="JOURNAL")
     report.add_argument("--out", metavar="DIR", help="where to write (default: the journal's directory)")
     report.set_defaults(func=cmd_report)
+
+    comp = sub.add_parser("compare", help="two runs side by side: alerts, detection times, customer impact per fault")
+    comp.add_argument("run_a", metavar="RUN_A", help="a journal.jsonl, or a run directory")
+    comp.add_argument("run_b", metavar="RUN_B")
+    comp.add_argument("--out", metavar="DIR", help="where to write compare.html (default runs/compare-<UTC time>)")
+    comp.set_defaults(func=cmd_compare)
 
     up = sub.add_parser("up", help="start a cluster and leave it running")
     up.add_argument("--nodes", type=int, default=3, choices=(1, 2, 3))
