@@ -5,7 +5,7 @@ times), probe lanes (each probe's runs of passes and failures), the human notes,
 times a game day's facilitator asks about, all in seconds from the fault's confirmation (its
 injection when it was never confirmed):
 
-- impact: the first failed publish sent after the injection, or the first lost or late delivery (losses
+- impact: the first failed publish sent after the injection, or the first lost delivery (losses
   are known to the timeline's bucket, 1 s);
 - detect: the first alert turning pending, the first firing, the first notification reaching the sink,
   the first human note (`harness note`);
