@@ -1,4 +1,4 @@
-"""The `harness` command line (DESIGN.md, "The command line contract").
+"""The `harness` command line (docs/architecture.md).
 
 Exit status: 0 every expectation held; 1 an expectation failed; 2 bad input; 3 the harness or its
 infrastructure failed.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.journal import JournalError, read_journal
-from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, judge_events
+from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
 
 
@@ -68,6 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except OSError as exc:
             _err(f"cannot write to --out {out}: {exc.strerror}")
             return EXIT_BAD_INPUT
+    from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
     for scenario in scenarios:
         result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))
@@ -138,6 +139,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    if not ended and not args.partial:
+        _err(f"{args.journal}: the run is incomplete (no run_end: it was killed); nothing judged. "
+             "`harness report --partial` gives the verdicts up to its last line (still exit 3)")
+        return EXIT_ERROR
     out = Path(args.out) if args.out else Path(args.journal).parent
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -146,8 +151,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         _err(f"cannot write the reports to {out}: {exc.strerror}")
         return EXIT_BAD_INPUT
     print(render(summary))
-    if not ended:
-        print("note: the journal has no run_end (the run was killed); judged up to its last complete line")
     return summary["exit_status"]
 
 
@@ -366,6 +369,8 @@ def parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="re-judge a journal and write its reports")
     report.add_argument("journal", metavar="JOURNAL")
     report.add_argument("--out", metavar="DIR", help="where to write (default: the journal's directory)")
+    report.add_argument("--partial", action="store_true",
+                        help="judge a journal without run_end (a killed run) up to its last line; exit 3 still")
     report.set_defaults(func=cmd_report)
 
     comp = sub.add_parser("compare", help="two runs side by side: alerts, detection times, customer impact per fault")

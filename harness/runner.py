@@ -7,7 +7,6 @@ unless `keep` is set.
 from __future__ import annotations
 
 import asyncio
-import math
 import sys
 import time
 import traceback
@@ -15,20 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness import alerts, analysis, expect, story
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import journal_fields
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
+from harness.judge import judge_events
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
 from harness.scenario import Scenario
 from harness.workload.load import Load, LoadError, build_load
 
-EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_ERROR = 0, 1, 2, 3
 SUBSCRIBE_TIMEOUT_S = 20.0
 
 
@@ -213,37 +211,3 @@ async def _to_the_end(coro) -> None:
         except asyncio.CancelledError:
             continue  # the task goes on under the shield; wait for it again
     task.result()
-
-
-def judge_events(events: list[dict], scenario: Scenario, error: str | None = None) -> dict:
-    """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status."""
-    a = analysis.analyse(events, scenario.windows, recovery=scenario.recovery)
-    spans = {w.name: (w.start, w.end) for w in [*a.windows, *a.named]}
-    spans[expect.WHOLE_RUN] = (a.windows[0].start if a.windows else 0.0, math.inf)
-    fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
-    alert_context = expect.AlertContext(a.alerts, spans, fault_times)
-    verdicts = expect.judge_all(scenario.expectations, a.metrics, alert_context) if error is None else []
-    if error is not None:
-        verdict, status = "error", EXIT_ERROR
-    elif all(v.passed for v in verdicts):
-        verdict, status = "pass", EXIT_PASS
-    else:
-        verdict, status = "fail", EXIT_FAIL
-    return {
-        "scenario": scenario.name,
-        "run_id": a.run.get("run_id"),
-        "verdict": verdict,
-        "exit_status": status,
-        "error": error,
-        "phases": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
-                   for w in a.windows],
-        "windows": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
-                    for w in a.named],
-        "run": {"metrics": a.metrics.get(expect.WHOLE_RUN, {})},
-        "expectations": [v.to_json() for v in verdicts],
-        "faults": a.faults,
-        "timeline": a.timeline,
-        "story": story.story(events, a.faults, a.timeline, a.alerts),
-        **({"alerts": alerts.summary([e for e in scenario.expectations if isinstance(e, alerts.AlertExpectation)],
-                                     a.alerts, spans, a.faults)} if scenario.monitoring else {}),
-    }

@@ -14,9 +14,11 @@ from typing import Any
 import yaml
 
 from harness import expect
-from harness.alerts import ANY as ANY_ALERT, AlertExpectation
+from harness.alert_expect import ANY as ANY_ALERT, AlertExpectation
+from harness.duration import EXAMPLES, parse_duration
 from harness.observe import rules
-from harness.analysis import NamedWindow, Recovery
+from harness.recovery import Recovery
+from harness.windows import WHOLE_RUN, NamedWindow
 from harness.workload.rate import SHAPES, Shape
 from harness.faults.catalog import FAULT_KINDS, FaultSpec, validate_fault
 
@@ -152,28 +154,13 @@ class _Reader:
     def duration(self, value: Any, path: Path_) -> float:
         seconds = parse_duration(value)
         if seconds is None or seconds <= 0 or seconds > 24 * 3600:
-            raise self.error(path, f"must be a duration like 10s, 500ms, 2m (or seconds), up to 24h; got {value!r}")
+            raise self.error(path, f"must be a duration like {EXAMPLES}, up to 24h; got {value!r}")
         return seconds
 
     def name(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", value):
             raise self.error(path, f"must be a name of letters, digits, '-' and '_' starting with a letter; got {value!r}")
         return value
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float | None:
-    """Seconds from 10, 2.5, "10s", "500ms", "2m", "1h"; None when it is not a duration."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and (match := _DURATION.match(value)):
-        return float(match.group(1)) * _UNIT[match.group(2)]
-    return None
 
 
 # --- the loader ------------------------------------------------------------------------------------
@@ -286,7 +273,7 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
     for i, item in enumerate(raw):
         w = r.mapping(item, ("windows", i), {"name", "phase", "from", "to"}, {"name", "phase"})
         name = r.name(w["name"], ("windows", i, "name"))
-        if name in by_name or name == expect.WHOLE_RUN or name in {n.name for n in out}:
+        if name in by_name or name == WHOLE_RUN or name in {n.name for n in out}:
             raise r.error(("windows", i, "name"), f"window name {name!r} is already a phase or window name")
         phase = by_name.get(w["phase"]) if isinstance(w["phase"], str) else None
         if phase is None:
@@ -297,6 +284,13 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
         end = r.duration(w["to"], ("windows", i, "to")) if "to" in w else None
         if end is not None and end <= start:
             raise r.error(("windows", i, "to"), f"must be after from ({start:g} s)")
+        # A window outside its phase would be empty, and an empty window proves nothing.
+        if start >= phase.duration_s:
+            raise r.error(("windows", i, "from"), f"{start:g} s is not inside phase {phase.name!r} "
+                                                  f"({phase.duration_s:g} s long)")
+        if end is not None and end > phase.duration_s:
+            raise r.error(("windows", i, "to"), f"{end:g} s is past the end of phase {phase.name!r} "
+                                                f"({phase.duration_s:g} s long)")
         out.append(NamedWindow(name, phase.name, start, end))
     return tuple(out)
 
@@ -317,7 +311,7 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
     for i, item in enumerate(raw):
         p = r.mapping(item, ("phases", i), {"name", "duration", "faults"}, {"name", "duration"})
         name = r.name(p["name"], ("phases", i, "name"))
-        if name in seen or name == expect.WHOLE_RUN:
+        if name in seen or name == WHOLE_RUN:
             raise r.error(("phases", i, "name"), f"phase name {name!r} is used twice or reserved")
         seen.add(name)
         duration = r.duration(p["duration"], ("phases", i, "duration"))
@@ -342,10 +336,10 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
 
 def _expectations(r: _Reader, raw: Any, phase_names: set[str],
                   phases: tuple[Phase, ...] = ()) -> tuple[expect.Expectation, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise r.error(("expect",), "must be a list of expectations like 'steady: publish.success_rate >= 0.99'")
+    if not isinstance(raw, list) or not raw:
+        # A scenario that expects nothing would pass whatever happened.
+        raise r.error(("expect",), "needs at least one expectation, a list of lines like "
+                                   "'steady: publish.success_rate >= 0.99' (docs/scenarios.md)")
     out = []
     for i, text in enumerate(raw):
         try:

@@ -2,8 +2,10 @@
 
 From the journal and its analysis: alert lanes (each alert's pending, firing, notified and resolved
 times), probe lanes (each probe's runs of passes and failures), the human notes, and per fault the
-times a game day's facilitator asks about, all in seconds from the fault's confirmation (its
-injection when it was never confirmed):
+times a game day's facilitator asks about, all in seconds from the fault's injection — the moment
+someone acted. (Not from its confirmation, as alert expectations measure: a fault such as a
+misconfigured Redis is confirmed only once its effect shows, seconds after customers felt it; the
+confirmation delay is its own column.)
 
 - impact: the first failed publish sent after the injection, or the first lost delivery (losses
   are known to the timeline's bucket, 1 s);
@@ -11,14 +13,17 @@ injection when it was never confirmed):
   the first human note (`harness note`);
 - recover: from the revert until success and delivery held again (analysis `recovery_s`).
 
-A fault's window runs from its injection to its revert plus `alerts.SETTLE_S` (or to the end of the
-run): alerts and impact there are attributed to it. docs/gameday.md.
+A fault's window runs from its injection to its revert plus `alert_expect.SETTLE_S`, cut short where
+the next fault is injected after that revert (its story begins), or at the end of the run: alerts,
+notes and impact there are attributed to it (faults active together share theirs). docs/gameday.md.
 """
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-from harness.alerts import SETTLE_S, AlertHistory
+from harness.alert_expect import SETTLE_S
+from harness.alerts import AlertHistory
+from harness.journal import CANARY
 
 
 def _labels_text(labels: dict[str, str]) -> str:
@@ -75,6 +80,15 @@ def _after(t: float | None, anchor: float) -> float | None:
     return None if t is None else round(max(0.0, t - anchor), 3)
 
 
+def _window_end(f: dict[str, Any], faults: list[dict[str, Any]], end: float) -> float:
+    """Where a fault's window stops: its revert plus SETTLE_S, or the next injection after its revert
+    (that fault's story begins), or the end of the run."""
+    if f.get("reverted_s") is None:
+        return end
+    later = [g["injected_s"] for g in faults if g.get("injected_s") is not None and g["injected_s"] >= f["reverted_s"]]
+    return min([end, f["reverted_s"] + SETTLE_S, *later])
+
+
 def fault_table(events: list[dict[str, Any]], faults: list[dict[str, Any]], timeline: list[dict[str, Any]],
                 history: AlertHistory) -> list[dict[str, Any]]:
     """Per fault: who injected it, times to impact, detection and recovery, the alerts of its window and
@@ -82,39 +96,40 @@ def fault_table(events: list[dict[str, Any]], faults: list[dict[str, Any]], time
     end = max((e["t"] for e in events), default=0.0)
     injected_by = {e["fault"]: e.get("by") for e in events if e["kind"] == "fault_injected"}
     failed = sorted(float(e["sent"]) for e in events
-                    if e["kind"] == "publish" and not e.get("ok") and e.get("pub") != "canary")
+                    if e["kind"] == "publish" and not e.get("ok") and e.get("pub") != CANARY)
     human = notes(events)
     rows = []
     for f in faults:
         start = f.get("injected_s")
         if start is None:
             continue
-        anchor = f["confirmed_s"] if f.get("confirmed_s") is not None else start
-        until = end if f.get("reverted_s") is None else min(end, f["reverted_s"] + SETTLE_S)
+        until = _window_end(f, faults, end)
         first_failure = next((s for s in failed if start <= s <= until), None)
         # Timeline buckets (1 s, by publish send time) overlapping the fault's window.
         buckets = [b for b in timeline if b["t"] + 1 > start and b["t"] <= until]
         lossy = [b for b in buckets if b["delivery.expected"] > b["delivery.received"]]
         first_loss = max(start, lossy[0]["t"]) if lossy else None
         impact = min((t for t in (first_failure, first_loss) if t is not None), default=None)
-        episodes = [e for e in history.episodes if start <= e.pending_t <= until]
+        pending = [e for e in history.episodes if start <= e.pending_t <= until]
         firing = [e for e in history.episodes if e.firing_t is not None and start <= e.firing_t <= until]
         notified = [e for e in history.episodes if e.notified_t is not None and start <= e.notified_t <= until]
         note = next((n for n in human if start <= n["t"] <= until), None)
-        pending_first = min(episodes, key=lambda e: e.pending_t, default=None)
+        pending_first = min(pending, key=lambda e: e.pending_t, default=None)
         firing_first = min(firing, key=lambda e: e.firing_t, default=None)
         notified_first = min(notified, key=lambda e: e.notified_t, default=None)
         rows.append({
             "name": f["name"], "kind": f.get("kind"), "target": f.get("target"), "by": injected_by.get(f["name"]),
             "injected_s": start, "confirmed_s": f.get("confirmed_s"), "reverted_s": f.get("reverted_s"),
-            "impact_after_s": _after(impact, anchor),
-            "pending_after_s": _after(pending_first and pending_first.pending_t, anchor),
-            "firing_after_s": _after(firing_first and firing_first.firing_t, anchor),
-            "notified_after_s": _after(notified_first and notified_first.notified_t, anchor),
-            "note_after_s": _after(note and note["t"], anchor),
+            "window_end_s": round(until, 3),
+            "confirmed_after_s": _after(f.get("confirmed_s"), start),
+            "impact_after_s": _after(impact, start),
+            "pending_after_s": _after(pending_first and pending_first.pending_t, start),
+            "firing_after_s": _after(firing_first and firing_first.firing_t, start),
+            "notified_after_s": _after(notified_first and notified_first.notified_t, start),
+            "note_after_s": _after(note and note["t"], start),
             "recovery_s": f.get("recovery_s"),
             "first_alert": (firing_first or pending_first).alert if (firing_first or pending_first) else None,
-            "alerts_pending": sorted({e.alert for e in episodes}),
+            "alerts_pending": sorted({e.alert for e in pending}),
             "alerts_fired": sorted({e.alert for e in firing}),
             "alerts_notified": sorted({e.alert for e in notified}),
             "publish_failed": sum(start <= s <= until for s in failed),

@@ -12,7 +12,7 @@ from typing import Any, Callable, Coroutine
 from harness.gameday import control
 from harness.gameday.desk import whoami
 from harness.gameday.session import DEFAULT_FOR_S, PHASE, GameDay, Plan, load_menu, scenario
-from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS
+from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS
 from harness.scenario import ScenarioError, parse_duration
 
 

@@ -19,7 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.analysis import CANARY, percentile
+from harness.journal import CANARY
+from harness.percentile import percentile
 
 KEEP_SECONDS = 3600          # samples kept for a page opened late
 KEEP_MARKERS = 2000

@@ -1,7 +1,7 @@
 """One game day: a scenario run whose only phase lasts until Ctrl-C (or `--for`), faults by hand.
 
 The game day is a Runner (runner.py) over a scenario it writes itself — the cluster, the steady
-workload, one phase `gameday` and no expectations — so it starts, journals, reverts, tears down and
+workload, one phase `gameday`, one invariant (no delivery duplicated) — so it starts, journals, reverts, tears down and
 judges exactly like a scenario run, and `harness report` re-judges its journal. Only the drive
 differs: it opens the control socket (control.py) and the live page (page.py), prints a line a second
 (live.py), and waits. Ctrl-C (or the end of `--for`) ends the phase in order: faults reverted, load
@@ -31,6 +31,7 @@ from harness.scenario import Scenario, ScenarioError, load, loads
 from harness.workload.load import build_load
 
 PHASE = "gameday"
+INVARIANT = "run: delivery.duplicated == 0"
 DEFAULT_FOR_S = 4 * 3600.0     # every load loop is bounded: a game day nobody stops ends after this
 
 
@@ -57,6 +58,8 @@ def scenario_text(plan: Plan) -> str:
         "workload": {"publish": {"rate": plan.rate, "channels": 2, "timeout": "2s"}, "subscribe": {"per_node": 2},
                      "grace": "2s"},
         "phases": [{"name": PHASE, "duration": f"{plan.for_s:g}s"}],
+        # A scenario expects something; a game day's one invariant, whatever is broken on purpose.
+        "expect": [INVARIANT],
     }
     return json.dumps(doc, indent=1)  # JSON is YAML: no quoting surprises for paths and names
 

@@ -36,7 +36,8 @@ def render_markdown(summary: dict) -> str:
         lines += ["", "Failed expectations:", ""] + [f"- `{_md(e['text'])}`: {_md(e['evidence'])}" for e in failed]
     faults = (summary.get("story") or {}).get("fault_table") or []
     if faults:
-        lines += ["", "| fault | impact s | first alert firing s | notified s | note s | recovered s | alerts fired |",
+        lines += ["", "Per fault, seconds after its injection (recovered: after its revert):", "",
+                  "| fault | impact s | first alert firing s | notified s | note s | recovered s | alerts fired |",
                   "|---|---|---|---|---|---|---|"]
         for r in faults:
             lines.append(f"| {_md(r['name'])} ({_md(str(r['kind']))}) | {_secs(r['impact_after_s'])} | "

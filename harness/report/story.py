@@ -87,20 +87,20 @@ def fault_table_html(summary: dict) -> str:
     rows = (summary.get("story") or {}).get("fault_table") or []
     if not rows:
         return ""
-    head = ("fault", "by", "confirmed", "impact", "pending", "firing", "notified", "note", "recovered",
+    head = ("fault", "by", "injected at", "confirmed", "impact", "pending", "firing", "notified", "note", "recovered",
             "failed pub", "lost", "alerts fired")
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in (
             f"{r['name']} ({r['kind']} on {r['target']})",
             "" if not r.get("by") else f"{r['by'].get('user')}@{r['by'].get('host')}",
-            _secs(r.get("confirmed_s") if r.get("confirmed_s") is not None else r["injected_s"]),
+            _secs(r["injected_s"]), _secs(r["confirmed_after_s"]),
             _secs(r["impact_after_s"]), _secs(r["pending_after_s"]), _secs(r["firing_after_s"]),
             _secs(r["notified_after_s"]), _secs(r["note_after_s"]),
             "never" if r.get("reverted_s") is not None and r.get("recovery_s") is None else _secs(r.get("recovery_s")),
             str(r["publish_failed"]), str(r["delivery_lost"]), ", ".join(r["alerts_fired"]) or "none"))
         + "</tr>" for r in rows)
-    return ("<h2>Faults: impact, detection, recovery</h2><p><small>Times after each fault was confirmed; recovered: "
-            "after its revert.</small></p><table><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{body}</table>")
+    return ("<h2>Faults: impact, detection, recovery</h2><p><small>Times after each fault's injection (when someone "
+            "acted); recovered: after its revert.</small></p><table><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{body}</table>")
 
 
 def notes_html(summary: dict) -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 from harness import cli
 from tests.unit.test_story import journal
 
-SOURCE = "name: {name}\nphases: [{{name: day, duration: 30s}}]\n"
+SOURCE = "name: {name}\nphases: [{{name: day, duration: 30s}}]\nexpect: ['run: delivery.duplicated == 0']\n"
 
 
 def write_run(directory: Path, name: str, detected: bool) -> Path:

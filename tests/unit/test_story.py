@@ -2,19 +2,20 @@
 from pathlib import Path
 
 from harness.report import write_reports
-from harness.runner import judge_events
+from harness.judge import judge_events
 from harness.scenario import loads
 from harness.story import probe_lanes
 
 SCENARIO = loads("""\
 name: story
 phases: [{name: day, duration: 30s}]
+expect: ["run: delivery.duplicated == 0"]
 """)
 BY = {"user": "alice", "host": "laptop"}
 
 
 def journal() -> list[dict]:
-    """One fault confirmed at 5 s: publishes fail from 6.2 s, RedisCacheErrors pending 7 s, firing 8 s,
+    """One fault injected at 5 s, confirmed at 5.5 s: publishes fail from 6.2 s, RedisCacheErrors pending 7 s, firing 8 s,
     notified 9 s, a note at 10 s, reverted at 12 s; probes fail from 6 s to 12 s."""
     out = [{"t": 0.0, "kind": "run_start", "run_id": "r", "grace_s": 0.5},
            {"t": 0.0, "kind": "ws_connect", "sub": "a"},
@@ -33,9 +34,9 @@ def journal() -> list[dict]:
         out.append({"t": t, "kind": "probe", "name": "readyz", "node": "node1", "ok": not 6 <= t < 12,
                     "status": 200 if not 6 <= t < 12 else 503, "latency_ms": 3.0, "error": None})
     out += [
-        {"t": 4.9, "kind": "fault_injected", "fault": "misconf", "fault_kind": "redis-misconf-unwritable-dir",
+        {"t": 5.0, "kind": "fault_injected", "fault": "misconf", "fault_kind": "redis-misconf-unwritable-dir",
          "target": "redis", "params": {}, "by": BY},
-        {"t": 5.0, "kind": "fault_confirmed", "fault": "misconf", "evidence": "SET -> MISCONF", "by": BY},
+        {"t": 5.5, "kind": "fault_confirmed", "fault": "misconf", "evidence": "SET -> MISCONF", "by": BY},
         {"t": 7.5, "kind": "alert_pending", "alert": "RedisCacheErrors", "labels": {}, "active_t": 7.0},
         {"t": 8.0, "kind": "alert_firing", "alert": "RedisCacheErrors", "labels": {}, "active_t": 7.0},
         {"t": 9.0, "kind": "alert_notified", "alert": "RedisCacheErrors", "labels": {}, "status": "firing",
@@ -49,10 +50,10 @@ def journal() -> list[dict]:
     return sorted(out, key=lambda e: e["t"])
 
 
-def test_fault_table_times_from_confirmation():
+def test_fault_table_times_from_injection():
     summary = judge_events(journal(), SCENARIO)
     [row] = summary["story"]["fault_table"]
-    assert row["by"] == BY
+    assert row["by"] == BY and row["confirmed_after_s"] == 0.5
     assert row["impact_after_s"] == 1.2                # first failed publish sent at 6.2 s
     assert row["pending_after_s"] == 2.0 and row["firing_after_s"] == 3.0 and row["notified_after_s"] == 4.0
     assert row["note_after_s"] == 5.0
