@@ -80,13 +80,14 @@ def _after(t: float | None, anchor: float) -> float | None:
     return None if t is None else round(max(0.0, t - anchor), 3)
 
 
-def _window_end(f: dict[str, Any], faults: list[dict[str, Any]], end: float) -> float:
+def _window_end(f: dict[str, Any], faults: list[dict[str, Any]], end: float) -> tuple[float, bool]:
     """Where a fault's window stops: its revert plus SETTLE_S, or the next injection after its revert
-    (that fault's story begins), or the end of the run."""
+    (that fault's story begins: True), or the end of the run."""
     if f.get("reverted_s") is None:
-        return end
+        return end, False
     later = [g["injected_s"] for g in faults if g.get("injected_s") is not None and g["injected_s"] >= f["reverted_s"]]
-    return min([end, f["reverted_s"] + SETTLE_S, *later])
+    stop = min([end, f["reverted_s"] + SETTLE_S, *later])
+    return stop, bool(later) and stop == min(later)
 
 
 def fault_table(events: list[dict[str, Any]], faults: list[dict[str, Any]], timeline: list[dict[str, Any]],
@@ -103,10 +104,11 @@ def fault_table(events: list[dict[str, Any]], faults: list[dict[str, Any]], time
         start = f.get("injected_s")
         if start is None:
             continue
-        until = _window_end(f, faults, end)
+        until, cut = _window_end(f, faults, end)
         first_failure = next((s for s in failed if start <= s <= until), None)
-        # Timeline buckets (1 s, by publish send time) overlapping the fault's window.
-        buckets = [b for b in timeline if b["t"] + 1 > start and b["t"] <= until]
+        # Timeline buckets (1 s, by publish send time) overlapping the fault's window; one that straddles
+        # the next fault's injection is that fault's.
+        buckets = [b for b in timeline if b["t"] + 1 > start and (b["t"] + 1 <= until if cut else b["t"] <= until)]
         lossy = [b for b in buckets if b["delivery.expected"] > b["delivery.received"]]
         first_loss = max(start, lossy[0]["t"]) if lossy else None
         impact = min((t for t in (first_failure, first_loss) if t is not None), default=None)

@@ -101,3 +101,19 @@ def test_summary_md_lists_failed_expectations(tmp_path: Path):
     write_reports(tmp_path, judge_events(journal(), scenario))
     md = (tmp_path / "summary.md").read_text()
     assert "❌ s: FAIL (exit 1)" in md and "0/1 expectations held" in md and "- `day: publish.success_rate >= 0.99`" in md
+
+
+def test_a_fault_window_ends_where_the_next_fault_begins():
+    """An earlier fault, reverted at 3 s, keeps nothing of the one injected at 5 s (well within its
+    settling time): neither its failures, its alert, nor the bucket straddling its injection."""
+    events = journal()
+    events.insert(4, {"t": 1.5, "kind": "fault_injected", "fault": "slow", "fault_kind": "latency", "target": "redis",
+                      "params": {}})
+    events.insert(5, {"t": 1.6, "kind": "fault_confirmed", "fault": "slow", "evidence": "listed"})
+    events.insert(6, {"t": 3.0, "kind": "fault_reverted", "fault": "slow"})
+    events.sort(key=lambda e: e["t"])
+    slow, misconf = judge_events(events, SCENARIO)["story"]["fault_table"]
+    assert slow["name"] == "slow" and slow["window_end_s"] == 5.0
+    assert (slow["impact_after_s"], slow["pending_after_s"], slow["alerts_fired"], slow["publish_failed"]) == \
+        (None, None, [], 0)
+    assert misconf["alerts_fired"] == ["RedisCacheErrors"] and misconf["publish_failed"] == 15
