@@ -54,15 +54,17 @@ def lanes_svg(summary: dict, x: Callable[[float], float], width: int) -> str:
     timeline = summary.get("timeline") or []
     story = summary.get("story") or {}
     end = (timeline[-1]["t"] + 1) if timeline else 0.0
-    rows = _lane_rows(summary, x, end)
+    left = x(timeline[0]["t"]) if timeline else 0.0
+    right = x(end)
+    # Episodes that began before the timeline (an alert pending at start) are drawn from its edge.
+    rows = _lane_rows(summary, lambda t: min(max(x(t), left), right), end)
     if not rows and not story.get("notes"):
         return ""
     height = TOP + ROW * max(1, len(rows)) + 4
     parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="alert and probe lanes">']
-    left = x(timeline[0]["t"]) if timeline else 0.0
     for i, (label, shapes) in enumerate(rows):
         y = TOP + i * ROW
-        parts.append(f'<rect x="{left:.1f}" y="{y + 12}" width="{x(end) - left:.1f}" '
+        parts.append(f'<rect x="{left:.1f}" y="{y + 12}" width="{right - left:.1f}" '
                      f'height="10" fill="#f4f4f4"/><text x="{left:.1f}" y="{y + 9}" '
                      f'font-size="10" fill="#333">{escape(label)}</text><g transform="translate(0 {y + 12})">'
                      + "".join(shapes) + "</g>")
@@ -100,7 +102,7 @@ def fault_table_html(summary: dict) -> str:
             str(r["publish_failed"]), str(r["delivery_lost"]), ", ".join(r["alerts_fired"]) or "none"))
         + "</tr>" for r in rows)
     return ("<h2>Faults: impact, detection, recovery</h2><p><small>Times after each fault's injection (when someone "
-            "acted); recovered: after its revert.</small></p><table><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{body}</table>")
+            "acted); recovered: after its revert.</small></p><table style=\"font-size: 12px\"><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{body}</table>")
 
 
 def notes_html(summary: dict) -> str:
