@@ -11,7 +11,6 @@ from typing import Any, Callable, Coroutine
 
 from harness.gameday import control
 from harness.gameday.desk import whoami
-from harness.gameday.session import DEFAULT_FOR_S, PHASE, GameDay, Plan, load_menu, scenario
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS
 from harness.scenario import ScenarioError, parse_duration
 
@@ -21,6 +20,7 @@ def _err(message: str) -> None:
 
 
 def cmd_gameday(args: argparse.Namespace, run_cancellable: Callable[[Coroutine], Any]) -> int:
+    from harness.gameday.session import DEFAULT_FOR_S, PHASE, GameDay, Plan, load_menu, scenario  # the run side
     for_s = parse_duration(args.for_) if args.for_ is not None else DEFAULT_FOR_S
     if for_s is None or not 5 <= for_s <= 24 * 3600:
         _err(f"gameday: --for must be a duration from 5s to 24h, like 60s, 30m, 2h; got {args.for_!r}")
