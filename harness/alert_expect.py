@@ -10,7 +10,9 @@ An alert expectation is one line:
     alert * silent during steady                                     (no alert at all)
 
 `fires` and `notified` need a transition after the anchor: an alert already pending or firing before it
-does not count (write `firing at` for that meaning). `silent` needs evidence that the watcher was
+does not count (write `firing at` for that meaning). Time is measured from the anchor (a phase's
+measured start, a fault's confirmation), and the transition may come from the moment the anchor
+began to act (the phase's start, the fault's injection): a fault acts before it is confirmed. `silent` needs evidence that the watcher was
 polling the whole window (no gap between successful polls longer than 3 scrape intervals).
 
 A gap is a `fires`/`notified` expectation that did not hold. Noise is an alert firing that no
@@ -72,10 +74,13 @@ def parse(text: str, windows: set[str], phases: set[str], faults: set[str]) -> A
 
 
 def judge(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[float, float]],
-          faults: dict[str, float | None], max_gap: float = 3.0) -> tuple[bool, float | None, str]:
+          faults: dict[str, float | None], max_gap: float = 3.0,
+          origins: dict[str, float] | None = None) -> tuple[bool, float | None, str]:
     """(passed, observed seconds or None, evidence) of one alert expectation.
 
     `max_gap`: the longest gap between the watcher's successful polls that still counts as covered.
+    `origins` ("phase P" / "fault F" → time): when each anchor began to act (phase start, injection);
+    a transition counts from there. Default: the anchor itself.
     """
     if e.kind == "silent":
         return _silent(e, history, windows, max_gap)
@@ -89,8 +94,9 @@ def judge(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[f
         return False, None, f"{e.alert} not firing at {e.anchor_kind} {e.anchor}{_blind(history, anchor, anchor, max_gap)}"
     attr = "firing_after_s" if e.kind == "fires" else "notified_after_s"
     verb = "fired" if e.kind == "fires" else "was notified"
-    t = timings(history, e.alert, anchor, anchor + e.within_s, transition=True)
-    late = timings(history, e.alert, anchor, transition=True)
+    since = min(anchor, (origins or {}).get(f"{e.anchor_kind} {e.anchor}", anchor))
+    t = timings(history, e.alert, anchor, anchor + e.within_s, since=since)
+    late = timings(history, e.alert, anchor, since=since)
     if t[attr] is not None:
         return True, t[attr], (f"{e.alert} pending after {_fmt(t['pending_after_s'])}, firing after "
                                f"{_fmt(t['firing_after_s'])}, notified after {_fmt(late['notified_after_s'])} "
@@ -98,7 +104,7 @@ def judge(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[f
     if late[attr] is not None:
         return False, late[attr], f"{e.alert} {verb} only after {late[attr]:.1f} s (limit {e.within_s:g} s)"
     pending = f"; it was pending after {t['pending_after_s']:.1f} s" if t["pending_after_s"] is not None else ""
-    before = timings(history, e.alert, anchor)[attr] == 0.0
+    before = timings(history, e.alert, since)[attr] == 0.0
     already = f"; it was already {'firing' if e.kind == 'fires' else 'notified'} before (write 'firing at')" if before else ""
     return False, None, (f"{e.alert} never {verb} after {e.anchor_kind} {e.anchor}{pending}{already} (gap)"
                          f"{_blind(history, anchor, anchor + e.within_s, max_gap)}")
@@ -140,7 +146,7 @@ def _anchor(e: AlertExpectation, windows: dict[str, tuple[float, float]], faults
 
 def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
             windows: dict[str, tuple[float, float]], faults: list[dict[str, Any]],
-            max_gap: float = 3.0) -> dict[str, Any]:
+            max_gap: float = 3.0, origins: dict[str, float] | None = None) -> dict[str, Any]:
     """Per expected alert its times from its anchor; gaps (expected, never fired in time); noise (fired
     while no fault was active nor settling, and not anticipated); other alerts that fired during faults."""
     fires = [e for e in expectations if e.kind in ("fires", "notified")]
@@ -152,9 +158,10 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
         anchor = _anchor(e, windows, confirmed)
         row: dict[str, Any] = {"alert": e.alert, "after": f"{e.anchor_kind} {e.anchor}", "within_s": e.within_s}
         if anchor is not None:
-            row.update(timings(history, e.alert, anchor, transition=True))
-            anticipated.setdefault(e.alert, []).append((anchor, _settled(e, windows, faults)))
-        if not judge(e, history, windows, confirmed, max_gap)[0]:
+            since = min(anchor, (origins or {}).get(f"{e.anchor_kind} {e.anchor}", anchor))
+            row.update(timings(history, e.alert, anchor, since=since))
+            anticipated.setdefault(e.alert, []).append((since, _settled(e, windows, faults)))
+        if not judge(e, history, windows, confirmed, max_gap, origins)[0]:
             gaps.append(e.alert)
         expected.append(row)
     fault_spans = [(f["injected_s"], math.inf if f["reverted_s"] is None else f["reverted_s"] + SETTLE_S)

@@ -103,13 +103,13 @@ def history(events: Iterable[dict[str, Any]]) -> AlertHistory:
 
 
 def _first_after(episodes: list[Episode], attr: str, start: float, end: float,
-                 transition: bool = False) -> float | None:
-    """Seconds from `start` to the first `attr` time in [start, end); 0 if an episode was already there,
-    unless `transition`: then only episodes that turned pending at or after `start` count."""
+                 since: float | None = None) -> float | None:
+    """Seconds from `start` to the first `attr` time in [start, end); 0 if an episode was already there.
+    With `since`, only episodes that turned pending at or after `since` count (a transition)."""
     best: float | None = None
     for e in episodes:
         t = getattr(e, attr)
-        if t is None or (transition and e.pending_t < start):
+        if t is None or (since is not None and e.pending_t < since):
             continue
         if t < start:
             if e.resolved_t is None or e.resolved_t > start:
@@ -121,14 +121,14 @@ def _first_after(episodes: list[Episode], attr: str, start: float, end: float,
 
 
 def timings(history: AlertHistory, alert: str, start: float, end: float = math.inf,
-            transition: bool = False) -> dict[str, Any]:
+            since: float | None = None) -> dict[str, Any]:
     """Time to pending, firing and notification of one alert, measured from `start`, looking until `end`
-    (with `transition`, only episodes that began at or after `start`)."""
+    (with `since`, only episodes that began at or after `since`)."""
     episodes = [e for e in history.episodes if e.alert == alert]
     return {
-        "pending_after_s": _first_after(episodes, "pending_t", start, end, transition),
-        "firing_after_s": _first_after(episodes, "firing_t", start, end, transition),
-        "notified_after_s": _first_after(episodes, "notified_t", start, end, transition),
+        "pending_after_s": _first_after(episodes, "pending_t", start, end, since),
+        "firing_after_s": _first_after(episodes, "firing_t", start, end, since),
+        "notified_after_s": _first_after(episodes, "notified_t", start, end, since),
         "fired": any(e.firing_during(start, end) for e in episodes),
     }
 

@@ -64,6 +64,7 @@ class Facts:
     first_t: float = 0.0
     last_t: float = 0.0
     complete: bool = False                                                             # run_end reached
+    phase_starts: dict[str, float] = field(default_factory=dict)                       # as journaled
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Analysis:
     named: list[Window] = field(default_factory=list)
     alerts: alerting.AlertHistory = field(default_factory=alerting.AlertHistory)
     complete: bool = True                               # the journal reached run_end
+    origins: dict[str, float] = field(default_factory=dict)  # "phase P" / "fault F" → when it began to act
 
 
 def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (), bucket_s: float = 1.0,
@@ -101,9 +103,13 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
     window_recoveries(faults, phases, named_windows + [whole], metrics)
     history = alerting.history(facts.alert_events)
     rule_alerts = (facts.run.get("monitoring") or {}).get("alerts") or ()
+    watched_until = phases[-1].end if phases else whole.end   # the watcher stops with the drain
     for w in windows:
-        metrics[w.name].update(alerting.window_metrics(history, w.start, w.end, rule_alerts, watch_gap_s))
-    return Analysis(facts.run, phases, metrics, faults, timeline, named_windows, history, facts.complete)
+        metrics[w.name].update(alerting.window_metrics(history, w.start, min(w.end, watched_until), rule_alerts,
+                                                       watch_gap_s))
+    origins = {**{f"phase {name}": t for name, t in facts.phase_starts.items()},
+               **{f"fault {f['name']}": f["injected_s"] for f in faults if f["injected_s"] is not None}}
+    return Analysis(facts.run, phases, metrics, faults, timeline, named_windows, history, facts.complete, origins)
 
 
 def read(events: Iterable[dict[str, Any]]) -> Facts:
@@ -155,13 +161,15 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
                 f.disconnects.append((e["sub"], t, _close_code(reason)))
         elif kind == "phase_start":
             phase_starts[e["phase"]] = t
+            f.phase_starts[e["phase"]] = t
         elif kind == "phase_end" and e["phase"] in phase_starts:
             f.phases.append(Window(e["phase"], phase_starts.pop(e["phase"]), t))
         elif kind.startswith("fault_"):
             fault = f.faults.setdefault(e["fault"], {
                 "name": e["fault"], "kind": e.get("fault_kind"), "target": e.get("target"),
-                # The phase it was injected in: the one open now (journals before `phase` was recorded).
-                "phase": e.get("phase") or next(reversed(phase_starts), None),
+                # The phase it was injected in: the one open now (journals before `phase` was recorded);
+                # `phase: null` for a fault by hand (game day), which does not reshape its phase.
+                "phase": e["phase"] if "phase" in e else next(reversed(phase_starts), None),
                 "injected_s": None, "confirmed_s": None, "reverted_s": None})
             stage = kind.removeprefix("fault_")
             if stage in ("injected", "confirmed", "reverted") and fault[f"{stage}_s"] is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from harness import alert_expect as alerts
@@ -137,7 +137,8 @@ def judge_all(expectations: tuple[Expectation | alerts.AlertExpectation, ...] | 
               metrics: dict[str, dict[str, Any]], alert_context: AlertContext | None = None) -> list[Verdict]:
     """Every verdict; alert expectations are judged on the alert history of `alert_context`."""
     context = alert_context or AlertContext(AlertHistory(), {}, {})
-    return [Verdict(e.text, *alerts.judge(e, context.history, context.windows, context.faults, context.max_gap))
+    return [Verdict(e.text, *alerts.judge(e, context.history, context.windows, context.faults, context.max_gap,
+                                                  context.origins))
             if isinstance(e, alerts.AlertExpectation) else judge(e, metrics) for e in expectations]
 
 
@@ -150,3 +151,4 @@ class AlertContext:
     windows: dict[str, tuple[float, float]]
     faults: dict[str, float | None]
     max_gap: float = 3.0
+    origins: dict[str, float] = field(default_factory=dict)   # "phase P" / "fault F" → when it began to act

@@ -34,7 +34,7 @@ def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | 
     # `run` for alerts: from the first phase to the last phase's end (the watcher stops at the drain).
     spans[WHOLE_RUN] = (a.windows[0].start, a.windows[-1].end) if a.windows else (0.0, 0.0)
     fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
-    alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap)
+    alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins)
     # A failed run is not judged; a cut-short or saturated one is, its verdicts shown but not trusted.
     verdicts = expect.judge_all(scenario.expectations, a.metrics, alert_context) if error is None else []
     if error is None and not a.complete:
@@ -62,7 +62,8 @@ def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | 
         "story": story.story(events, a.faults, a.timeline, a.alerts),
         **({"alerts": alert_expect.summary([e for e in scenario.expectations
                                             if isinstance(e, alert_expect.AlertExpectation)],
-                                           a.alerts, spans, a.faults, max_gap)} if scenario.monitoring else {}),
+                                           a.alerts, spans, a.faults, max_gap, a.origins)}
+           if scenario.monitoring else {}),
     }
 
 

@@ -21,6 +21,7 @@ from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
 from harness.judge import judge_events
+from harness.loop_lag import sample_loop_lag
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
@@ -55,7 +56,7 @@ class Runner:
         """
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(nodes=s.nodes, keep=self.keep, **(s.monitoring.cluster_args() if s.monitoring else {}))
+        cluster = Cluster(keep=self.keep, **s.cluster_args())
         journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
@@ -123,6 +124,7 @@ class Runner:
         w = s.workload
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
         progress = Progress(journal.clock, self.log)
+        lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
         load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received)
         progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
@@ -139,10 +141,11 @@ class Runner:
             await self._wind_down(load, watcher, journal)
         finally:
             ticker.cancel()
+            lag.cancel()
             if watcher:
                 await watcher.stop()
             await load.close()
-            await asyncio.gather(ticker, return_exceptions=True)
+            await asyncio.gather(ticker, lag, return_exceptions=True)
             journal.flush()
 
     async def _wind_down(self, load: Load, watcher: AlertWatcher | None, journal: JournalWriter) -> None:
@@ -168,13 +171,15 @@ class Runner:
         mine: list[Fault] = []
         for spec in phase.faults:
             fault = make_fault(spec, faults)
-            journal.append("fault_injected", **journal_fields(spec))
+            journal.append("fault_injected", **journal_fields(spec), phase=phase.name)
             active.append(fault)
             mine.append(fault)
             await fault.inject()
             evidence = await fault.confirm()
             journal.append("fault_confirmed", fault=spec.name, evidence=evidence)
             journal.flush()
+        if mine:
+            start = journal.clock.now()  # a faulted phase is measured, and lasts, from its confirmation
         remaining = start + phase.duration_s - journal.clock.now()
         if remaining > 0:
             await asyncio.sleep(remaining)  # the phase's declared duration

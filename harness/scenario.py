@@ -23,6 +23,9 @@ from harness.workload.rate import SHAPES, Shape
 from harness.faults.catalog import FAULT_KINDS, FaultSpec, validate_fault
 
 
+POLICIES = ("strict", "degrade")
+
+
 class ScenarioError(Exception):
     """A scenario the harness refuses: the message says where and why."""
 
@@ -87,6 +90,13 @@ class Scenario:
     recovery: Recovery
     source: str                   # the file's text, recorded in the journal so `report` can re-judge
     monitoring: Monitoring | None = None   # None: the lighter cluster, without the monitoring services
+    redis_policy: str = "strict"           # the nodes' failure policies (docs/node.md): strict | degrade
+    upstream_policy: str = "strict"
+
+    def cluster_args(self) -> dict[str, Any]:
+        """What the cluster is started with: nodes, failure policies, the monitoring profile."""
+        return {"nodes": self.nodes, "redis_policy": self.redis_policy, "upstream_policy": self.upstream_policy,
+                **(self.monitoring.cluster_args() if self.monitoring else {})}
 
 
 # --- YAML with line numbers ------------------------------------------------------------------------
@@ -199,9 +209,14 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     if not isinstance(description, str):
         raise r.error(("description",), "must be text")
 
-    cluster = r.mapping(top.get("cluster"), ("cluster",),
-                        {"nodes", "monitoring", "rules", "scrape_interval", "evaluation_interval"})
+    cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes", "monitoring", "rules", "scrape_interval",
+                                                          "evaluation_interval", "redis_policy", "upstream_policy"})
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
+    policies = {}
+    for key in ("redis_policy", "upstream_policy"):
+        policies[key] = cluster.get(key, "strict")
+        if policies[key] not in POLICIES:
+            raise r.error(("cluster", key), f"unknown policy {policies[key]!r}; allowed: {', '.join(POLICIES)}")
 
     workload = _workload(r, top.get("workload"), nodes)
     phases = _phases(r, top["phases"], nodes)
@@ -210,7 +225,7 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
     return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text,
-                    monitoring=monitoring)
+                    monitoring=monitoring, **policies)
 
 
 def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:

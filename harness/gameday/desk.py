@@ -71,7 +71,8 @@ class FaultDesk:
         async with self._lock:
             spec = replace(spec, name=self._unique(spec.name))
             fault = make_fault(spec, self.ctx)
-            self.journal.append("fault_injected", **journal_fields(spec), by=by)
+            # phase None: a fault by hand does not make its phase start at its confirmation.
+            self.journal.append("fault_injected", **journal_fields(spec), phase=None, by=by)
             self.active.append(fault)
             try:
                 await fault.inject()

@@ -25,6 +25,7 @@ from harness.gameday.desk import FaultDesk, whoami
 from harness.gameday.live import LiveView, line
 from harness.gameday.page import LivePage
 from harness.journal import JournalWriter
+from harness.loop_lag import sample_loop_lag
 from harness.observe.watcher import AlertWatcher
 from harness.runner import SUBSCRIBE_TIMEOUT_S, HarnessError, Runner
 from harness.scenario import Scenario, ScenarioError, load, loads
@@ -112,6 +113,7 @@ class GameDay(Runner):
         server = control.ControlServer(endpoints.project, desk)
         page = LivePage(desk, live, f"game day {endpoints.project}")
         ticker: asyncio.Task | None = None
+        lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
         try:
             if watcher:
                 await watcher.start(bound_s)
@@ -132,9 +134,10 @@ class GameDay(Runner):
             journal.flush()
             await self._wind_down(load, watcher, journal)
         finally:
+            lag.cancel()
             if ticker:
                 ticker.cancel()
-                await asyncio.gather(ticker, return_exceptions=True)
+            await asyncio.gather(lag, *([ticker] if ticker else []), return_exceptions=True)
             await page.stop()
             await server.stop()
             if watcher:

@@ -185,8 +185,12 @@ MONITORED = "cluster: {monitoring: true}\n"
 RECORDED = {"rule_set": "baseline", "rules_file": "rules.yml", "alerts": ["RedisDown"]}
 
 
-def monitored(*lines: str):
-    return loads("name: t\n" + MONITORED + PHASES + "expect:\n" + "".join(f"  - {json.dumps(x)}\n" for x in lines),
+FAULTED = ("phases: [{name: steady, duration: 10s}, {name: broken, duration: 10s, "
+           "faults: [{kind: latency, target: redis, latency: 10, name: f}]}]\n")
+
+
+def monitored(*lines: str, phases: str = PHASES):
+    return loads("name: t\n" + MONITORED + phases + "expect:\n" + "".join(f"  - {json.dumps(x)}\n" for x in lines),
                  recorded_alerts=RECORDED)
 
 
@@ -378,3 +382,14 @@ def test_window_coverage_is_measured_between_successful_polls():
     h = alerts.AlertHistory(polls=[0.0, 1.0, 2.0, 8.0, 9.0])
     assert h.uncovered_seconds(0.0, 10.0, 3.0) == 7.0        # 2 → 8 and 9 → open end
     assert h.uncovered_seconds(0.0, 2.0, 3.0) == 0.0
+
+
+def test_an_alert_turning_pending_between_injection_and_confirmation_reacted_to_the_fault():
+    """A fault acts before it is confirmed (a Redis misconfiguration needs a failed save to be seen)."""
+    j = polls(Journal().traffic(0.5, 20.0), 0.0, 21.0)
+    j.add(10.0, "fault_injected", fault="f", phase="broken").add(13.5, "fault_confirmed", fault="f")
+    episode(j, pending=12.0, firing=12.5, notified=13.0)
+    summary = j.judge(monitored("alert RedisDown fires within 5s after fault f",
+                                "alert RedisDown notified within 5s after fault f", phases=FAULTED))
+    assert verdicts(summary) == [(True, "RedisDown pending after 0.0 s, firing after 0.0 s, notified after 0.0 s "
+                                        "(limit 5 s)")] * 2

@@ -30,3 +30,38 @@ def test_harness_report_imports_no_docker(tmp_path: Path):
     status, loaded = out.stdout.strip().splitlines()[-1].split(" ", 1)
     assert loaded == "[]", f"harness report loaded the run side: {loaded}"
     assert status in {"0", "1"}
+
+
+JUDGE_SIDE = ("journal", "windows", "duration", "percentile", "vocabulary", "counters", "recovery", "alerts",
+              "analysis", "expect", "alert_expect", "judge")
+RUN_SIDE = ("harness.runner", "harness.cluster.cluster", "harness.faults", "harness.workload", "harness.observe",
+            "harness.scenario", "harness.report")
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return out
+
+
+def test_the_judge_side_imports_only_down_the_data_flow():
+    root = Path(__file__).resolve().parents[2] / "harness"
+    for name in JUDGE_SIDE:
+        bad = {m for m in _imports(root / f"{name}.py") if m.startswith(RUN_SIDE) or m == "docker"}
+        # judge.py names the Scenario type only under TYPE_CHECKING (never imported at run time).
+        allowed = {"harness.scenario", "harness.scenario.Scenario"} if name == "judge" else set()
+        assert bad <= allowed, (name, bad)
+
+
+def test_pure_data_imports_no_docker_backed_module():
+    root = Path(__file__).resolve().parents[2] / "harness"
+    for path in (root / "faults" / "catalog.py", root / "workload" / "rate.py", root / "cluster" / "services.py"):
+        assert not {m for m in _imports(path) if m.startswith(("harness.cluster.cluster", "docker"))}, path
+    for path in (root / "workload" / "load.py", root / "scenario.py"):
+        assert not {m for m in _imports(path) if m.startswith("harness.analysis")}, path

@@ -117,3 +117,11 @@ def test_a_fault_window_ends_where_the_next_fault_begins():
     assert (slow["impact_after_s"], slow["pending_after_s"], slow["alerts_fired"], slow["publish_failed"]) == \
         (None, None, [], 0)
     assert misconf["alerts_fired"] == ["RedisCacheErrors"] and misconf["publish_failed"] == 15
+
+
+def test_a_fault_by_hand_does_not_reshape_its_phase():
+    """A game day's fault (`phase: null`) leaves the phase measured from its start; a scenario's fault
+    (no `phase` field in older journals) still makes it start at its confirmation."""
+    by_hand = [dict(e, phase=None) if e["kind"] == "fault_injected" else e for e in journal()]
+    assert judge_events(by_hand, SCENARIO)["phases"][0]["start_s"] == 0.5
+    assert judge_events(journal(), SCENARIO)["phases"][0]["start_s"] == 5.5
