@@ -34,11 +34,14 @@ async def _run_cancellable(coro):
     """
     task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
+    signalled = False   # not task.cancelling(): a library's own timeout (anyio's) may leave it raised
 
     def cancel_once() -> None:
-        if task.cancelling():
+        nonlocal signalled
+        if signalled:
             _err("still reverting faults and tearing down; please wait")
         else:
+            signalled = True
             task.cancel()
 
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -6,8 +6,7 @@ judges exactly like a scenario run, and `harness report` re-judges its journal. 
 differs: it opens the control socket (control.py) and the live page (page.py), prints a line a second
 (live.py), and waits. Ctrl-C (or the end of `--for`) ends the phase in order: faults reverted, load
 stopped, deliveries drained, alert watcher's last poll; then the runner's cleanup and judgement. A
-second Ctrl-C while that runs cuts the drain short (the run is then "interrupted", exit 3) but never
-the runner's cleanup.
+second Ctrl-C only asks to wait (cli.py).
 """
 from __future__ import annotations
 
@@ -150,7 +149,7 @@ class GameDay(Runner):
         try:
             done, _ = await asyncio.wait([ticker], timeout=self.plan.for_s)
         except asyncio.CancelledError:
-            # Ctrl-C is how a game day ends: go on to an orderly end (a second one cancels that).
+            # Ctrl-C is how a game day ends: go on to an orderly end.
             asyncio.current_task().uncancel()
             return "stopped by Ctrl-C"
         if done:

@@ -24,7 +24,8 @@ def harness(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 def test_a_short_game_day_with_faults_and_a_note_from_other_terminals(images, tmp_path):
     env = {**os.environ, "HX_STATE_DIR": str(tmp_path / "state")}
-    gameday = GameDayProcess(tmp_path / "out", env, "--nodes", "2", "--for", "10m", "--rate", "20")
+    gameday = GameDayProcess(tmp_path / "out", env, "--nodes", "2", "--for", "10m", "--rate", "20",
+                             "--rules", "hardened")
     try:
         gameday.started()
         project = gameday.project
@@ -63,7 +64,12 @@ def test_a_short_game_day_with_faults_and_a_note_from_other_terminals(images, tm
                                               "user": me["user"], "host": me["host"], "via": "cli"}
     assert hand[6]["reason"] == "stopped by Ctrl-C" and events[-1] == {**events[-1], "kind": "run_end", "error": None}
 
+    assert any(e["kind"] == "alert_rules_loaded" and e["rule_set"] == "hardened" for e in events)
+    assert any(e["kind"] == "alert_watch_ok" for e in events)      # the watcher polled all along
+    assert any(e["kind"] == "loop_lag" for e in events)
+
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["alerts"]["rule_set"] == "hardened"
     assert (summary["verdict"], summary["exit_status"]) == ("pass", 0)
     assert [f["name"] for f in summary["faults"]] == ["latency", "latency-2"]
     gameday_phase = summary["phases"][0]["metrics"]

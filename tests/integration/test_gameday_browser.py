@@ -21,7 +21,9 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "runs" / "artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "runs" / "artifacts"
+SMOKE = ROOT / "scenarios" / "smoke.yaml"      # its fault offered as a menu
 LATENCY_MS = 400
 
 
@@ -58,7 +60,8 @@ def number(driver, element_id: str) -> float | None:
 
 def test_the_live_page_in_headless_chromium(images, tmp_path):
     env = {**os.environ, "HX_STATE_DIR": str(tmp_path / "state")}
-    gameday = GameDayProcess(tmp_path / "out", env, "--nodes", "2", "--for", "10m", "--rate", "20")
+    gameday = GameDayProcess(tmp_path / "out", env, "--nodes", "2", "--for", "10m", "--rate", "20",
+                             "--faults", str(SMOKE))
     driver = None
     try:
         url = gameday.started()
@@ -78,6 +81,14 @@ def test_the_live_page_in_headless_chromium(images, tmp_path):
             if (p50 := number(driver, "lat-p50")) is not None:
                 baseline.append(p50)
         before = statistics.median(baseline)
+
+        menu = driver.find_element(By.CSS_SELECTOR, 'button.menu[data-name="latency-1"]')
+        assert menu.text == "latency-1 (latency on redis)"
+
+        # A note from the page.
+        driver.find_element(By.ID, "note-text").send_keys("watching the latency plot")
+        driver.find_element(By.ID, "note-btn").click()
+        until("the note confirmed", lambda: "watching the latency plot" in driver.find_element(By.ID, "confirm").text, 10)
 
         # Inject latency from the form: confirmed, then the plot and the p50 rise.
         Select(driver.find_element(By.ID, "kind")).select_by_value("latency")
@@ -117,5 +128,9 @@ def test_the_live_page_in_headless_chromium(images, tmp_path):
     events = read_journal(tmp_path / "out" / "gameday" / "journal.jsonl")
     steps = [(e["kind"], e["by"]["via"]) for e in events if e["kind"].startswith("fault_")]
     assert steps == [("fault_injected", "page"), ("fault_confirmed", "page"), ("fault_reverted", "page")]
+    [note] = [e for e in events if e["kind"] == "note"]
+    assert (note["text"], note["via"]) == ("watching the latency plot", "page")
+    [opened] = [e for e in events if e["kind"] == "gameday_open"]
+    assert [m["name"] for m in opened["menu"]] == ["latency-1"]
     print(f"delivery p50 before {before:.0f} ms, with {LATENCY_MS} ms on redis {high:.0f} ms; "
           f"screenshot {ARTIFACTS / 'gameday-live-page.png'}")
