@@ -8,7 +8,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-ROWS = (  # (label, fault-table key, kind)
+ROWS = (  # (label, fault-table key, kind); times from the fault's injection
+    ("confirmed after", "confirmed_after_s", "secs"),
     ("impact after", "impact_after_s", "secs"),
     ("first pending", "pending_after_s", "secs"),
     ("first firing", "firing_after_s", "secs"),
