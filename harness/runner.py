@@ -26,7 +26,7 @@ from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
 from harness.scenario import Scenario
-from harness.workload.load import Load, LoadError, build_load
+from harness.workload.load import LoadError, build_load
 
 SUBSCRIBE_TIMEOUT_S = 20.0
 
@@ -123,7 +123,7 @@ class Runner:
         s = self.scenario
         w = s.workload
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
-        progress = Progress(journal.clock, self.log)
+        progress = self._progress(journal)
         lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
         load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received)
         progress.subscribers = load.subscribers
@@ -134,11 +134,16 @@ class Runner:
             if watcher:
                 await watcher.start(bound_s)
             await load.start(SUBSCRIBE_TIMEOUT_S)
-            for phase in s.phases:
-                await self._phase(phase, faults, journal, active, progress)
-                if watcher and watcher.error:
-                    raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
-            await self._wind_down(load, watcher, journal)
+            await self._walk(faults, journal, active, progress, watcher)
+            await load.stop_publishing()
+            # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
+            journal.append("drain_start", seconds=w.grace_s)
+            await asyncio.sleep(w.grace_s)
+            journal.append("drain_end")
+            if watcher:
+                await watcher.stop()
+                if watcher.error:
+                    raise HarnessError(watcher.error)
         finally:
             ticker.cancel()
             lag.cancel()
@@ -148,17 +153,17 @@ class Runner:
             await asyncio.gather(ticker, lag, return_exceptions=True)
             journal.flush()
 
-    async def _wind_down(self, load: Load, watcher: AlertWatcher | None, journal: JournalWriter) -> None:
-        """Stop publishing, drain, take the watcher's last poll (HarnessError if its rules stopped evaluating)."""
-        await load.stop_publishing()
-        # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
-        journal.append("drain_start", seconds=self.scenario.workload.grace_s)
-        await asyncio.sleep(self.scenario.workload.grace_s)
-        journal.append("drain_end")
-        if watcher:
-            await watcher.stop()
-            if watcher.error:
-                raise HarnessError(watcher.error)
+    def _progress(self, journal: JournalWriter) -> Progress:
+        """The line a second in the terminal (a game day prints its own: harness/gameday/session.py)."""
+        return Progress(journal.clock, self.log)
+
+    async def _walk(self, faults: FaultContext, journal: JournalWriter, active: list[Fault], progress: Progress,
+                    watcher: AlertWatcher | None) -> None:
+        """The scenario's phases in turn, under load (a game day walks its own: harness/gameday/session.py)."""
+        for phase in self.scenario.phases:
+            await self._phase(phase, faults, journal, active, progress)
+            if watcher and watcher.error:
+                raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
 
     async def _phase(self, phase, faults: FaultContext, journal: JournalWriter, active: list[Fault],
                      progress: Progress) -> None:

@@ -1,10 +1,10 @@
 """One game day: a scenario run whose only phase lasts until Ctrl-C (or `--for`), faults by hand.
 
 The game day is a Runner (runner.py) over a scenario it writes itself — the cluster, the steady
-workload, one phase `gameday`, one invariant (no delivery duplicated) — so it starts, journals, reverts, tears down and
-judges exactly like a scenario run, and `harness report` re-judges its journal. Only the drive
-differs: it opens the control socket (control.py) and the live page (page.py), prints a line a second
-(live.py), and waits. Ctrl-C (or the end of `--for`) ends the phase in order: faults reverted, load
+workload, one phase `gameday`, one invariant (no delivery duplicated) — so it starts, loads, watches,
+journals, reverts, tears down and judges exactly like a scenario run, and `harness report` re-judges
+its journal. Only the walk through the phases differs: it opens the control socket (control.py) and
+the live page (page.py), prints a line a second (live.py), and waits. Ctrl-C (or the end of `--for`) ends the phase in order: faults reverted, load
 stopped, deliveries drained, alert watcher's last poll; then the runner's cleanup and judgement. A
 second Ctrl-C only asks to wait (cli.py).
 """
@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.cluster.cluster import Endpoints
 from harness.faults.base import Fault
 from harness.faults.catalog import FaultSpec, validate_fault
 from harness.faults.factory import FaultContext
@@ -24,11 +23,10 @@ from harness.gameday.desk import FaultDesk, whoami
 from harness.gameday.live import LiveView, line
 from harness.gameday.page import LivePage
 from harness.journal import JournalWriter
-from harness.loop_lag import sample_loop_lag
 from harness.observe.watcher import AlertWatcher
-from harness.runner import SUBSCRIBE_TIMEOUT_S, HarnessError, Runner
+from harness.report.progress import Progress
+from harness.runner import HarnessError, Runner
 from harness.scenario import Scenario, ScenarioError, load, loads
-from harness.workload.load import build_load
 
 PHASE = "gameday"
 INVARIANT = "run: delivery.duplicated == 0"
@@ -98,32 +96,33 @@ def commands(project: str, menu: tuple[FaultSpec, ...]) -> list[str]:
 @dataclass
 class GameDay(Runner):
     plan: Plan = field(default_factory=Plan)
+    live: LiveView | None = None
 
-    async def _drive(self, endpoints: Endpoints, faults: FaultContext, journal: JournalWriter,
-                     active: list[Fault]) -> None:
-        s, plan = self.scenario, self.plan
-        bound_s = plan.for_s + s.workload.grace_s + 60   # every loop stops by itself
-        live = LiveView(grace_s=s.workload.grace_s)
-        journal.listeners.append(live.feed)
+    def _progress(self, journal: JournalWriter) -> Progress:
+        # The game day's view starts with the runner's drive, before the load connects, so that it sees
+        # every subscription; it prints its own line (the page's sample), not the runner's.
+        self.live = LiveView(grace_s=self.scenario.workload.grace_s)
+        journal.listeners.append(self.live.feed)
+        return Progress(journal.clock, lambda line: None)
+
+    async def _walk(self, faults: FaultContext, journal: JournalWriter, active: list[Fault], progress: Progress,
+                    watcher: AlertWatcher | None) -> None:
+        """One phase, until Ctrl-C or `--for`: faults and notes come from the control socket and the page."""
+        plan, live = self.plan, self.live
+        assert live is not None   # made by _progress
         desk = FaultDesk(faults, journal, active, {m.name: m for m in plan.menu})
-        load = build_load(s.workload, endpoints, journal, bound_s)
-        watcher = (AlertWatcher(endpoints.prometheus or "", endpoints.alertsink or "", journal, s.monitoring.rule_set)
-                   if s.monitoring else None)
-        server = control.ControlServer(endpoints.project, desk)
-        page = LivePage(desk, live, f"game day {endpoints.project}")
+        server = control.ControlServer(faults.project, desk)
+        page = LivePage(desk, live, f"game day {faults.project}")
+        journal.append("phase_start", phase=PHASE, duration_s=plan.for_s)
+        progress.phase = PHASE
         ticker: asyncio.Task | None = None
-        lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
         try:
-            if watcher:
-                await watcher.start(bound_s)
-            await load.start(SUBSCRIBE_TIMEOUT_S)
-            journal.append("phase_start", phase=PHASE, duration_s=plan.for_s)
             await server.start()
             url = await page.start(plan.page_port)
             journal.append("gameday_open", control=str(server.path), page=url.split("?")[0],
                            menu=[m.to_json() for m in plan.menu], by=whoami("cli"))
             journal.flush()
-            self._banner(endpoints.project, url, server.path)
+            self._banner(faults.project, url, server.path)
             ticker = asyncio.create_task(self._tick(live, page, journal, watcher))
             reason = await self._until_the_end(ticker)
             journal.append("gameday_close", reason=reason)
@@ -131,18 +130,12 @@ class GameDay(Runner):
             await desk.revert(None, whoami("cli"), during="end")
             journal.append("phase_end", phase=PHASE)
             journal.flush()
-            await self._wind_down(load, watcher, journal)
         finally:
-            lag.cancel()
             if ticker:
                 ticker.cancel()
-            await asyncio.gather(lag, *([ticker] if ticker else []), return_exceptions=True)
+                await asyncio.gather(ticker, return_exceptions=True)
             await page.stop()
             await server.stop()
-            if watcher:
-                await watcher.stop()
-            await load.close()
-            journal.flush()
 
     async def _until_the_end(self, ticker: asyncio.Task) -> str:
         """Wait for `--for`, Ctrl-C, or a failing ticker (the rule set stopped evaluating)."""
