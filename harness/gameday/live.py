@@ -124,7 +124,7 @@ class LiveView:
         if kind == "alert_notified":
             if e.get("status") == "firing" and key in self.alerts:
                 self.alerts[key]["notified"] = True
-            self._mark({"t": e["t"], "kind": "notified", "text": f"{e['alert']} {e.get('status')}"})
+            self._mark({"t": e["t"], "kind": "notified", "text": e["alert"], "status": e.get("status")})
             return
         if kind == "alert_resolved":
             self.alerts.pop(key, None)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,34 @@ import time
 from pathlib import Path
 
 from harness.cluster.cluster import LABEL_RUN, remove_labelled
+
+
+def chromium():
+    """Headless Chromium that reaches 127.0.0.1 only: anything else goes to a dead proxy."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1500",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-extensions", "--disable-default-apps", "--proxy-server=http://127.0.0.1:9"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+
+
+def until(what: str, check, timeout: float):
+    """Poll `check()` until it returns something truthy; AssertionError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+        except Exception:  # an element being re-rendered: try again
+            value = None
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"the page never showed {what}"
+        time.sleep(0.2)  # poll
 
 
 class GameDayProcess:

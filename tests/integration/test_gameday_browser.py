@@ -5,7 +5,6 @@ runs/artifacts/gameday-live-page.png."""
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import time
 from pathlib import Path
@@ -13,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from harness.journal import read_journal
-from tests.integration.gameday_kit import GameDayProcess
+from tests.integration.gameday_kit import GameDayProcess, chromium, until
 
 pytestmark = pytest.mark.integration
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
@@ -25,32 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "runs" / "artifacts"
 SMOKE = ROOT / "scenarios" / "smoke.yaml"      # its fault offered as a menu
 LATENCY_MS = 400
-
-
-def chromium():
-    """Headless Chromium that reaches 127.0.0.1 only: anything else goes to a dead proxy."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1500",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-extensions", "--disable-default-apps", "--proxy-server=http://127.0.0.1:9"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
-
-
-def until(what: str, check, timeout: float):
-    """Poll `check()` until it returns something truthy; AssertionError naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except Exception:  # an element being re-rendered: try again
-            value = None
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"the page never showed {what}"
-        time.sleep(0.2)  # poll
 
 
 def number(driver, element_id: str) -> float | None:
