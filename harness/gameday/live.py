@@ -183,7 +183,7 @@ def _round(v: float | None) -> float | None:
 
 
 def _pct(v: float | None) -> str:
-    return "  -  " if v is None else f"{100 * v:5.1f}"
+    return "     -" if v is None else f"{100 * v:5.1f}%"
 
 
 def line(sample: dict[str, Any]) -> str:
@@ -196,8 +196,8 @@ def line(sample: dict[str, Any]) -> str:
              (f"pending {','.join(pending)}" if pending else "")
     faults = ",".join(f["name"] for f in sample["faults"])
     lat = "-" if d["p99_ms"] is None else f"{d['p50_ms']:.0f}/{d['p99_ms']:.0f}ms"
-    text = (f"{sample['t']:7.1f}s publish {p['ok']:3d}/{p['attempts']:<3d} ok%{_pct(p['success'])} · "
-            f"delivery %{_pct(d['ratio'])} p50/p99 {lat:>11} · ws {ws['connected']}/{ws['total']}")
+    text = (f"{sample['t']:7.1f}s publish {p['ok']:3d}/{p['attempts']:<3d} ok {_pct(p['success'])} · "
+            f"delivered {_pct(d['ratio'])} p50/p99 {lat:>11} · ws {ws['connected']}/{ws['total']}")
     if probes:
         text += f" · probes ok {sum(1 for x in probes if x['ok'])}/{len(probes)}"
     text += f" · alerts {alerts or 'none'}"

@@ -73,7 +73,7 @@ class GameDayProcess:
         self.project = self.wait_for(r"starting cluster (hx-\w+)", 30)[1]
         self.wait_for(r"game day hx-\w+:", 180)
         url = self.wait_for(r"live page: (http://127\.0\.0\.1:\d+/\?token=\S+)", 30)[1]
-        self.wait_for(r"publish +\d+/\d+ +ok%100\.0", 30)   # load flowing and settled
+        self.wait_for(r"publish +\d+/\d+ +ok 100\.0%", 30)   # load flowing and settled
         return url
 
     def stop(self, timeout: float = 120) -> int:
