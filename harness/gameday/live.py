@@ -15,9 +15,9 @@ numbers. The canary is left out, as in analysis.py.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from harness.journal import CANARY
 from harness.percentile import percentile
@@ -186,14 +186,20 @@ def _pct(v: float | None) -> str:
     return "     -" if v is None else f"{100 * v:5.1f}%"
 
 
+def _names(alerts: Iterable[str]) -> str:
+    """Alert names once each, `×n` for an alert firing for n label sets (nodes, instances)."""
+    counts = Counter(alerts)
+    return ",".join(name + (f"×{n}" if n > 1 else "") for name, n in sorted(counts.items()))
+
+
 def line(sample: dict[str, Any]) -> str:
     """The terminal's line a second (the same figures as the page)."""
     p, d, ws = sample["publish"], sample["delivery"], sample["ws"]
     probes = sample["probes"]
-    firing = [a["alert"] for a in sample["alerts"] if a.get("state") == "firing"]
-    pending = [a["alert"] for a in sample["alerts"] if a.get("state") == "pending"]
-    alerts = (f"firing {','.join(firing)}" if firing else "") + (" " if firing and pending else "") + \
-             (f"pending {','.join(pending)}" if pending else "")
+    firing = _names(a["alert"] for a in sample["alerts"] if a.get("state") == "firing")
+    pending = _names(a["alert"] for a in sample["alerts"] if a.get("state") == "pending")
+    alerts = (f"firing {firing}" if firing else "") + (" " if firing and pending else "") + \
+             (f"pending {pending}" if pending else "")
     faults = ",".join(f["name"] for f in sample["faults"])
     lat = "-" if d["p99_ms"] is None else f"{d['p50_ms']:.0f}/{d['p99_ms']:.0f}ms"
     text = (f"{sample['t']:7.1f}s publish {p['ok']:3d}/{p['attempts']:<3d} ok {_pct(p['success'])} · "

@@ -75,6 +75,9 @@ def test_alerts_faults_probes_and_markers():
     assert [m["kind"] for m in live.markers_since(5)] == ["note"] and live.markers_since(6) == []
     text = line(s)
     assert "alerts firing Slow" in text and "faults latency" in text and "probes ok 0/1" in text
+    live.feed({"t": 5.2, "kind": "alert_firing", "alert": "Slow", "labels": {"job": "m"}})
+    assert "alerts firing Slow×2 " in line(live.sample(5.5))
+    live.feed({"t": 5.6, "kind": "alert_resolved", "alert": "Slow", "labels": {"job": "m"}})
     live.feed({"t": 6.0, "kind": "fault_reverted", "fault": "latency"})
     live.feed({"t": 6.0, "kind": "alert_resolved", "alert": "Slow", "labels": {"job": "n"}})
     s = live.sample(7.0)
