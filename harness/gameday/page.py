@@ -131,7 +131,7 @@ class LivePage:
         self.guard = Guard(sock.getsockname()[1])
         self._runner = web.AppRunner(self.app(self.guard), access_log=None, handle_signals=False)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock, shutdown_timeout=1.0).start()
+        await web.SockSite(self._runner, sock, shutdown_timeout=0.25).start()  # open pages are not waited for
         return self.url
 
     async def stop(self) -> None:
