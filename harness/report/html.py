@@ -1,8 +1,9 @@
 """report.html: one self-contained page (no scripts, no external files) with the run's story.
 
 Verdict, expectations with evidence, the per-phase table, faults with their times, plots of the
-1 s timeline (publish success, delivery p99, throughput) with phases shaded and faults marked, then
-the story (report/story.py): alert and probe lanes on the same time axis and the per-fault table.
+1 s timeline (publish success, delivery p99, throughput) with phases shaded and faults and notes
+marked, then the story (report/story.py): alert and probe lanes on the same time axis and the
+per-fault table.
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def _plot(summary: dict, title: str, series: list[tuple[str, str, Callable[[dict
             if f.get(key) is not None:
                 parts.append(f'<line x1="{x(f[key]):.1f}" x2="{x(f[key]):.1f}" y1="{PAD / 2}" y2="{HEIGHT - PAD / 2}" '
                              f'stroke="#c0392b" stroke-dasharray="{dash}"><title>{escape(f["name"])} {key[:-2]}</title></line>')
+    for n in (summary.get("story") or {}).get("notes", []):
+        parts.append(f'<line x1="{x(n["t"]):.1f}" x2="{x(n["t"]):.1f}" y1="{PAD / 2}" y2="{HEIGHT - PAD / 2}" '
+                     f'stroke="#2471a3" stroke-width="2"><title>note: {escape(n["text"])}</title></line>')
     for label, colour, f in series:
         points, path = [], []
         for b in timeline:
