@@ -423,6 +423,9 @@ def parser() -> argparse.ArgumentParser:
     gameday.add_argument("--monitoring", action="store_true",
                          help="add Prometheus, redis_exporter, Alertmanager and the alert sink (rule set baseline)")
     gameday.add_argument("--rules", metavar="SET|FILE", help="rule set (baseline, hardened) or rule file; implies --monitoring")
+    for dependency in ("redis", "upstream"):
+        gameday.add_argument(f"--{dependency}-policy", choices=("strict", "degrade"), default="strict",
+                             help=f"what the nodes do when {dependency} fails (docs/node.md; default strict)")
     gameday.add_argument("--rate", type=float, default=20.0, help="publishes a second (default 20)")
     gameday.add_argument("--for", dest="for_", metavar="DURATION",
                          help="end by itself after this long (e.g. 30m; default 4h); Ctrl-C ends it sooner")

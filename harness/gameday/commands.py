@@ -32,6 +32,7 @@ def cmd_gameday(args: argparse.Namespace, run_cancellable: Callable[[Coroutine],
         menu = load_menu(args.faults, args.nodes) if args.faults else ()
         plan = Plan(nodes=args.nodes, rate=args.rate, for_s=for_s,
                     rules=args.rules or ("baseline" if args.monitoring else None),
+                    redis_policy=args.redis_policy, upstream_policy=args.upstream_policy,
                     menu=menu, menu_source=args.faults, page_port=args.page_port)
         s = scenario(plan)
     except ScenarioError as exc:

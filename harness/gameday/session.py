@@ -41,6 +41,8 @@ class Plan:
     rate: float = 20.0
     for_s: float = DEFAULT_FOR_S
     rules: str | None = None              # a rule set or rule file: monitoring on
+    redis_policy: str = "strict"          # the nodes' failure policies (docs/node.md)
+    upstream_policy: str = "strict"
     menu: tuple[FaultSpec, ...] = ()
     menu_source: str | None = None
     page_port: int = 0
@@ -48,7 +50,8 @@ class Plan:
 
 def scenario_text(plan: Plan) -> str:
     """The scenario the game day runs, as YAML (recorded in the journal's run_start)."""
-    cluster = {"nodes": plan.nodes, **({"monitoring": True, "rules": plan.rules} if plan.rules else {})}
+    cluster = {"nodes": plan.nodes, "redis_policy": plan.redis_policy, "upstream_policy": plan.upstream_policy,
+               **({"monitoring": True, "rules": plan.rules} if plan.rules else {})}
     doc = {
         "name": PHASE,
         "description": "A game day: steady load, faults by hand" + (f" (menu: {plan.menu_source})" if plan.menu_source else ""),
@@ -165,7 +168,8 @@ class GameDay(Runner):
     def _banner(self, project: str, url: str, socket_path: Path) -> None:
         plan = self.plan
         self.log(f"game day {project}: {plan.nodes} nodes, {plan.rate:g} publishes/s, until Ctrl-C "
-                 f"or {plan.for_s:g} s" + (f", rules {plan.rules}" if plan.rules else ""))
+                 f"or {plan.for_s:g} s, policies redis {plan.redis_policy} upstream {plan.upstream_policy}"
+                 + (f", rules {plan.rules}" if plan.rules else ""))
         self.log(f"live page: {url}")
         self.log(f"control socket: {socket_path}")
         self.log("from another terminal:")

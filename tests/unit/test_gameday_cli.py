@@ -17,6 +17,8 @@ def test_the_game_day_scenario():
     assert s.workload.publish.shape.rate == 10 and [e.text for e in s.expectations] == [INVARIANT]
     assert s.monitoring.rule_set == "hardened" and "RedisCacheErrors" in s.monitoring.alerts
     assert scenario(Plan()).monitoring is None
+    degraded = scenario(Plan(redis_policy="degrade"))
+    assert (degraded.redis_policy, degraded.upstream_policy) == ("degrade", "strict")
 
 
 def test_a_scenario_as_menu():
@@ -54,3 +56,9 @@ def test_a_run_directory_is_never_reused(tmp_path, capsys):
     (tmp_path / "gameday" / "journal.jsonl").write_text("")
     assert cli.main(["gameday", "--out", str(tmp_path)]) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_an_unknown_policy_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["gameday", "--redis-policy", "lenient"])
+    assert exit_.value.code == 2 and "invalid choice: 'lenient'" in capsys.readouterr().err
