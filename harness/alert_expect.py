@@ -163,7 +163,8 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
             anticipated.setdefault(e.alert, []).append((since, _settled(e, windows, faults)))
         if not judge(e, history, windows, confirmed, max_gap, origins)[0]:
             gaps.append(e.alert)
-        expected.append(row)
+        if row not in expected:  # `fires` and `notified` on the same anchor share one row
+            expected.append(row)
     fault_spans = [(f["injected_s"], math.inf if f["reverted_s"] is None else f["reverted_s"] + SETTLE_S)
                    for f in faults if f["injected_s"] is not None]
     noise, during_faults = [], []

@@ -191,9 +191,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _system_spec(spec: str) -> str | dict:
+    """`--system` as a scenario's `system:` field: a built-in system's name, or the declaration a YAML
+    file holds (docs/systems.md); ValueError when the file cannot be read."""
+    import yaml
+    if spec.endswith((".yaml", ".yml")):
+        try:
+            return yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{spec}: cannot read the system declaration: {exc}") from None
+    return spec
+
+
+def _system(spec: str):
+    """The system `--system` names (docs/systems.md); ValueError saying what is wrong."""
+    from harness import systems
+    declared = _system_spec(spec)
+    try:
+        return systems.resolve(declared)
+    except ValueError as exc:
+        raise ValueError(f"{spec}: {exc}" if isinstance(declared, dict) else str(exc)) from None
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import Cluster, ClusterError
     from harness.observe import rules
+    try:
+        system = _system(args.system)
+    except ValueError as exc:
+        _err(f"up: --system: {exc}")
+        return EXIT_BAD_INPUT
     monitoring: dict = {}
     if args.monitoring or args.rules:
         try:
@@ -203,7 +230,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             _err(str(exc))
             return EXIT_BAD_INPUT
         monitoring = {"monitoring": True, "rules_file": path}
-    cluster = Cluster(nodes=args.nodes, keep=True, **monitoring)
+    cluster = Cluster(nodes=args.nodes, keep=True, system=system, **monitoring)
     try:
         endpoints = cluster.up()
     except ClusterError as exc:
@@ -218,7 +245,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _print_cluster(e) -> None:
-    print(f"{e.project}")
+    print(f"{e.project}  ({e.system}, {e.protocol} protocol)")
     for n in e.nodes:
         print(f"  {n.name:<10} {n.http}  {n.ws}")
     for name in ("toxiproxy", "redis", "upstream", "prometheus", "alertmanager", "alertsink"):
@@ -229,7 +256,7 @@ def _print_cluster(e) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from harness.cluster.cluster import LABEL_RUN, down_all, remove_labelled
+    from harness.cluster.cluster import LABEL_RUN, down_all, forget_system_dir, remove_labelled
     if args.all:
         from harness.faults.manual import forget_all
         containers, networks = down_all()
@@ -244,6 +271,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     # Faults made by hand are reverted and Toxiproxy reset first: nothing is removed mid-fault.
     problems = asyncio.run(manual.revert_for_down(f"hx-{run_id}"))
     containers, networks = remove_labelled({LABEL_RUN: run_id})
+    forget_system_dir(run_id)
     if not containers and not networks:
         _err(f"down: no cluster {args.project!r}; `harness ps` lists them")
         return EXIT_BAD_INPUT
@@ -315,7 +343,13 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
 
 def cmd_gameday(args: argparse.Namespace) -> int:
     from harness.gameday import commands
-    return commands.cmd_gameday(args, _run_cancellable)
+    try:
+        _system(args.system)
+        system = _system_spec(args.system)   # as the game day's scenario states it (recorded in its journal)
+    except ValueError as exc:
+        _err(f"gameday: --system: {exc}")
+        return EXIT_BAD_INPUT
+    return commands.cmd_gameday(args, system, _run_cancellable)
 
 
 def cmd_note(args: argparse.Namespace) -> int:
@@ -388,6 +422,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--monitoring", action="store_true",
                     help="add Prometheus, redis_exporter, Alertmanager and the alert sink")
     up.add_argument("--rules", metavar="SET|FILE", help="rule set (baseline, hardened) or rule file; implies --monitoring")
+    up.add_argument("--system", default="pusher-node", metavar="NAME|FILE.yaml",
+                    help="the system under test: pusher-node (default), centrifugo, or a YAML file declaring your own")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="remove a cluster, or every harness cluster with --all")
@@ -420,6 +456,8 @@ def parser() -> argparse.ArgumentParser:
 
     gameday = sub.add_parser("gameday", help="a live cluster under load for faults by hand, with a live page")
     gameday.add_argument("--nodes", type=int, default=3, choices=(1, 2, 3))
+    gameday.add_argument("--system", default="pusher-node", metavar="NAME|FILE.yaml",
+                         help="the system under test: pusher-node (default), centrifugo, or a YAML file declaring your own")
     gameday.add_argument("--monitoring", action="store_true",
                          help="add Prometheus, redis_exporter, Alertmanager and the alert sink (rule set baseline)")
     gameday.add_argument("--rules", metavar="SET|FILE", help="rule set (baseline, hardened) or rule file; implies --monitoring")

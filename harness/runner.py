@@ -26,6 +26,7 @@ from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
 from harness.scenario import Scenario
+from harness.systems.probes import Prober
 from harness.workload.load import LoadError, build_load
 
 SUBSCRIBE_TIMEOUT_S = 20.0
@@ -63,7 +64,8 @@ class Runner:
         recorded = ({"monitoring": {"rule_set": s.monitoring.rule_set, "rules_file": str(s.monitoring.rules_file),
                                     "alerts": list(s.monitoring.alerts)}} if s.monitoring else {})
         journal.append("run_start", run_id=cluster.run_id, scenario=s.name, path=str(s.path), nodes=s.nodes,
-                       grace_s=s.workload.grace_s, source=s.source, **recorded)
+                       grace_s=s.workload.grace_s, source=s.source, system=s.system.describe(),
+                       probes=[p.to_json() for p in s.all_probes], **recorded)
         journal.flush()
         active: list[Fault] = []
         error: str | None = None
@@ -130,6 +132,9 @@ class Runner:
         ticker = asyncio.create_task(progress.tick())
         watcher = (AlertWatcher(endpoints.prometheus or "", endpoints.alertsink or "", journal, s.monitoring.rule_set)
                    if s.monitoring else None)
+        prober = Prober(s.all_probes, {n.name: n.direct or n.http for n in endpoints.nodes}, journal)
+        probing_stop = asyncio.Event()
+        probing = asyncio.create_task(prober.run(probing_stop, bound_s))
         try:
             if watcher:
                 await watcher.start(bound_s)
@@ -147,10 +152,11 @@ class Runner:
         finally:
             ticker.cancel()
             lag.cancel()
+            probing_stop.set()
             if watcher:
                 await watcher.stop()
             await load.close()
-            await asyncio.gather(ticker, lag, return_exceptions=True)
+            await asyncio.gather(ticker, lag, probing, return_exceptions=True)
             journal.flush()
 
     def _progress(self, journal: JournalWriter) -> Progress:

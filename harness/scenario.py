@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from harness import expect
+from harness import expect, systems
 from harness.alert_expect import ANY as ANY_ALERT, AlertExpectation
 from harness.duration import EXAMPLES, parse_duration
 from harness.observe import rules
@@ -92,11 +92,17 @@ class Scenario:
     monitoring: Monitoring | None = None   # None: the lighter cluster, without the monitoring services
     redis_policy: str = "strict"           # the nodes' failure policies (docs/node.md): strict | degrade
     upstream_policy: str = "strict"
+    system: systems.System = field(default_factory=systems.resolve)   # the system under test
+    probes: tuple[systems.Probe, ...] = ()  # the scenario's own probes, polled beside the system's
+
+    @property
+    def all_probes(self) -> tuple[systems.Probe, ...]:
+        return self.system.probes + self.probes
 
     def cluster_args(self) -> dict[str, Any]:
-        """What the cluster is started with: nodes, failure policies, the monitoring profile."""
+        """What the cluster is started with: nodes, failure policies, the system, the monitoring profile."""
         return {"nodes": self.nodes, "redis_policy": self.redis_policy, "upstream_policy": self.upstream_policy,
-                **(self.monitoring.cluster_args() if self.monitoring else {})}
+                "system": self.system, **(self.monitoring.cluster_args() if self.monitoring else {})}
 
 
 # --- YAML with line numbers ------------------------------------------------------------------------
@@ -202,8 +208,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     lines: dict[Path_, int] = {}
     doc = _construct(node, (), lines)
     r = _Reader(file, lines)
-    top = r.mapping(doc, (), {"name", "description", "cluster", "workload", "phases", "windows", "recovery", "expect"},
-                    {"name", "phases"})
+    top = r.mapping(doc, (), {"name", "description", "system", "probes", "cluster", "workload", "phases", "windows",
+                              "recovery", "expect"}, {"name", "phases"})
     name = r.name(top["name"], ("name",))
     description = top.get("description") or ""
     if not isinstance(description, str):
@@ -212,6 +218,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes", "monitoring", "rules", "scrape_interval",
                                                           "evaluation_interval", "redis_policy", "upstream_policy"})
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
+    system = _system(r, top.get("system", systems.DEFAULT))
+    probes = _probes(r, top.get("probes"), system, nodes)
     policies = {}
     for key in ("redis_policy", "upstream_policy"):
         policies[key] = cluster.get(key, "strict")
@@ -225,7 +233,50 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
     return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text,
-                    monitoring=monitoring, **policies)
+                    monitoring=monitoring, system=system, probes=probes, **policies)
+
+
+def _system(r: _Reader, raw: Any) -> systems.System:
+    try:
+        return systems.resolve(raw)
+    except ValueError as exc:
+        field_name, _, message = str(exc).partition(": ")
+        # A custom declaration's message starts with the field it is about.
+        if isinstance(raw, dict) and field_name and " " not in field_name:
+            raise r.error(("system", field_name), message) from None
+        raise r.error(("system",), str(exc)) from None
+
+
+PROBE_METHODS = ("GET", "HEAD", "POST")
+
+
+def _probes(r: _Reader, raw: Any, system: systems.System, nodes: int) -> tuple[systems.Probe, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise r.error(("probes",), "must be a list of {name, path, node?, method?} (HTTP probes polled every second)")
+    taken = {p.name for p in system.probes}
+    node_names = ["all"] + [f"node{i}" for i in range(1, nodes + 1)]
+    out = []
+    for i, item in enumerate(raw):
+        at = ("probes", i)
+        p = r.mapping(item, at, {"name", "path", "node", "method"}, {"name", "path"})
+        name = r.name(p["name"], at + ("name",))
+        if name in taken:
+            raise r.error(at + ("name",), f"probe name {name!r} is taken (the system's probes: "
+                          f"{', '.join(q.name for q in system.probes)}; names must differ)")
+        taken.add(name)
+        path = p["path"]
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise r.error(at + ("path",), f"must be a URL path starting with /, got {path!r}")
+        node = p.get("node", "all")
+        if node not in node_names:
+            raise r.error(at + ("node",), f"unknown node {node!r}; allowed: {', '.join(node_names)}")
+        method = p.get("method", "GET")
+        if method not in PROBE_METHODS:
+            raise r.error(at + ("method",), f"must be one of {', '.join(PROBE_METHODS)}, got {method!r}")
+        out.append(systems.Probe(name, path, node, method))
+    return tuple(out)
 
 
 def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:

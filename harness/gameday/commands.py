@@ -19,7 +19,7 @@ def _err(message: str) -> None:
     print(f"harness: {message}", file=sys.stderr, flush=True)
 
 
-def cmd_gameday(args: argparse.Namespace, run_cancellable: Callable[[Coroutine], Any]) -> int:
+def cmd_gameday(args: argparse.Namespace, system: str | dict, run_cancellable: Callable[[Coroutine], Any]) -> int:
     from harness.gameday.session import DEFAULT_FOR_S, PHASE, GameDay, Plan, load_menu, scenario  # the run side
     for_s = parse_duration(args.for_) if args.for_ is not None else DEFAULT_FOR_S
     if for_s is None or not 5 <= for_s <= 24 * 3600:
@@ -30,7 +30,7 @@ def cmd_gameday(args: argparse.Namespace, run_cancellable: Callable[[Coroutine],
         return EXIT_BAD_INPUT
     try:
         menu = load_menu(args.faults, args.nodes) if args.faults else ()
-        plan = Plan(nodes=args.nodes, rate=args.rate, for_s=for_s,
+        plan = Plan(nodes=args.nodes, system=system, rate=args.rate, for_s=for_s,
                     rules=args.rules or ("baseline" if args.monitoring else None),
                     redis_policy=args.redis_policy, upstream_policy=args.upstream_policy,
                     menu=menu, menu_source=args.faults, page_port=args.page_port)

@@ -14,6 +14,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.faults.base import Fault
 from harness.faults.catalog import FaultSpec, validate_fault
@@ -38,6 +39,7 @@ class Plan:
     """What the facilitator asked for on the command line."""
 
     nodes: int = 3
+    system: str | dict[str, Any] = "pusher-node"   # a built-in system's name or a declaration (docs/systems.md)
     rate: float = 20.0
     for_s: float = DEFAULT_FOR_S
     rules: str | None = None              # a rule set or rule file: monitoring on
@@ -54,6 +56,7 @@ def scenario_text(plan: Plan) -> str:
                **({"monitoring": True, "rules": plan.rules} if plan.rules else {})}
     doc = {
         "name": PHASE,
+        "system": plan.system,
         "description": "A game day: steady load, faults by hand" + (f" (menu: {plan.menu_source})" if plan.menu_source else ""),
         "cluster": cluster,
         "workload": {"publish": {"rate": plan.rate, "channels": 2, "timeout": "2s"}, "subscribe": {"per_node": 2},
@@ -167,8 +170,8 @@ class GameDay(Runner):
 
     def _banner(self, project: str, url: str, socket_path: Path) -> None:
         plan = self.plan
-        self.log(f"game day {project}: {plan.nodes} nodes, {plan.rate:g} publishes/s, until Ctrl-C "
-                 f"or {plan.for_s:g} s, policies redis {plan.redis_policy} upstream {plan.upstream_policy}"
+        self.log(f"game day {project}: {self.scenario.system.name}, {plan.nodes} nodes, {plan.rate:g} publishes/s, "
+                 f"until Ctrl-C or {plan.for_s:g} s, policies redis {plan.redis_policy} upstream {plan.upstream_policy}"
                  + (f", rules {plan.rules}" if plan.rules else ""))
         self.log(f"live page: {url}")
         self.log(f"control socket: {socket_path}")

@@ -67,6 +67,7 @@ def test_a_short_game_day_with_faults_and_a_note_from_other_terminals(images, tm
     assert any(e["kind"] == "alert_rules_loaded" and e["rule_set"] == "hardened" for e in events)
     assert any(e["kind"] == "alert_watch_ok" for e in events)      # the watcher polled all along
     assert any(e["kind"] == "loop_lag" for e in events)
+    assert {(e["name"], e["node"]) for e in events if e["kind"] == "probe"} >= {("ready", "node1"), ("ready", "node2")}
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["alerts"]["rule_set"] == "hardened"
@@ -79,5 +80,6 @@ def test_a_short_game_day_with_faults_and_a_note_from_other_terminals(images, tm
     assert summary["story"]["notes"][0]["text"] == "paged on-call"
     html = (out / "report.html").read_text()
     assert "Faults: impact, detection, recovery" in html and "paged on-call" in html
+    assert "probe ready on node1" in html and "probe health on node2" in html     # the probe lanes
     assert (out / "summary.md").read_text().startswith("### ✅ gameday: PASS")
     assert "verdict: pass (exit 0)" in gameday.stdout

@@ -17,6 +17,8 @@ def test_the_game_day_scenario():
     assert s.workload.publish.shape.rate == 10 and [e.text for e in s.expectations] == [INVARIANT]
     assert s.monitoring.rule_set == "hardened" and "RedisCacheErrors" in s.monitoring.alerts
     assert scenario(Plan()).monitoring is None
+    assert scenario(Plan()).system.name == "pusher-node"
+    assert scenario(Plan(system="centrifugo")).system.protocol == "centrifugo"
     degraded = scenario(Plan(redis_policy="degrade"))
     assert (degraded.redis_policy, degraded.upstream_policy) == ("degrade", "strict")
 
@@ -44,6 +46,8 @@ def test_a_menu_that_does_not_fit_the_cluster(tmp_path):
     (["--rate", "0"], "--rate must be from 0.1 to 5000"),
     (["--faults", "nowhere.yaml"], "nowhere.yaml: cannot read scenario"),
     (["--rules", "nosuch"], "unknown rule set 'nosuch'"),
+    (["--system", "nosuch"], "gameday: --system: unknown system 'nosuch'"),
+    (["--system", "nowhere.yaml"], "gameday: --system: nowhere.yaml: cannot read the system declaration"),
 ])
 def test_bad_input_exits_2_before_anything_starts(tmp_path, capsys, args, message):
     assert cli.main(["gameday", "--out", str(tmp_path / "out"), *args]) == 2
