@@ -1,5 +1,5 @@
 """The live page in real headless Chromium (Debian's chromium and chromium-driver): it loads with no
-console errors, its numbers update live, a latency fault injected from its form is confirmed and the
+console errors, its numbers and probes update live, a latency fault injected from its form is confirmed and the
 delivery latency rises, reverting it brings the latency back. A screenshot of the page is kept in
 runs/artifacts/gameday-live-page.png."""
 from __future__ import annotations
@@ -54,6 +54,7 @@ def test_the_live_page_in_headless_chromium(images, tmp_path):
                 baseline.append(p50)
         before = statistics.median(baseline)
 
+        until("the system's probes", lambda: "ready node1 ok" in driver.find_element(By.ID, "probes").text, 10)
         menu = driver.find_element(By.CSS_SELECTOR, 'button.menu[data-name="latency-1"]')
         assert menu.text == "latency-1 (latency on redis)"
 
