@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import os
 import shutil
+import re
 import socket
 import tempfile
 import threading
@@ -37,6 +38,9 @@ LABEL_MANAGED = "io.hx.managed"
 LABEL_RUN = "io.hx.run-id"
 LABEL_OWNER = "io.hx.owner-pid"      # "<host>:<pid>" of the harness process that owns it; "" = kept on purpose
 LABEL_SYSTEM = "io.hx.system"        # the system under test's name
+LABEL_SCOPE = "io.hx.scope"          # "user", or "test-…" for the harness's own tests (HX_SCOPE)
+DEFAULT_SCOPE = "user"
+SCOPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
@@ -147,9 +151,12 @@ class Cluster:
     redis_policy: str = "strict"             # the nodes' failure policies (docs/node.md): strict | degrade
     upstream_policy: str = "strict"
     system: System = field(default_factory=systems.resolve)
+    scope: str = field(default_factory=lambda: os.environ.get("HX_SCOPE") or DEFAULT_SCOPE)
 
     def __post_init__(self) -> None:
         self._aborted = threading.Event()
+        if not SCOPE_PATTERN.fullmatch(self.scope):
+            raise ClusterError(f"HX_SCOPE must be 1-63 of lower-case letters, digits, '.', '_' and '-'; got {self.scope!r}")
         if not 1 <= self.nodes <= MAX_NODES:
             raise ClusterError(f"nodes must be from 1 to {MAX_NODES}, got {self.nodes}")
 
@@ -164,7 +171,7 @@ class Cluster:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HX_")}
-        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else owner_id())
+        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else owner_id(), HX_SCOPE=self.scope)
         env.update({f"HX_PORT_{k.upper()}": str(p) for k, p in self.ports.items()})
         env.update({f"HX_IMAGE_{k.upper()}": tag for k, tag in self.images.items()})
         env.update(HX_SYSTEM=self.system.name, HX_NODE_PORT=str(self.system.http_port),
@@ -348,10 +355,11 @@ def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
         client.close()
 
 
-def down_all() -> tuple[int, int]:
-    """Remove everything the harness labelled, whoever started it."""
-    removed = remove_labelled({LABEL_MANAGED: "true"})
-    forget_system_dir()
+def down_all(scope: str | None = None) -> tuple[int, int]:
+    """Remove everything the harness labelled, whoever started it; only one scope's when `scope` is given."""
+    removed = remove_labelled({LABEL_MANAGED: "true", **({LABEL_SCOPE: scope} if scope else {})})
+    if not scope:
+        forget_system_dir()
     return removed
 
 
@@ -394,7 +402,7 @@ def sweep_orphans(now: float | None = None) -> list[str]:
     finally:
         client.close()
     swept = []
-    for run_id in orphan_runs(objects, time.time() if now is None else now, _alive):
+    for run_id in orphan_runs(objects, time.time() if now is None else now, process_alive):
         try:
             remove_labelled({LABEL_RUN: run_id})
             swept.append(f"hx-{run_id}")
@@ -411,7 +419,8 @@ def _timestamp(created: str) -> float:
         return 0.0
 
 
-def _alive(pid: str) -> bool:
+def process_alive(pid: str) -> bool:
+    """Whether a process of this host with this pid (text) exists."""
     try:
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):

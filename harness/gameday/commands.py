@@ -19,7 +19,8 @@ def _err(message: str) -> None:
     print(f"harness: {message}", file=sys.stderr, flush=True)
 
 
-def cmd_gameday(args: argparse.Namespace, system: str | dict, run_cancellable: Callable[[Coroutine], Any]) -> int:
+def cmd_gameday(args: argparse.Namespace, system: str | dict,
+                run_interruptible: Callable[[Any], Coroutine]) -> int:
     from harness.gameday.session import DEFAULT_FOR_S, PHASE, GameDay, Plan, load_menu, scenario  # the run side
     for_s = parse_duration(args.for_) if args.for_ is not None else DEFAULT_FOR_S
     if for_s is None or not 5 <= for_s <= 24 * 3600:
@@ -47,7 +48,7 @@ def cmd_gameday(args: argparse.Namespace, system: str | dict, run_cancellable: C
     except OSError as exc:
         _err(f"cannot write to --out {out}: {exc.strerror}")
         return EXIT_BAD_INPUT
-    result = asyncio.run(run_cancellable(GameDay(s, out, keep=args.keep, plan=plan).run()))
+    result = asyncio.run(run_interruptible(GameDay(s, out, keep=args.keep, plan=plan)))
     from harness.report.terminal import render
     print(render(result.summary), flush=True)
     print(f"files: {out}/{{journal.jsonl,summary.json,summary.md,junit.xml,report.html}}", flush=True)

@@ -6,7 +6,8 @@ journals, reverts, tears down and judges exactly like a scenario run, and `harne
 its journal. Only the walk through the phases differs: it opens the control socket (control.py) and
 the live page (page.py), prints a line a second (live.py), and waits. Ctrl-C (or the end of `--for`) ends the phase in order: faults reverted, load
 stopped, deliveries drained, alert watcher's last poll; then the runner's cleanup and judgement. A
-second Ctrl-C only asks to wait (cli.py).
+second Ctrl-C is an interruption (cli._run_interruptible): the game day still reverts, drains and tears
+down, but its verdict is `error` (exit 3).
 """
 from __future__ import annotations
 
@@ -148,7 +149,10 @@ class GameDay(Runner):
         try:
             done, _ = await asyncio.wait([ticker], timeout=self.plan.for_s)
         except asyncio.CancelledError:
-            # Ctrl-C is how a game day ends: go on to an orderly end.
+            # Ctrl-C is how a game day ends, not an interruption: seen (the CLI stops cancelling), and the
+            # game day goes on to an orderly end. Another Ctrl-C from now on marks the run interrupted.
+            self.stopping = True
+            self.interrupt_requested = False
             asyncio.current_task().uncancel()
             return "stopped by Ctrl-C"
         if done:

@@ -17,10 +17,12 @@ async def desk_on(tmp: Path, menu=None) -> AsyncIterator[FaultDesk]:
     """A desk whose cluster does not exist: validation, notes and the catalogue work; faults that pass
     validation fail to reach their (absent) Toxiproxy."""
     journal = JournalWriter(tmp / "journal.jsonl")
+    journal.append("run_start", run_id="unit", grace_s=2.0)
     async with ToxiproxyClient("http://127.0.0.1:1", timeout=0.5, retries=0) as toxiproxy:
         yield FaultDesk(FaultContext(Endpoints("hx-unit", "unit", [], []), toxiproxy, 2), journal, [], menu or {})
     journal.close()
 
 
 def kinds(tmp: Path) -> list[str]:
-    return [e["kind"] for e in read_journal(tmp / "journal.jsonl")]
+    """The kinds the desk journaled (after the run_start the kit writes)."""
+    return [e["kind"] for e in read_journal(tmp / "journal.jsonl")][1:]

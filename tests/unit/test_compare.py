@@ -13,7 +13,7 @@ def write_run(directory: Path, name: str, detected: bool) -> Path:
     events[0] = {**events[0], "source": SOURCE.format(name=name), "path": f"{name}.yaml"}
     run = directory / name
     run.mkdir(parents=True)
-    (run / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (run / "journal.jsonl").write_text("".join(json.dumps({"wall": 1.8e9 + e["t"], **e}) + "\n" for e in events))
     return run
 
 
@@ -38,7 +38,7 @@ def test_compare_refuses_what_is_not_a_run(tmp_path, capsys):
     write_run(tmp_path / "two", "b", detected=True)
     assert cli.main(["compare", str(tmp_path / "two"), str(tmp_path / "two" / "a"), "--out", str(tmp_path / "c")]) == 2
     assert "holds 2: name one" in capsys.readouterr().err
-    (tmp_path / "junk.jsonl").write_text('{"t": 0, "kind": "hello"}\n')
+    (tmp_path / "junk.jsonl").write_text('{"t": 0, "wall": 1800000000, "kind": "hello"}\n')
     assert cli.main(["compare", str(tmp_path / "junk.jsonl"), str(tmp_path / "two" / "a")]) == 2
-    assert "no run_start event" in capsys.readouterr().err
+    assert "junk.jsonl:1: the first event must be the run's one run_start" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()

@@ -49,7 +49,7 @@ def test_note_inject_revert_and_status_over_the_socket(tmp_path):
     assert bad_op["status"] == 2 and "unknown operation" in bad_op["error"]
     assert status["ok"] and "latency" in [k["name"] for k in status["kinds"]] and status["active"] == []
     assert (failing["ok"], failing["status"]) == (False, 3) and [f.spec.name for f in active] == ["latency"]
-    events = read_journal(tmp_path / "journal.jsonl")
+    events = read_journal(tmp_path / "journal.jsonl")[1:]
     assert [e["kind"] for e in events] == ["note", "fault_injected", "fault_failed", "fault_revert_failed"]
     assert events[0] == {**events[0], "text": "paged on-call", "user": "alice", "host": "laptop", "via": "cli"}
     assert events[1]["by"] == {"user": "alice", "host": "laptop", "via": "cli"} and events[1]["fault"] == "latency"
