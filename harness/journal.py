@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 from harness.journal_schema import SchemaChecker
 
@@ -52,6 +52,8 @@ class JournalWriter:
         self._file: TextIO = open(self.path, "x", encoding="utf-8", buffering=1 << 16)
         self._task: asyncio.Task[None] | None = None
         self.count = 0
+        # Called with each event as it is appended (the game day's live view); must not block.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def append(self, kind: str, t: float | None = None, **fields: Any) -> dict[str, Any]:
         """Record one event now (or at monotonic time `t`) and return it."""
@@ -59,6 +61,8 @@ class JournalWriter:
         event = {"t": round(t, 6), "wall": round(self.clock.wall(t), 6), "kind": kind, **fields}
         self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
         self.count += 1
+        for listener in self.listeners:
+            listener(event)
         return event
 
     def flush(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness import alert_expect, analysis, expect
+from harness import alert_expect, analysis, expect, story
 from harness.counters import SATURATED_LAG_MS
 from harness.windows import WHOLE_RUN
 
@@ -59,6 +59,7 @@ def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | 
         "expectations": [v.to_json() for v in verdicts],
         "faults": a.faults,
         "timeline": a.timeline,
+        "story": story.story(events, a.faults, a.timeline, a.alerts),
         **({"alerts": alert_expect.summary([e for e in scenario.expectations
                                             if isinstance(e, alert_expect.AlertExpectation)],
                                            a.alerts, spans, a.faults, max_gap, a.origins)}
