@@ -20,7 +20,7 @@ def _err(message: str) -> None:
 
 
 def cmd_gameday(args: argparse.Namespace, system: str | dict,
-                run_interruptible: Callable[[Any], Coroutine]) -> int:
+                run_interruptible: Callable[[Coroutine, Any], Coroutine]) -> int:
     from harness.gameday.session import DEFAULT_FOR_S, PHASE, GameDay, Plan, load_menu, scenario  # the run side
     for_s = parse_duration(args.for_) if args.for_ is not None else DEFAULT_FOR_S
     if for_s is None or not 5 <= for_s <= 24 * 3600:
@@ -48,7 +48,8 @@ def cmd_gameday(args: argparse.Namespace, system: str | dict,
     except OSError as exc:
         _err(f"cannot write to --out {out}: {exc.strerror}")
         return EXIT_BAD_INPUT
-    result = asyncio.run(run_interruptible(GameDay(s, out, keep=args.keep, plan=plan)))
+    day = GameDay(s, out, keep=args.keep, plan=plan)
+    result = asyncio.run(run_interruptible(day.run(), day))
     from harness.report.terminal import render
     print(render(result.summary), flush=True)
     print(f"files: {out}/{{journal.jsonl,summary.json,summary.md,junit.xml,report.html}}", flush=True)
