@@ -143,7 +143,7 @@ class Runner:
         journal.append("run_end", error=error)
         journal.close()
         if self.running:
-            return  # the caller's cluster: the caller decides when it goes
+            return error  # the caller's cluster (the hunt's): the caller decides when it goes
         if self.keep and error is None:
             self.log(f"{self.scenario.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
         else:
