@@ -97,8 +97,8 @@ class Runner:
                            endpoints=endpoints.to_json())
             self.log(f"{s.name}: cluster ready in {timings.get('cluster_up_s', 0.0):.1f} s")
             run_task = asyncio.current_task()
-            watch = InfraWatch(watched_parts(endpoints, {t for p in s.phases for f in p.faults for t in f.targets}),
-                               journal, lambda part, problem: run_task.cancel())
+            watch = InfraWatch(watched_parts(endpoints, self._targeted()), journal,
+                               lambda part, problem: run_task.cancel())
             watch.start()
             try:
                 async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
@@ -127,6 +127,10 @@ class Runner:
             # No signal may cut this short: faults reverted, journal closed, cluster down, whatever comes.
             error = await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
         return self._judge(error, timings)
+
+    def _targeted(self) -> set[str]:
+        """The parts the run's faults may target: their death is the experiment, not the harness's."""
+        return {t for p in self.scenario.phases for f in p.faults for t in f.targets}
 
     async def _clean_up(self, cluster: Cluster, starting: asyncio.Future | None, active: list[Fault],
                         journal: JournalWriter, error: str | None, timings: dict[str, float]) -> str | None:
