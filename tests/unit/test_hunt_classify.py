@@ -114,6 +114,16 @@ def test_missing_evidence_gives_no_class(trial, reason):
     assert c.cls == NO_EVIDENCE and reason in c.reason
 
 
+def test_subscribers_dropped_by_the_fault_are_no_evidence_of_tolerance():
+    # Publishes succeed, the only subscriber is dropped at the fault and never back: its deliveries are
+    # missed, none expected, no delivery ratio. That is not "no impact".
+    trial = Trial()
+    trial.events = [e for e in trial.events if not (e["kind"] == "ws_receive" and e["t"] >= FAULT_AT + 0.5)]
+    trial.events.append({"t": FAULT_AT + 0.5, "kind": "ws_disconnect", "sub": "s", "reason": "closed 1006 abnormal"})
+    c = trial.classify()
+    assert c.cls == NO_EVIDENCE and "0 deliveries expected" in c.reason
+
+
 def test_a_detection_window_not_watched_to_the_deadline_gives_no_class():
     c = Trial(failing=0.5).classify(Thresholds(deadline_s=40.0))
     assert c.cls == NO_EVIDENCE and "no monitoring evidence for 14.8 s of the 40 s" in c.reason
