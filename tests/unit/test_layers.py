@@ -33,7 +33,7 @@ def test_harness_report_imports_no_docker(tmp_path: Path):
 
 
 JUDGE_SIDE = ("strict_yaml", "journal_schema", "journal", "windows", "duration", "percentile", "vocabulary", "counters", "recovery", "alerts",
-              "analysis", "expect", "alert_expect", "judge")
+              "probe_metrics", "analysis", "expect", "alert_expect", "story", "judge")
 RUN_SIDE = ("harness.runner", "harness.cluster.cluster", "harness.faults", "harness.workload", "harness.observe",
             "harness.scenario", "harness.report")
 
@@ -65,3 +65,14 @@ def test_pure_data_imports_no_docker_backed_module():
         assert not {m for m in _imports(path) if m.startswith(("harness.cluster.cluster", "docker"))}, path
     for path in (root / "workload" / "load.py", root / "scenario.py"):
         assert not {m for m in _imports(path) if m.startswith("harness.analysis")}, path
+
+
+def test_the_judge_loads_no_run_side_module_even_indirectly():
+    # The direct imports above can look clean while a package's __init__ pulls the run side in (the
+    # analysis once loaded the workload's HTTP and WebSocket client through harness.systems).
+    check = ("import sys, harness.judge, harness.hunt.classify; print(sorted(m for m in sys.modules if m == 'docker' "
+             "or m.startswith(('httpx', 'websockets', 'harness.systems', 'harness.workload', 'harness.cluster', "
+             "'harness.faults', 'harness.observe', 'harness.runner'))))")
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

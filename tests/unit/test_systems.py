@@ -5,7 +5,8 @@ import pytest
 
 from harness import systems
 from harness.analysis import analyse
-from harness.systems.probes import Answered, verdict, window_metrics
+from harness.probe_metrics import Answered, window_metrics
+from harness.systems.probes import verdict
 from harness.scenario import ScenarioError, loads
 
 MINIMAL = "name: s\nphases: [{name: steady, duration: 5s}]\nexpect: ['steady: publish.success_rate >= 0.9']\n"
