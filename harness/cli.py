@@ -426,7 +426,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     import random
     from harness.hunt import report
     from harness.hunt.classify import Thresholds
-    from harness.hunt.hunt import HuntConfig, hunt
+    from harness.hunt.hunt import HuntConfig, evidenced, hunt
     from harness.observe import rules
     from harness.duration import parse_duration
     if args.system != "pusher-node":
@@ -472,6 +472,9 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     print(report.terminal(doc), flush=True)
     print(f"files: {out}/{{hunt.json,hunt.html,found/,trials/}}", flush=True)
     if result.error or result.stopped == "interrupted":
+        return EXIT_ERROR
+    if not result.gaps and not evidenced(result):
+        _err("hunt: no trial reached a class (each had no evidence, or none fitted the budget): no verdict")
         return EXIT_ERROR
     return EXIT_FAIL if result.gaps else EXIT_PASS
 
