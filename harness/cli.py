@@ -104,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = asyncio.run(_run_interruptible(runner.run(), runner))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
-        print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
+        print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,summary.md,junit.xml,report.html}}", flush=True)
         worst = max(worst, result.exit_status)
         if runner.interrupt_requested:
             if result.summary.get("error") != "interrupted":
