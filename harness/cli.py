@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, TypeVar
 
-from harness import __version__
+from harness import __version__, out_dir
 from harness.journal import JournalError, read_journal
 from harness.journal_schema import span_problem
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, judge_events
@@ -88,14 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
              "their output directories would collide; rename one")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
-        taken = out / scenario.name / "journal.jsonl"
-        if taken.exists():
-            _err(f"{taken} already holds a run; choose another --out (runs are never overwritten)")
-            return EXIT_BAD_INPUT
-        try:
-            (out / scenario.name).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            _err(f"cannot write to --out {out}: {exc.strerror}")
+        if problem := out_dir.claim(out / scenario.name, "a run", out / scenario.name / "journal.jsonl"):
+            _err(problem)
             return EXIT_BAD_INPUT
     from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
@@ -453,13 +447,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
         _err(f"hunt: --rules: {exc}")
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else Path("runs") / time.strftime("hunt-%Y%m%dT%H%M%SZ", time.gmtime())
-    if (out / "hunt.json").exists() or (out / "trials").exists():
-        _err(f"{out} already holds a hunt; choose another --out (hunts are never overwritten)")
-        return EXIT_BAD_INPUT
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _err(f"cannot write to --out {out}: {exc.strerror}")
+    if problem := out_dir.claim(out, "a hunt", out / "hunt.json", out / "trials"):
+        _err(problem)
         return EXIT_BAD_INPUT
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     if args.seed is None:
