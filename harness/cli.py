@@ -228,12 +228,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _system_spec(spec: str) -> str | dict:
     """`--system` as a scenario's `system:` field: a built-in system's name, or the declaration a YAML
     file holds (docs/systems.md); ValueError when the file cannot be read."""
-    import yaml
+    from harness import strict_yaml
     if spec.endswith((".yaml", ".yml")):
         try:
-            return yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"{spec}: cannot read the system declaration: {exc}") from None
+            # The scenario's reader: a hostile file (alias bombs, tags, duplicate keys) is refused in bounded time.
+            return strict_yaml.load(strict_yaml.decode(Path(spec).read_bytes()))[0]
+        except OSError as exc:
+            raise ValueError(f"{spec}: cannot read the system declaration: {exc.strerror}") from None
+        except strict_yaml.YamlError as exc:
+            raise ValueError(f"{spec}:{exc.line}: {exc.message}") from None
     return spec
 
 
