@@ -24,8 +24,9 @@ import httpx
 import redis.asyncio as aioredis
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "node")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "node"), str(ROOT / "bench")]
 
+from benchkit import add_json_flag, output, ratio  # noqa: E402
 from harness.workload.client import App, PusherSocket, publish  # noqa: E402
 from nodekit import APP, start_node, start_redis, start_upstream, wait_ready  # noqa: E402
 
@@ -231,7 +232,14 @@ def main() -> int:
     parser.add_argument("--step-s", type=float, default=4.0, help="seconds per rate step (default 4)")
     parser.add_argument("--rates", default="10,25,50,100,150,200,300,400,600",
                         help="publish rates per second to step through (default %(default)s)")
+    add_json_flag(parser)
     args = parser.parse_args()
+    with output(args.json, {"bench": "fanout"}) as figures:
+        run(args, figures)
+    return 0
+
+
+def run(args: argparse.Namespace, figures: dict) -> None:
     rates = [float(r) for r in args.rates.split(",")]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hx-bench-") as tmp:
@@ -257,18 +265,29 @@ def main() -> int:
             upstream_proc.stop()
             redis.proc.stop()
     good = [s for s in steps if s.ok]
+    best = max(good, key=lambda s: s.deliveries_per_s) if good else None
+    figures.update(
+        subscribers=subscribers, step_s=args.step_s,
+        steps=[{"rate": s.rate, "deliveries_per_s": round(s.deliveries_per_s), "p50_ms": round(s.p50_ms, 1),
+                "p99_ms": round(s.p99_ms, 1), "lost": s.lost, "failed": s.failed} for s in steps],
+        sustained_deliveries_per_s=round(best.deliveries_per_s) if best else None,
+        sustained_publishes_per_s=best.rate if best else None,
+        sustained_p50_ms=round(best.p50_ms, 1) if best else None,
+        sustained_p99_ms=round(best.p99_ms, 1) if best else None,
+        raw_redis_deliveries_per_s=round(raw_rate), raw_redis_p99_ms=round(raw_p99, 1),
+        ratio_to_raw_redis=ratio(best.deliveries_per_s, raw_rate) if best else None,
+        last_rate_passed=bool(steps and steps[-1].ok))
     print()
-    if good:
-        best = max(good, key=lambda s: s.deliveries_per_s)
+    if best:
         print(f"highest sustained: {best.deliveries_per_s:.0f} deliveries/s at {best.rate:.0f} publishes/s, "
               f"p50 {best.p50_ms:.1f} ms, p99 {best.p99_ms:.1f} ms")
         print(f"raw Redis baseline: {raw_rate:.0f} deliveries/s; ratio node/raw = {best.deliveries_per_s / raw_rate:.3f}")
     else:
         print("no step met p99 <= 100 ms without loss")
-    if steps and steps[-1].ok:
+    if figures["last_rate_passed"]:
         print("note: the last rate still passed; raise --rates to find the limit")
-    print(f"total time {time.monotonic() - started:.0f} s")
-    return 0
+    figures["seconds"] = round(time.monotonic() - started)
+    print(f"total time {figures['seconds']} s")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
    > 90 % of one core) or the cluster is (publish errors or delivery p99 > 250 ms): the highest sustained
    publishes/s and deliveries/s.
 
-Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster]
+Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster] [--json]
 """
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ from pathlib import Path
 
 from harness.analysis import analyse, percentile
 from harness.journal import Clock, JournalWriter, iter_journal, read_journal
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchkit import add_json_flag, output, ratio  # noqa: E402
 
 
 def generate(path: Path, n: int) -> float:
@@ -89,8 +92,9 @@ def measured(mode: str, path: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def bench_journal(n: int) -> float:
-    """Prints the journal figures; returns the raw JSON-lines write baseline in events/s."""
+def bench_journal(n: int, figures: dict) -> float:
+    """Prints the journal figures (and adds them to `figures`); returns the raw JSON-lines write
+    baseline in events/s."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "journal.jsonl"
         write_s = generate(path, n)
@@ -107,6 +111,15 @@ def bench_journal(n: int) -> float:
           f"{count / read['seconds']:>12,.0f} events/s   ratio {read['seconds'] / ana['seconds']:.2f}")
     print(f"  peak memory: analyse {ana['peak_mb']:.0f} MB, baseline read {read['peak_mb']:.0f} MB "
           f"(ratio {ana['peak_mb'] / read['peak_mb']:.1f})")
+    figures.update(
+        journal_events=count,
+        write_events_per_s=round(count / write_s), raw_write_events_per_s=round(count / raw_s),
+        write_ratio=ratio(raw_s, write_s),
+        analyse_seconds=round(ana["seconds"], 2), analyse_seconds_1m=round(ana["seconds"] * 1e6 / count, 2),
+        analyse_events_per_s=round(count / ana["seconds"]), raw_read_events_per_s=round(count / read["seconds"]),
+        analyse_ratio=ratio(read["seconds"], ana["seconds"]),
+        analyse_peak_mb=round(ana["peak_mb"]), raw_read_peak_mb=round(read["peak_mb"]),
+        analyse_peak_ratio=ratio(ana["peak_mb"], read["peak_mb"]))
     return count / raw_s
 
 
@@ -149,7 +162,7 @@ async def bench_step(endpoints, rate: float, seconds: float, tmp: Path) -> dict:
             "lag_p99": percentile(lag, 0.99) or 0.0, "cpu": cpu}
 
 
-def bench_cluster(seconds: float, raw_write_events_s: float) -> None:
+def bench_cluster(seconds: float, raw_write_events_s: float, figures: dict) -> None:
     from harness.cluster.cluster import Cluster
     cluster = Cluster(nodes=2)
     endpoints = cluster.up()
@@ -161,6 +174,7 @@ def bench_cluster(seconds: float, raw_write_events_s: float) -> None:
                   f"{'loop lag p99':>12} {'harness cpu':>11}")
             for rate in (50, 100, 200, 400, 800, 1600):
                 r = asyncio.run(bench_step(endpoints, rate, seconds, Path(tmp)))
+                figures.setdefault("load_steps", []).append(r)
                 print(f"  {r['offered']:>9g} {r['publishes_s']:>9.0f} {r['deliveries_s']:>9.0f} {r['errors']:>5} "
                       f"{r['lost']:>5} {r['delivery_p99'] or 0:>7.1f}ms {r['lag_p99']:>10.1f}ms {100 * r['cpu']:>10.0f}%")
                 harness_bound = r["publishes_s"] < 0.9 * rate or r["lag_p99"] > 50 or r["cpu"] > 0.9
@@ -173,6 +187,11 @@ def bench_cluster(seconds: float, raw_write_events_s: float) -> None:
     finally:
         cluster.down()
     if best:
+        figures.update(sustained_publishes_per_s=round(best["publishes_s"]),
+                       sustained_deliveries_per_s=round(best["deliveries_s"]), sustained_harness_cpu=round(best["cpu"], 2),
+                       sustained_lag_p99_ms=round(best["lag_p99"], 1),
+                       journal_events_per_s=round(best["journal_events_s"]),
+                       journal_ratio_to_raw_write=ratio(best["journal_events_s"], raw_write_events_s))
         print(f"highest sustained: {best['publishes_s']:.0f} publishes/s, {best['deliveries_s']:.0f} deliveries/s "
               f"(harness CPU {100 * best['cpu']:.0f}%, loop lag p99 {best['lag_p99']:.1f} ms); journal "
               f"{best['journal_events_s']:,.0f} events/s = {best['journal_events_s'] / raw_write_events_s:.1%} of the "
@@ -185,13 +204,15 @@ def main() -> None:
     p.add_argument("--step-seconds", type=float, default=5.0)
     p.add_argument("--skip-cluster", action="store_true")
     p.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    add_json_flag(p)
     args = p.parse_args()
     if args.child:
         child(*args.child)
         return
-    raw_write = bench_journal(args.events)
-    if not args.skip_cluster:
-        bench_cluster(args.step_seconds, raw_write)
+    with output(args.json, {"bench": "workload"}) as figures:
+        raw_write = bench_journal(args.events, figures)
+        if not args.skip_cluster:
+            bench_cluster(args.step_seconds, raw_write, figures)
 
 
 if __name__ == "__main__":
