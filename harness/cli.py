@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from harness import __version__
-from harness.journal import JournalError, read_journal
+from harness.journal import JOURNAL_NAME, JournalError, read_journal
+from harness.journal_codec import CODECS
 from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
 
@@ -59,8 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
              "their output directories would collide; rename one")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
-        taken = out / scenario.name / "journal.jsonl"
-        if taken.exists():
+        taken = next((out / scenario.name).glob(f"{JOURNAL_NAME}*"), None)
+        if taken is not None:
             _err(f"{taken} already holds a run; choose another --out (runs are never overwritten)")
             return EXIT_BAD_INPUT
         try:
@@ -70,10 +71,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
     worst = EXIT_PASS
     for scenario in scenarios:
-        result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))
+        runner = Runner(scenario, out / scenario.name, keep=args.keep, journal_codec=args.journal)
+        result = asyncio.run(_run_cancellable(runner.run()))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
-        print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
+        print(f"files: {result.out_dir}/{{{runner.journal_file.name},summary.json,junit.xml,report.html}}", flush=True)
         worst = max(worst, result.exit_status)
         if result.summary.get("error") == "interrupted":
             break
@@ -292,6 +294,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
     run.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>)")
     run.add_argument("--keep", action="store_true", help="leave the cluster running after the run")
+    run.add_argument("--journal", choices=("auto", *CODECS), default="auto",
+                     help="how the journal is stored: auto (default) compresses with zstd when the scenario "
+                          "declares 1,000 events/s or more; plain, zstd or gzip force one")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")

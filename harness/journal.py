@@ -3,16 +3,26 @@
 Every event is one line `{"t": <monotonic s since run start>, "wall": <unix s>, "kind": ..., ...}`.
 The writer buffers in memory and flushes at least every `flush_interval` seconds and at phase
 boundaries, so a run killed with SIGKILL leaves every event up to its last flush; the reader skips a
-truncated last line for the same reason. Schema: docs/journal.md.
+truncated last line for the same reason. The lines may be stored compressed (harness.journal_codec);
+the reader takes any form. Schema: docs/journal.md.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, BinaryIO, Iterator
+
+import zstandard
+
+from harness.journal_codec import CODECS, SUFFIXES, encoder, lines
+
+JOURNAL_NAME = "journal.jsonl"
+# Lines held before they are encoded and written even between flushes: bounds the writer's memory.
+MAX_PENDING = 4096
 
 
 class JournalError(Exception):
@@ -33,15 +43,27 @@ class Clock:
         return self.wall0 + t
 
 
-class JournalWriter:
-    """Appends events to a JSONL file; `append` never blocks on I/O, flushing is periodic."""
+def journal_path(directory: Path, codec: str = "plain") -> Path:
+    """Where a run's journal goes: journal.jsonl, or journal.jsonl.zst / .gz when compressed."""
+    return Path(directory) / (JOURNAL_NAME + SUFFIXES[codec])
 
-    def __init__(self, path: Path, clock: Clock | None = None, flush_interval: float = 0.2) -> None:
+
+class JournalWriter:
+    """Appends events to a JSON-lines file (compressed with `codec`); `append` never blocks on I/O,
+    flushing is periodic."""
+
+    def __init__(self, path: Path, clock: Clock | None = None, flush_interval: float = 0.2,
+                 codec: str = "plain") -> None:
+        if codec not in CODECS:
+            raise ValueError(f"journal codec must be one of {', '.join(CODECS)}, got {codec!r}")
         self.path = Path(path)
         self.clock = clock or Clock()
         self.flush_interval = flush_interval
+        self.codec = codec
         # "x": a journal is never appended to another run's (FileExistsError if one is there).
-        self._file: TextIO = open(self.path, "x", encoding="utf-8", buffering=1 << 16)
+        self._file: BinaryIO = open(self.path, "xb")
+        self._encoder = encoder(codec)
+        self._pending: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self.count = 0
 
@@ -49,12 +71,22 @@ class JournalWriter:
         """Record one event now (or at monotonic time `t`) and return it."""
         t = self.clock.now() if t is None else t
         event = {"t": round(t, 6), "wall": round(self.clock.wall(t), 6), "kind": kind, **fields}
-        self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
+        self._pending.append(json.dumps(event, separators=(",", ":")))
         self.count += 1
+        if len(self._pending) >= MAX_PENDING:
+            self._write()
         return event
 
+    def _write(self) -> None:
+        if self._pending:
+            self._pending.append("")  # the last line's newline
+            self._file.write(self._encoder.encode("\n".join(self._pending).encode()))
+            self._pending = []
+
     def flush(self) -> None:
+        """Everything appended so far to the file (decodable, when compressed)."""
         if not self._file.closed:
+            self._write()
             self._file.flush()
 
     async def _flush_periodically(self) -> None:
@@ -72,33 +104,38 @@ class JournalWriter:
             self._task.cancel()
             self._task = None
         if not self._file.closed:
-            self._file.flush()
+            self._write()
+            self._file.write(self._encoder.finish())
             self._file.close()
 
 
 def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the events of a journal; a truncated (unparsable) last line is skipped, not an error."""
+    """Yield the events of a journal, plain or compressed; a truncated (unparsable) last line is
+    skipped, not an error."""
     try:
-        handle = open(path, encoding="utf-8", errors="replace")
+        handle = open(path, "rb")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
     with handle:
         pending: tuple[int, str] | None = None
-        for number, line in enumerate(handle, 1):
-            if pending is not None:
-                raise JournalError(f"{path}:{pending[0]}: corrupt journal line: {pending[1][:80]!r}")
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                # Only the last line may be cut short (a killed writer); decide once we know it is last.
-                pending = (number, line)
-                continue
-            if not (isinstance(event, dict) and isinstance(event.get("kind"), str)
-                    and isinstance(event.get("t"), (int, float))):
-                raise JournalError(f"{path}:{number}: not a journal event (an object with t and kind): {line[:80]!r}")
-            yield event
+        try:
+            for number, line in enumerate(lines(handle), 1):
+                if pending is not None:
+                    raise JournalError(f"{path}:{pending[0]}: corrupt journal line: {pending[1][:80]!r}")
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    # Only the last line may be cut short (a killed writer); decide once we know it is last.
+                    pending = (number, line)
+                    continue
+                if not (isinstance(event, dict) and isinstance(event.get("kind"), str)
+                        and isinstance(event.get("t"), (int, float))):
+                    raise JournalError(f"{path}:{number}: not a journal event (an object with t and kind): {line[:80]!r}")
+                yield event
+        except (zlib.error, zstandard.ZstdError) as exc:
+            raise JournalError(f"{path}: corrupt compressed journal: {exc}") from None
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import FAULT_KINDS
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
-from harness.journal import Clock, JournalWriter, read_journal
+from harness import journal_codec
+from harness.journal import Clock, JournalWriter, journal_path, read_journal
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
@@ -48,6 +49,8 @@ class Runner:
     scenario: Scenario
     out_dir: Path
     keep: bool = False
+    journal_codec: str = "auto"              # plain, zstd, gzip, or auto: zstd at high declared rates
+    journal_file: Path = field(init=False)   # where the run's journal went (its name tells the codec)
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
 
     async def run(self) -> RunResult:
@@ -58,7 +61,9 @@ class Runner:
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
         cluster = Cluster(nodes=s.nodes, keep=self.keep, **(s.monitoring.cluster_args() if s.monitoring else {}))
-        journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
+        codec = journal_codec.choose(self.journal_codec, declared_events_per_s(s))
+        journal = JournalWriter(journal_path(self.out_dir, codec), Clock(), codec=codec)
+        self.journal_file = journal.path
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
         recorded = ({"monitoring": {"rule_set": s.monitoring.rule_set, "rules_file": str(s.monitoring.rules_file),
@@ -196,11 +201,22 @@ class Runner:
             active.remove(fault)
 
     def _judge(self, error: str | None, timings: dict[str, float]) -> RunResult:
-        events = read_journal(self.out_dir / "journal.jsonl")
+        events = read_journal(self.journal_file)
         result = judge_events(events, self.scenario, error)
         result["timings"] = timings
         write_reports(self.out_dir, result)
         return RunResult(self.out_dir, result, result["exit_status"])
+
+
+def declared_events_per_s(scenario: Scenario) -> float:
+    """The journal's event rate at the scenario's peak declared load: each publish, and its receipt
+    by every subscriber of its channel."""
+    w = scenario.workload
+    shape = w.publish.shape
+    peak = max((shape.rate, *shape.steps)) + (shape.burst_size / shape.burst_every_s if shape.burst_size else 0)
+    subscribers = w.subscribe.per_node * scenario.nodes
+    receivers = subscribers / w.publish.channels if w.subscribe.spread else subscribers
+    return peak * (1 + receivers)
 
 
 async def _to_the_end(coro) -> None:

@@ -25,10 +25,14 @@ import time
 from pathlib import Path
 
 from harness.analysis import analyse, percentile
-from harness.journal import Clock, JournalWriter, iter_journal, read_journal
+from harness.journal import Clock, JournalWriter, iter_journal, journal_path, read_journal
+from harness.journal_codec import CODECS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchkit import add_json_flag, output, ratio  # noqa: E402
+
+
+CODEC_EVENTS = 200_000  # the codecs are compared on this many events of the generated journal
 
 
 def generate(path: Path, n: int) -> float:
@@ -101,6 +105,7 @@ def bench_journal(n: int, figures: dict) -> float:
         events = read_journal(path)
         count = len(events)
         raw_s = raw_write(Path(tmp) / "raw.jsonl", events)
+        bench_codecs(events[:CODEC_EVENTS], Path(tmp), figures)
         del events
         read = measured("read", path)
         ana = measured("analyse", path)
@@ -121,6 +126,32 @@ def bench_journal(n: int, figures: dict) -> float:
         analyse_peak_mb=round(ana["peak_mb"]), raw_read_peak_mb=round(read["peak_mb"]),
         analyse_peak_ratio=ratio(ana["peak_mb"], read["peak_mb"]))
     return count / raw_s
+
+
+def bench_codecs(events: list[dict], directory: Path, figures: dict) -> None:
+    """Write the same events with each journal codec: bytes per event, writer and reader events per
+    CPU second (CPU, not wall time: the machine is shared; the plain journal is the baseline)."""
+    print(f"journal codecs on {len(events):,} events (baseline: plain):")
+    for codec in CODECS:
+        path = journal_path(directory / codec, codec)
+        path.parent.mkdir()
+        writer = JournalWriter(path, Clock(), codec=codec)
+        started = time.process_time()
+        for e in events:
+            writer.append(e["kind"], **{k: v for k, v in e.items() if k not in ("kind", "wall")})
+        writer.close()
+        write_s = time.process_time() - started
+        started = time.process_time()
+        for _ in iter_journal(path):
+            pass
+        read_s = time.process_time() - started
+        figures[f"journal_bytes_per_event_{codec}"] = round(path.stat().st_size / len(events), 1)
+        figures[f"journal_write_events_per_s_{codec}"] = round(len(events) / write_s)
+        figures[f"journal_read_events_per_s_{codec}"] = round(len(events) / read_s)
+        print(f"  {codec:5} {path.stat().st_size / len(events):6.1f} bytes/event   write {len(events) / write_s:>10,.0f} "
+              f"events/s (ratio {figures[f'journal_write_events_per_s_{codec}'] / figures['journal_write_events_per_s_plain']:.2f})"
+              f"   read {len(events) / read_s:>10,.0f} events/s "
+              f"(ratio {figures[f'journal_read_events_per_s_{codec}'] / figures['journal_read_events_per_s_plain']:.2f})")
 
 
 async def _lag_probe(samples: list[float], stop: asyncio.Event) -> None:
@@ -203,6 +234,7 @@ def main() -> None:
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--step-seconds", type=float, default=5.0)
     p.add_argument("--skip-cluster", action="store_true")
+    p.add_argument("--codecs-of", metavar="JOURNAL", help="only compare the journal codecs on this (real) journal")
     p.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     add_json_flag(p)
     args = p.parse_args()
@@ -210,6 +242,11 @@ def main() -> None:
         child(*args.child)
         return
     with output(args.json, {"bench": "workload"}) as figures:
+        if args.codecs_of:
+            with tempfile.TemporaryDirectory() as tmp:
+                figures["journal"] = args.codecs_of
+                bench_codecs(read_journal(Path(args.codecs_of)), Path(tmp), figures)
+            return
         raw_write = bench_journal(args.events, figures)
         if not args.skip_cluster:
             bench_cluster(args.step_seconds, raw_write, figures)
