@@ -2,7 +2,8 @@
 
 Every container and network carries the labels io.hx.managed=true and io.hx.run-id; a cluster is
 ready only when each node's /readyz (a Redis write and read through Toxiproxy, the upstream reachable)
-answers 200. Clusters are found again by label, never by container name (Compose v1 and v2 differ).
+answers 200. Clusters are found again by label, never by container name; harness/cluster/start.py
+makes them from the compose file.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,16 +23,14 @@ from typing import Any
 import docker
 import httpx
 
-from harness.cluster.compose import ComposeError, compose
 from harness.cluster.images import ImageBuilder, ImageError
 from harness.cluster.paths import COMPOSE_DIR
+from harness.cluster.start import LABEL_PROJECT, LABEL_SERVICE, StartError, start
 from harness.workload.client import App
 
 LABEL_MANAGED = "io.hx.managed"
 LABEL_RUN = "io.hx.run-id"
 LABEL_OWNER = "io.hx.owner-pid"      # "<host>:<pid>" of the harness process that owns it; "" = kept on purpose
-LABEL_PROJECT = "com.docker.compose.project"
-LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
 CORE_SERVICES = ("redis", "toxiproxy", "upstream")
 MONITORING_SERVICES = ("redis-exporter", "prometheus", "alertmanager", "alertsink")
@@ -173,9 +173,9 @@ class Cluster:
             keys = PORT_KEYS + (MONITORING_PORT_KEYS if self.monitoring else ())
             self.ports = dict(zip(keys, free_ports(len(keys))))
             try:
-                compose(self.project, ["up", "-d", "--no-build", *self.services], self.env())
+                start(self.project, self.services, self.env())
                 break
-            except ComposeError as exc:
+            except StartError as exc:
                 self.down()
                 # Another process may have taken a port between our probe and Docker's bind: retry.
                 if "port is already allocated" not in str(exc) and "address already in use" not in str(exc) or attempt == 2:
@@ -243,14 +243,20 @@ def container_logs(project: str, services: list[str], lines: int = 15) -> str:
 def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
     """Force-remove containers, then networks and volumes, carrying all the given labels."""
     filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
-    client = docker.from_env()
+    client = docker.from_env(max_pool_size=16)
     try:
         containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
-        for c in containers:
+
+        def remove(c) -> None:
             try:
                 c.remove(force=True, v=True)
             except docker.errors.NotFound:
                 pass
+
+        # Together: each removal waits on the daemon (stop, unmount), and they do not depend on each other.
+        if containers:
+            with ThreadPoolExecutor(len(containers)) as pool:
+                list(pool.map(remove, containers))
         networks = client.networks.list(filters=filters)
         for n in networks:
             try:
