@@ -24,6 +24,9 @@ JOURNAL_NAME = "journal.jsonl"
 # Lines held before they are encoded and written even between flushes: bounds the writer's memory.
 MAX_PENDING = 4096
 
+# The canary's publisher and subscriber name (`pub`/`sub` in the journal), accounted apart from the load.
+CANARY = "canary"
+
 
 class JournalError(Exception):
     """A journal that cannot be read: missing, or corrupt before its last line."""

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner import EXIT_ERROR, Runner
+from harness.judge import EXIT_ERROR
+from harness.runner import Runner
 from harness.scenario import Scenario, ScenarioError, load, loads
 
 

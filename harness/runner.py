@@ -7,7 +7,6 @@ unless `keep` is set.
 from __future__ import annotations
 
 import asyncio
-import math
 import sys
 import time
 import traceback
@@ -15,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness import alerts, analysis, expect
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import FAULT_KINDS
@@ -23,13 +21,14 @@ from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness import journal_codec
 from harness.journal import Clock, JournalWriter, journal_path, read_journal
+from harness.judge import judge_events
+from harness.loop_lag import sample_loop_lag
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
 from harness.scenario import Scenario
 from harness.workload.load import LoadError, build_load
 
-EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_ERROR = 0, 1, 2, 3
 SUBSCRIBE_TIMEOUT_S = 20.0
 
 
@@ -60,7 +59,7 @@ class Runner:
         """
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(nodes=s.nodes, keep=self.keep, **(s.monitoring.cluster_args() if s.monitoring else {}))
+        cluster = Cluster(keep=self.keep, **s.cluster_args())
         codec = journal_codec.choose(self.journal_codec, declared_events_per_s(s))
         journal = JournalWriter(journal_path(self.out_dir, codec), Clock(), codec=codec)
         self.journal_file = journal.path
@@ -130,6 +129,7 @@ class Runner:
         w = s.workload
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
         progress = Progress(journal.clock, self.log)
+        lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
         load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received)
         progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
@@ -154,10 +154,11 @@ class Runner:
                     raise HarnessError(watcher.error)
         finally:
             ticker.cancel()
+            lag.cancel()
             if watcher:
                 await watcher.stop()
             await load.close()
-            await asyncio.gather(ticker, return_exceptions=True)
+            await asyncio.gather(ticker, lag, return_exceptions=True)
             journal.flush()
 
     async def _phase(self, phase, faults: FaultContext, journal: JournalWriter, active: list[Fault],
@@ -174,13 +175,15 @@ class Runner:
             # stream and toxicity mean something for Toxiproxy toxics only.
             toxic = {"stream": spec.stream, "toxicity": spec.toxicity} if FAULT_KINDS[spec.kind].toxic_type else {}
             journal.append("fault_injected", fault=spec.name, fault_kind=spec.kind, target=spec.target,
-                           params=spec.params, **toxic)
+                           phase=phase.name, params=spec.params, **toxic)
             active.append(fault)
             mine.append(fault)
             await fault.inject()
             evidence = await fault.confirm()
             journal.append("fault_confirmed", fault=spec.name, evidence=evidence)
             journal.flush()
+        if mine:
+            start = journal.clock.now()  # a faulted phase is measured, and lasts, from its confirmation
         remaining = start + phase.duration_s - journal.clock.now()
         if remaining > 0:
             await asyncio.sleep(remaining)  # the phase's declared duration
@@ -228,36 +231,3 @@ async def _to_the_end(coro) -> None:
         except asyncio.CancelledError:
             continue  # the task goes on under the shield; wait for it again
     task.result()
-
-
-def judge_events(events: list[dict], scenario: Scenario, error: str | None = None) -> dict:
-    """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status."""
-    a = analysis.analyse(events, scenario.windows, recovery=scenario.recovery)
-    spans = {w.name: (w.start, w.end) for w in [*a.windows, *a.named]}
-    spans[expect.WHOLE_RUN] = (a.windows[0].start if a.windows else 0.0, math.inf)
-    fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
-    alert_context = expect.AlertContext(a.alerts, spans, fault_times)
-    verdicts = expect.judge_all(scenario.expectations, a.metrics, alert_context) if error is None else []
-    if error is not None:
-        verdict, status = "error", EXIT_ERROR
-    elif all(v.passed for v in verdicts):
-        verdict, status = "pass", EXIT_PASS
-    else:
-        verdict, status = "fail", EXIT_FAIL
-    return {
-        "scenario": scenario.name,
-        "run_id": a.run.get("run_id"),
-        "verdict": verdict,
-        "exit_status": status,
-        "error": error,
-        "phases": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
-                   for w in a.windows],
-        "windows": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
-                    for w in a.named],
-        "run": {"metrics": a.metrics.get(expect.WHOLE_RUN, {})},
-        "expectations": [v.to_json() for v in verdicts],
-        "faults": a.faults,
-        "timeline": a.timeline,
-        **({"alerts": alerts.summary([e for e in scenario.expectations if isinstance(e, alerts.AlertExpectation)],
-                                     a.alerts, spans, a.faults)} if scenario.monitoring else {}),
-    }

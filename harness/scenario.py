@@ -14,11 +14,16 @@ from typing import Any
 import yaml
 
 from harness import expect
-from harness.alerts import ANY as ANY_ALERT, AlertExpectation
+from harness.alert_expect import ANY as ANY_ALERT, AlertExpectation
+from harness.duration import EXAMPLES, parse_duration
 from harness.observe import rules
-from harness.analysis import NamedWindow, Recovery
+from harness.recovery import Recovery
+from harness.windows import WHOLE_RUN, NamedWindow
 from harness.workload.rate import SHAPES, Shape
 from harness.faults.catalog import FAULT_KINDS, FaultSpec, validate_fault
+
+
+POLICIES = ("strict", "degrade")
 
 
 class ScenarioError(Exception):
@@ -85,6 +90,13 @@ class Scenario:
     recovery: Recovery
     source: str                   # the file's text, recorded in the journal so `report` can re-judge
     monitoring: Monitoring | None = None   # None: the lighter cluster, without the monitoring services
+    redis_policy: str = "strict"           # the nodes' failure policies (docs/node.md): strict | degrade
+    upstream_policy: str = "strict"
+
+    def cluster_args(self) -> dict[str, Any]:
+        """What the cluster is started with: nodes, failure policies, the monitoring profile."""
+        return {"nodes": self.nodes, "redis_policy": self.redis_policy, "upstream_policy": self.upstream_policy,
+                **(self.monitoring.cluster_args() if self.monitoring else {})}
 
 
 # --- YAML with line numbers ------------------------------------------------------------------------
@@ -152,28 +164,13 @@ class _Reader:
     def duration(self, value: Any, path: Path_) -> float:
         seconds = parse_duration(value)
         if seconds is None or seconds <= 0 or seconds > 24 * 3600:
-            raise self.error(path, f"must be a duration like 10s, 500ms, 2m (or seconds), up to 24h; got {value!r}")
+            raise self.error(path, f"must be a duration like {EXAMPLES}, up to 24h; got {value!r}")
         return seconds
 
     def name(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", value):
             raise self.error(path, f"must be a name of letters, digits, '-' and '_' starting with a letter; got {value!r}")
         return value
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float | None:
-    """Seconds from 10, 2.5, "10s", "500ms", "2m", "1h"; None when it is not a duration."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and (match := _DURATION.match(value)):
-        return float(match.group(1)) * _UNIT[match.group(2)]
-    return None
 
 
 # --- the loader ------------------------------------------------------------------------------------
@@ -212,9 +209,14 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     if not isinstance(description, str):
         raise r.error(("description",), "must be text")
 
-    cluster = r.mapping(top.get("cluster"), ("cluster",),
-                        {"nodes", "monitoring", "rules", "scrape_interval", "evaluation_interval"})
+    cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes", "monitoring", "rules", "scrape_interval",
+                                                          "evaluation_interval", "redis_policy", "upstream_policy"})
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
+    policies = {}
+    for key in ("redis_policy", "upstream_policy"):
+        policies[key] = cluster.get(key, "strict")
+        if policies[key] not in POLICIES:
+            raise r.error(("cluster", key), f"unknown policy {policies[key]!r}; allowed: {', '.join(POLICIES)}")
 
     workload = _workload(r, top.get("workload"), nodes)
     phases = _phases(r, top["phases"], nodes)
@@ -223,7 +225,7 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
     return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text,
-                    monitoring=monitoring)
+                    monitoring=monitoring, **policies)
 
 
 def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
@@ -286,7 +288,7 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
     for i, item in enumerate(raw):
         w = r.mapping(item, ("windows", i), {"name", "phase", "from", "to"}, {"name", "phase"})
         name = r.name(w["name"], ("windows", i, "name"))
-        if name in by_name or name == expect.WHOLE_RUN or name in {n.name for n in out}:
+        if name in by_name or name == WHOLE_RUN or name in {n.name for n in out}:
             raise r.error(("windows", i, "name"), f"window name {name!r} is already a phase or window name")
         phase = by_name.get(w["phase"]) if isinstance(w["phase"], str) else None
         if phase is None:
@@ -297,6 +299,13 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
         end = r.duration(w["to"], ("windows", i, "to")) if "to" in w else None
         if end is not None and end <= start:
             raise r.error(("windows", i, "to"), f"must be after from ({start:g} s)")
+        # A window outside its phase would be empty, and an empty window proves nothing.
+        if start >= phase.duration_s:
+            raise r.error(("windows", i, "from"), f"{start:g} s is not inside phase {phase.name!r} "
+                                                  f"({phase.duration_s:g} s long)")
+        if end is not None and end > phase.duration_s:
+            raise r.error(("windows", i, "to"), f"{end:g} s is past the end of phase {phase.name!r} "
+                                                f"({phase.duration_s:g} s long)")
         out.append(NamedWindow(name, phase.name, start, end))
     return tuple(out)
 
@@ -317,7 +326,7 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
     for i, item in enumerate(raw):
         p = r.mapping(item, ("phases", i), {"name", "duration", "faults"}, {"name", "duration"})
         name = r.name(p["name"], ("phases", i, "name"))
-        if name in seen or name == expect.WHOLE_RUN:
+        if name in seen or name == WHOLE_RUN:
             raise r.error(("phases", i, "name"), f"phase name {name!r} is used twice or reserved")
         seen.add(name)
         duration = r.duration(p["duration"], ("phases", i, "duration"))
@@ -342,10 +351,10 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
 
 def _expectations(r: _Reader, raw: Any, phase_names: set[str],
                   phases: tuple[Phase, ...] = ()) -> tuple[expect.Expectation, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise r.error(("expect",), "must be a list of expectations like 'steady: publish.success_rate >= 0.99'")
+    if not isinstance(raw, list) or not raw:
+        # A scenario that expects nothing would pass whatever happened.
+        raise r.error(("expect",), "needs at least one expectation, a list of lines like "
+                                   "'steady: publish.success_rate >= 0.99' (docs/scenarios.md)")
     out = []
     for i, text in enumerate(raw):
         try:

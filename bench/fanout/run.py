@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "node"), str(ROOT / "bench")]
 
 from benchkit import add_json_flag, output, ratio  # noqa: E402
+from harness.percentile import percentile  # noqa: E402
 from harness.workload.client import App, PusherSocket, publish  # noqa: E402
 from nodekit import APP, PUBSUB_DIR, start_node, start_redis, start_upstream, wait_ready  # noqa: E402
 
@@ -77,11 +78,10 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def _ms(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (harness.percentile), NaN for none so the step table still prints."""
+    value = percentile(values, q)
+    return float("nan") if value is None else value
 
 
 # --- subscriber processes ---------------------------------------------------------------------------
@@ -159,7 +159,7 @@ async def run_step(http: httpx.AsyncClient, urls: list[str], step_no: int, rate:
     for pipe in pipes:
         latencies.extend(await loop.run_in_executor(None, pipe.recv))
     return Step(rate, outcome["ok"], outcome["failed"], outcome["ok"] * subscribers, len(latencies),
-                percentile(latencies, 0.5), percentile(latencies, 0.99), elapsed, cpu_seconds(node_pids) - cpu0)
+                _ms(latencies, 0.5), _ms(latencies, 0.99), elapsed, cpu_seconds(node_pids) - cpu0)
 
 
 async def bench_nodes(urls: list[str], ws_urls: list[str], per_node: int, rates: list[float],
@@ -241,7 +241,7 @@ async def bench_redis(url: str, subscribers: int, messages: int) -> tuple[float,
             await p.close()
         for c in [*clients, publisher]:
             await c.close(close_connection_pool=True)
-    return len(latencies) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99)
+    return len(latencies) / elapsed, _ms(latencies, 0.5), _ms(latencies, 0.99)
 
 
 def main() -> int:

@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.analysis import analyse, percentile
+from harness.analysis import analyse
 from harness.journal import Clock, JournalWriter, iter_journal, journal_path, read_journal
 from harness.journal_codec import CODECS
+from harness.percentile import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchkit import add_json_flag, output, ratio  # noqa: E402

@@ -25,6 +25,7 @@ import httpx
 
 from harness.cluster.images import ImageBuilder, ImageError
 from harness.cluster.paths import COMPOSE_DIR
+from harness.cluster.services import CORE_SERVICES, MONITORING_SERVICES
 from harness.cluster.start import LABEL_PROJECT, LABEL_SERVICE, StartError, start
 from harness.workload.client import App
 
@@ -32,8 +33,6 @@ LABEL_MANAGED = "io.hx.managed"
 LABEL_RUN = "io.hx.run-id"
 LABEL_OWNER = "io.hx.owner-pid"      # "<host>:<pid>" of the harness process that owns it; "" = kept on purpose
 MAX_NODES = 3
-CORE_SERVICES = ("redis", "toxiproxy", "upstream")
-MONITORING_SERVICES = ("redis-exporter", "prometheus", "alertmanager", "alertsink")
 # nodeN: the node's own port; clientN: the same node through Toxiproxy's proxy nodeN_client.
 PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"{kind}{i}" for kind in ("node", "client")
                                                       for i in range(1, MAX_NODES + 1))
@@ -132,6 +131,8 @@ class Cluster:
     rules_file: Path = field(default_factory=lambda: rules_path("baseline"))
     scrape_interval_s: float = 1.0
     evaluation_interval_s: float = 1.0
+    redis_policy: str = "strict"             # the nodes' failure policies (docs/node.md): strict | degrade
+    upstream_policy: str = "strict"
 
     def __post_init__(self) -> None:
         self._aborted = threading.Event()
@@ -155,7 +156,8 @@ class Cluster:
         # Set even without monitoring: Compose interpolates the whole file, started services or not.
         env.update(HX_NODES=str(self.nodes), HX_RULES_FILE=str(Path(self.rules_file).resolve()),
                    HX_SCRAPE_INTERVAL=f"{round(self.scrape_interval_s * 1000)}ms",
-                   HX_EVAL_INTERVAL=f"{round(self.evaluation_interval_s * 1000)}ms")
+                   HX_EVAL_INTERVAL=f"{round(self.evaluation_interval_s * 1000)}ms",
+                   HX_REDIS_POLICY=self.redis_policy, HX_UPSTREAM_POLICY=self.upstream_policy)
         return env
 
     def endpoints(self) -> Endpoints:

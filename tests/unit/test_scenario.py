@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario import ScenarioError, load, loads, parse_duration
+from harness.duration import parse_duration
+from harness.scenario import ScenarioError, load, loads
 
 ROOT = Path(__file__).resolve().parents[2]
 
