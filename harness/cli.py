@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from harness import __version__
-from harness.journal import JOURNAL_NAME, JournalError, read_journal
+from harness.journal import JOURNAL_NAME, JournalError, iter_journal, run_bounds
 from harness.journal_codec import CODECS
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
@@ -117,8 +117,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import write_reports
     from harness.report.terminal import render
     try:
-        events = read_journal(Path(args.journal))
-        start = next((e for e in events if e["kind"] == "run_start"), None)
+        # The journal is read twice, never held: once for its ends, once (streamed) by the judge.
+        start, end = run_bounds(Path(args.journal))
         if start is None or "source" not in start:
             raise JournalError(f"{args.journal}: no run_start event with the scenario; is this a harness journal?")
         if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
@@ -127,14 +127,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
-    end = next((e for e in reversed(events) if e["kind"] == "run_end"), None)
     if end is None and not args.partial:
         _err(f"{args.journal}: the run is incomplete (no run_end: it was killed); nothing judged. "
              "`harness report --partial` gives the verdicts up to its last line (still exit 3)")
         return EXIT_ERROR
     error = end.get("error") if end else None
     try:
-        summary = judge_events(events, scenario, error)
+        summary = judge_events(iter_journal(Path(args.journal)), scenario, error)
+    except JournalError as exc:
+        _err(str(exc))
+        return EXIT_BAD_INPUT
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         _err(f"{args.journal}: not a harness journal (an event lacks a field or has the wrong type: "
              f"{type(exc).__name__}: {exc})")

@@ -141,6 +141,31 @@ def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
             raise JournalError(f"{path}: corrupt compressed journal: {exc}") from None
 
 
+def run_bounds(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The first `run_start` and the last `run_end` event of a journal, without keeping the rest: only
+    lines that name them are parsed (a full read, e.g. `iter_journal`, still checks every line)."""
+    start = end = None
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
+    with handle:
+        try:
+            for line in lines(handle):
+                if "run_start" in line or "run_end" in line:
+                    try:
+                        event = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a cut last line, or a corrupt one that the full read reports
+                    if isinstance(event, dict) and event.get("kind") == "run_start" and start is None:
+                        start = event
+                    elif isinstance(event, dict) and event.get("kind") == "run_end":
+                        end = event
+        except (zlib.error, zstandard.ZstdError) as exc:
+            raise JournalError(f"{path}: corrupt compressed journal: {exc}") from None
+    return start, end
+
+
 def read_journal(path: Path) -> list[dict[str, Any]]:
     """All complete events of a journal, in file order."""
     return list(iter_journal(path))

@@ -5,7 +5,7 @@ Docker code: `harness report` re-judges a journal on a machine without Docker. d
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from harness import alert_expect, analysis, expect
 from harness.counters import SATURATED_LAG_MS
@@ -21,8 +21,9 @@ SATURATED_SHARE = 0.05
 INCOMPLETE = "incomplete journal: no run_end (the run was killed); its verdicts are partial"
 
 
-def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | None = None) -> dict[str, Any]:
-    """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status.
+def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: str | None = None) -> dict[str, Any]:
+    """The summary of a journal (a list, or a stream such as `iter_journal`: read once): metrics per
+    phase and for the run, verdicts, faults, exit status.
 
     Exit 3 (verdict `error`) when the run failed (`error`), when the journal never reached `run_end`
     (verdicts are still given: `harness report --partial`), or when the harness was saturated.
