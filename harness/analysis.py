@@ -390,9 +390,12 @@ def count_receipts(facts: Facts, at: At) -> None:
             continue
         key = r.key(sub, pub_seq)
         pub = pub_seq >> Receipts.SEQ_BITS
-        if key in seen or pub == canary:
+        if pub == canary:
             continue
-        seen.add(key)
+        if key in r.extra:  # received more than once: only the first counts (few keys, so a small set)
+            if key in seen:
+                continue
+            seen.add(key)
         stream = (sub, pub, channel)
         if p.ack <= latest_sent.get(stream, -INF):
             for s in at(p.sent):
