@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from harness import __version__
-from harness.journal import JOURNAL_NAME, JournalError, iter_journal, run_bounds
+from harness.journal import JOURNAL_NAME, JournalError, iter_run, run_bounds
 from harness.journal_codec import CODECS
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
@@ -133,7 +133,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     error = end.get("error") if end else None
     try:
-        summary = judge_events(iter_journal(Path(args.journal)), scenario, error)
+        summary = judge_events(iter_run(Path(args.journal)), scenario, error)
     except JournalError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT

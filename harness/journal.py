@@ -9,6 +9,7 @@ the reader takes any form. Schema: docs/journal.md.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import time
 import zlib
@@ -46,9 +47,27 @@ class Clock:
         return self.wall0 + t
 
 
-def journal_path(directory: Path, codec: str = "plain") -> Path:
-    """Where a run's journal goes: journal.jsonl, or journal.jsonl.zst / .gz when compressed."""
-    return Path(directory) / (JOURNAL_NAME + SUFFIXES[codec])
+def journal_path(directory: Path, codec: str = "plain", shard: str | None = None) -> Path:
+    """Where a run's journal goes: journal.jsonl, or journal.jsonl.zst / .gz when compressed; a shard
+    written by another process of the same run is journal.<shard>.jsonl beside it."""
+    name = JOURNAL_NAME if shard is None else JOURNAL_NAME.replace(".jsonl", f".{shard}.jsonl")
+    return Path(directory) / (name + SUFFIXES[codec])
+
+
+def shards_of(path: Path) -> list[Path]:
+    """The shards beside a run's main journal (journal.<shard>.jsonl[.zst|.gz]), in name order."""
+    path = Path(path)
+    return sorted(p for p in path.parent.glob("journal.*.jsonl*")
+                  if p.name != path.name and not p.name.startswith(JOURNAL_NAME))
+
+
+def iter_run(path: Path) -> Iterator[dict[str, Any]]:
+    """The events of a run: its main journal merged with its shards in time order (each shard is in
+    time order as written; ties keep the main journal first). Without shards, `iter_journal(path)`."""
+    shards = shards_of(path)
+    if not shards:
+        return iter_journal(path)
+    return heapq.merge(*(iter_journal(p) for p in [Path(path), *shards]), key=lambda e: e["t"])
 
 
 class JournalWriter:

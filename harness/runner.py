@@ -20,7 +20,7 @@ from harness.faults.catalog import FAULT_KINDS
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness import journal_codec
-from harness.journal import Clock, JournalWriter, iter_journal, journal_path
+from harness.journal import Clock, JournalWriter, iter_run, journal_path
 from harness.judge import judge_events
 from harness.loop_lag import sample_loop_lag
 from harness.observe.watcher import AlertWatcher, WatchError
@@ -205,7 +205,7 @@ class Runner:
 
     def _judge(self, error: str | None, timings: dict[str, float]) -> RunResult:
         # Streamed: a long run's journal is judged without being held in memory.
-        result = judge_events(iter_journal(self.journal_file), self.scenario, error)
+        result = judge_events(iter_run(self.journal_file), self.scenario, error)
         result["timings"] = timings
         write_reports(self.out_dir, result)
         return RunResult(self.out_dir, result, result["exit_status"])
