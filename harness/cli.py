@@ -48,6 +48,9 @@ async def _run_cancellable(coro):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.workers < 0:
+        _err(f"--workers must be 0 or more, got {args.workers}")
+        return EXIT_BAD_INPUT
     try:
         scenarios = [load(path) for path in args.scenarios]
     except ScenarioError as exc:
@@ -72,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
     for scenario in scenarios:
-        runner = Runner(scenario, out / scenario.name, keep=args.keep, journal_codec=args.journal)
+        runner = Runner(scenario, out / scenario.name, keep=args.keep, journal_codec=args.journal, workers=args.workers)
         result = asyncio.run(_run_cancellable(runner.run()))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
@@ -302,6 +305,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--journal", choices=("auto", *CODECS), default="auto",
                      help="how the journal is stored: auto (default) compresses with zstd when the scenario "
                           "declares 1,000 events/s or more; plain, zstd or gzip force one")
+    run.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="run the load's subscribers in N processes, each journaling its own shard "
+                          "(default 0: all in the harness's process, enough for small runs)")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")

@@ -50,6 +50,7 @@ class Runner:
     keep: bool = False
     journal_codec: str = "auto"              # plain, zstd, gzip, or auto: zstd at high declared rates
     journal_file: Path = field(init=False)   # where the run's journal went (its name tells the codec)
+    workers: int = 0                         # subscriber processes (each journals a shard); 0: all in this one
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
 
     async def run(self) -> RunResult:
@@ -130,7 +131,7 @@ class Runner:
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
         progress = Progress(journal.clock, self.log)
         lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
-        load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received)
+        load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received, self.workers)
         progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
         watcher = (AlertWatcher(endpoints.prometheus or "", endpoints.alertsink or "", journal, s.monitoring.rule_set)
