@@ -78,17 +78,27 @@ class Receipts:
         return (sub_id << self.PUB_SEQ_BITS) | pub_seq
 
     def add(self, t: float, sub: str, pub: str, seq: int, channel: Any, run: Any) -> None:
-        sub_id, pub_seq = self.id(sub), self.publish(pub, seq)
-        key = self.key(sub_id, pub_seq)
-        if key in self.first:
+        ids, id_ = self.ids, self.id
+        sub_id = ids.get(sub)
+        if sub_id is None:
+            sub_id = id_(sub)
+        pub_id = ids.get(pub)
+        if pub_id is None:
+            pub_id = id_(pub)
+        pub_seq = (pub_id << self.SEQ_BITS) | (seq + (1 << (self.SEQ_BITS - 1)))
+        key = (sub_id << self.PUB_SEQ_BITS) | pub_seq
+        first = self.first
+        if key in first:
             self.extra[key] = self.extra.get(key, 0) + 1
         else:
-            self.first[key] = t
+            first[key] = t
         self.t.append(t)
         self.pub_seq.append(pub_seq)
         self.sub.append(sub_id)
-        self.channel.append(self.id(channel))
-        self.run.append(self.id(run))
+        channel_id = ids.get(channel)
+        self.channel.append(id_(channel) if channel_id is None else channel_id)
+        run_id = ids.get(run)
+        self.run.append(id_(run) if run_id is None else run_id)
 
     def of(self, sub: str, pub_seq: int) -> tuple[float, int] | None:
         """(first receipt time, how many) of one publish by one subscriber; None if never received."""
@@ -320,6 +330,10 @@ def count_publishes(facts: Facts, at: At, grace: float) -> None:
             s.skipped += 1
     receipts = facts.receipts
     receivers = receipts.receivers()
+    # channel → (the subscriber's receipt-key part, or None if it received nothing; its subscriptions)
+    listeners = {channel: [(None if receipts.ids.get(sub) is None else receipts.key(receipts.ids[sub], 0), spans)
+                           for sub, spans in subs.items()]
+                 for channel, subs in facts.intervals.items()}
     for key, p in facts.publishes.items():
         where = at(p.sent)
         if p.pub == CANARY:
@@ -342,26 +356,33 @@ def count_publishes(facts: Facts, at: At, grace: float) -> None:
                     s.recovered += 1
         if not p.ok:
             continue
-        for sub, spans in facts.intervals.get(p.channel, {}).items():
+        # Counted once for the publish, then added to each window and bucket it falls in.
+        expected = received = duplicated = late = missed = 0
+        latencies = []
+        deadline = p.ack + grace
+        for sub_key, spans in listeners.get(p.channel, ()):
             latest = _latest_before(spans, p.sent)
             if latest is None:
                 continue
-            _since, until, dropped = latest
-            got = receipts.of(sub, key)
-            if until < p.ack + grace:
-                if dropped and not got:
-                    for s in where:
-                        s.missed_disconnected += 1
+            first = receipts.first.get(sub_key | key) if sub_key is not None else None
+            if latest[1] < deadline:
+                if latest[2] and first is None:
+                    missed += 1
                 continue
-            for s in where:
-                s.expected += 1
-                if got:
-                    first, count = got
-                    s.received += 1
-                    s.duplicated += count - 1
-                    s.delivery_latency.append((first - p.sent) * 1000)
-                    if first > p.ack + grace:
-                        s.late += 1
+            expected += 1
+            if first is not None:
+                received += 1
+                duplicated += receipts.extra.get(sub_key | key, 0)
+                latencies.append((first - p.sent) * 1000)
+                if first > deadline:
+                    late += 1
+        for s in where:
+            s.missed_disconnected += missed
+            s.expected += expected
+            s.received += received
+            s.duplicated += duplicated
+            s.late += late
+            s.delivery_latency.extend(latencies)
 
 
 def _latest_before(spans: list[tuple[float, float, bool]], t: float) -> tuple[float, float, bool] | None:

@@ -138,22 +138,23 @@ def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
         handle = open(path, "rb")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
+    loads, decode_error = json.loads, json.JSONDecodeError  # locals: this loop runs once per event
     with handle:
         pending: tuple[int, str] | None = None
         try:
             for number, line in enumerate(lines(handle), 1):
                 if pending is not None:
                     raise JournalError(f"{path}:{pending[0]}: corrupt journal line: {pending[1][:80]!r}")
-                if not line.strip():
-                    continue
                 try:
-                    event = json.loads(line)
-                except json.JSONDecodeError:
+                    event = loads(line)
+                except decode_error:
+                    if line.isspace() or not line:
+                        continue
                     # Only the last line may be cut short (a killed writer); decide once we know it is last.
                     pending = (number, line)
                     continue
-                if not (isinstance(event, dict) and isinstance(event.get("kind"), str)
-                        and isinstance(event.get("t"), (int, float))):
+                if not (type(event) is dict and type(event.get("kind")) is str
+                        and type(event.get("t")) in (float, int)):
                     raise JournalError(f"{path}:{number}: not a journal event (an object with t and kind): {line[:80]!r}")
                 yield event
         except (zlib.error, zstandard.ZstdError) as exc:
