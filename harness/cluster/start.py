@@ -66,9 +66,13 @@ def _seconds(text: str) -> int:
     return int(match.group(1))
 
 
-def services(env: dict[str, str], names: list[str], compose_file: Path = COMPOSE_FILE) -> list[Service]:
-    """The named services of the compose file, interpolated with env (pure but for reading the file)."""
-    spec = interpolate(yaml.safe_load(compose_file.read_text()), env)
+def read_spec(env: dict[str, str], compose_file: Path = COMPOSE_FILE) -> dict[str, Any]:
+    """The compose file parsed and interpolated with env."""
+    return interpolate(yaml.safe_load(compose_file.read_text()), env)
+
+
+def services(spec: dict[str, Any], names: list[str], compose_file: Path = COMPOSE_FILE) -> list[Service]:
+    """The named services of a parsed compose file (pure)."""
     out = []
     for name in names:
         s = spec["services"][name]
@@ -87,9 +91,8 @@ def services(env: dict[str, str], names: list[str], compose_file: Path = COMPOSE
     return out
 
 
-def network_labels(env: dict[str, str], compose_file: Path = COMPOSE_FILE) -> dict[str, dict[str, str]]:
-    """Each network of the compose file and its labels, interpolated."""
-    spec = interpolate(yaml.safe_load(compose_file.read_text()), env)
+def network_labels(spec: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Each network of a parsed compose file and its labels (pure)."""
     return {name: {k: str(v) for k, v in (n or {}).get("labels", {}).items()} for name, n in spec.get("networks", {}).items()}
 
 
@@ -97,12 +100,13 @@ def start(project: str, names: list[str], env: dict[str, str], compose_file: Pat
     """Make the project's networks, create every named service's container concurrently, and start
     each once its dependencies have started. Raises StartError; what was made is the caller's to remove
     (everything carries the file's labels)."""
-    wanted = services(env, names, compose_file)
+    spec = read_spec(env, compose_file)
+    wanted = services(spec, names, compose_file)
     client = docker.from_env(max_pool_size=max(10, len(wanted)))
     api = client.api
     try:
         networks = {}
-        for name, labels in network_labels(env, compose_file).items():
+        for name, labels in network_labels(spec).items():
             if any(name in s.networks for s in wanted):
                 full = f"{project}_{name}"
                 api.create_network(full, driver="bridge",

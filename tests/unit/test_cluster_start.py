@@ -3,7 +3,7 @@ start order (no Docker needed)."""
 import pytest
 
 from harness.cluster.cluster import Cluster
-from harness.cluster.start import StartError, interpolate, services, start_order
+from harness.cluster.start import StartError, interpolate, read_spec, services, start_order
 
 
 def test_interpolation_takes_values_and_defaults():
@@ -17,7 +17,7 @@ def test_the_default_topology_reads_as_the_cluster_asks():
          "prometheus", "alertmanager", "alertsink"))},
         images={k: f"hx-{k}:tag" for k in ("redis", "toxiproxy", "pubsub", "upstream", "prometheus",
                                             "alertmanager", "redis_exporter", "alertsink")})
-    made = {s.name: s for s in services(cluster.env(), cluster.services)}
+    made = {s.name: s for s in services(read_spec(cluster.env()), cluster.services)}
     assert list(made) == cluster.services
     node = made["node1"]
     assert node.image == "hx-pubsub:tag" and node.networks == ["hx"]
@@ -34,14 +34,14 @@ def test_the_default_topology_reads_as_the_cluster_asks():
 def test_dependencies_start_first_and_cycles_are_refused(tmp_path):
     compose = tmp_path / "compose.yml"
     compose.write_text("services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x}\n  c: {image: x, depends_on: [a]}\n")
-    assert [s.name for s in start_order(services({}, ["a", "b", "c"], compose), compose)] == ["b", "a", "c"]
+    assert [s.name for s in start_order(services(read_spec({}, compose), ["a", "b", "c"]), compose)] == ["b", "a", "c"]
     compose.write_text("services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n")
     with pytest.raises(StartError, match="cycle among a, b"):
-        start_order(services({}, ["a", "b"], compose), compose)
+        start_order(services(read_spec({}, compose), ["a", "b"]), compose)
 
 
 def test_only_whole_second_grace_periods(tmp_path):
     compose = tmp_path / "compose.yml"
     compose.write_text("services:\n  a: {image: x, stop_grace_period: 1m}\n")
     with pytest.raises(StartError, match="whole seconds"):
-        services({}, ["a"], compose)
+        services(read_spec({}, compose), ["a"], compose)
