@@ -25,6 +25,7 @@ from harness import alerts as alerting
 from harness.counters import Counters
 from harness.journal import CANARY
 from harness.recovery import Recovery, fault_recoveries, window_recoveries
+from harness.systems import probes
 from harness.windows import WHOLE_RUN, NamedWindow, Window
 
 INF = math.inf
@@ -135,6 +136,7 @@ class Facts:
     sessions: list[tuple[str, float, float]] = field(default_factory=list)             # (sub, connected, until)
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)
     alert_events: list[dict[str, Any]] = field(default_factory=list)
+    probe_answers: list[probes.Answered] = field(default_factory=list)
     loop_lag: list[tuple[float, float, float]] = field(default_factory=list)           # (t, lag ms, cpu s)
     first_t: float = 0.0
     last_t: float = 0.0
@@ -182,6 +184,7 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
     for w in windows:
         metrics[w.name].update(alerting.window_metrics(history, w.start, min(w.end, watched_until), rule_alerts,
                                                        watch_gap_s))
+        metrics[w.name].update(probes.window_metrics(facts.probe_answers, w.start, w.end))
     origins = {**{f"phase {name}": t for name, t in facts.phase_starts.items()},
                **{f"fault {f['name']}": f["injected_s"] for f in faults if f["injected_s"] is not None}}
     return Analysis(facts.run, phases, metrics, faults, timeline, named_windows, history, facts.complete, origins)
@@ -207,6 +210,8 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
         last_t = t
         if kind.startswith("alert_"):
             f.alert_events.append(e)
+        elif kind == "probe":
+            f.probe_answers.append(probes.Answered(t, e["name"], bool(e["ok"]), float(e["latency_ms"])))
         if kind == "ws_receive":
             f.receipts.add(t, e["sub"], str(e.get("pub")), int(e.get("seq", -1)), str(e.get("channel")),
                            e.get("run") and e["run"])

@@ -2,9 +2,9 @@
 
 Every event is one line `{"t": <monotonic s since run start>, "wall": <unix s>, "kind": ..., ...}`.
 The writer buffers in memory and flushes at least every `flush_interval` seconds and at phase
-boundaries, so a run killed with SIGKILL leaves every event up to its last flush; the reader skips a
-truncated last line for the same reason. The lines may be stored compressed (harness.journal_codec);
-the reader takes any form. Schema: docs/journal.md.
+boundaries, so a run killed with SIGKILL leaves every event up to its last flush; the reader checks every
+event against the schema and skips a truncated last line for the same reason. The lines may be stored
+compressed (harness.journal_codec); the reader takes any form. Schema: docs/journal.md.
 """
 from __future__ import annotations
 
@@ -21,13 +21,16 @@ import ujson
 import zstandard
 
 from harness.journal_codec import CODECS, SUFFIXES, encoder, lines
+from harness.journal_schema import SchemaChecker
 
+# The canary's publisher and subscriber name (`pub`/`sub` in the journal), accounted apart from the load.
+CANARY = "canary"
 JOURNAL_NAME = "journal.jsonl"
 # Lines held before they are encoded and written even between flushes: bounds the writer's memory.
 MAX_PENDING = 4096
 
-# The canary's publisher and subscriber name (`pub`/`sub` in the journal), accounted apart from the load.
-CANARY = "canary"
+
+MAX_LINE_CHARS = 16 << 20   # run_start carries the scenario (at most 1 MiB); no event comes near this
 
 
 class JournalError(Exception):
@@ -60,15 +63,6 @@ def shards_of(path: Path) -> list[Path]:
     path = Path(path)
     return sorted(p for p in path.parent.glob("journal.*.jsonl*")
                   if p.name != path.name and not p.name.startswith(JOURNAL_NAME))
-
-
-def iter_run(path: Path) -> Iterator[dict[str, Any]]:
-    """The events of a run: its main journal merged with its shards in time order (each shard is in
-    time order as written; ties keep the main journal first). Without shards, `iter_journal(path)`."""
-    shards = shards_of(path)
-    if not shards:
-        return iter_journal(path)
-    return heapq.merge(*(iter_journal(p) for p in [Path(path), *shards]), key=lambda e: e["t"])
 
 
 class JournalWriter:
@@ -132,20 +126,42 @@ class JournalWriter:
             self._file.close()
 
 
-def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the events of a journal, plain or compressed; a truncated (unparsable) last line is
-    skipped, not an error."""
+def iter_journal(path: Path, schema: bool = True) -> Iterator[dict[str, Any]]:
+    """Yield the events of a journal, plain or compressed, each checked against the schema
+    (harness/journal_schema.py).
+
+    The first bad line raises JournalError naming it; a truncated (unparsable) last line is skipped,
+    not an error: a killed writer leaves one. `schema=False` reads a fragment (one component's events,
+    in its tests, or a shard) checking only that each line is an event.
+    """
+    checker = SchemaChecker() if schema else None
+    for number, line, event in _parsed(path):
+        if checker is None:
+            if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
+                raise JournalError(f"{path}:{number}: not a journal event: {line[:80]!r}")
+        elif problem := checker.check(event):
+            raise JournalError(f"{path}:{number}: {problem}")
+        yield event
+    if checker is not None and checker.count == 0:
+        raise JournalError(f"{path}: no complete event; is this a harness journal?")
+
+
+def _parsed(path: Path) -> Iterator[tuple[int, str, Any]]:
+    """(line number, line, parsed JSON) of every complete line; a cut last line is left out."""
     try:
         handle = open(path, "rb")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
-    fast_loads, loads, decode_error = ujson.loads, json.loads, json.JSONDecodeError  # locals: once per event
+    fast_loads, loads = ujson.loads, json.loads  # locals: once per event
     with handle:
         pending: tuple[int, str] | None = None
         try:
-            for number, line in enumerate(lines(handle), 1):
+            for number, line in enumerate(lines(handle, MAX_LINE_CHARS), 1):
                 if pending is not None:
                     raise JournalError(f"{path}:{pending[0]}: corrupt journal line: {pending[1][:80]!r}")
+                if len(line) > MAX_LINE_CHARS:
+                    raise JournalError(f"{path}:{number}: a line longer than {MAX_LINE_CHARS >> 20} Mi characters; "
+                                       "not a harness journal")
                 try:
                     # ujson: the same objects as json on every journal line tried (a million), in two
                     # thirds of the time; json decides any line ujson refuses.
@@ -153,45 +169,87 @@ def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
                 except ValueError:
                     try:
                         event = loads(line)
-                    except decode_error:
+                    except (ValueError, RecursionError):  # bad JSON, or an integer of over 4300 digits
                         if line.isspace() or not line:
                             continue
                         # Only the last line may be cut short (a killed writer); decide once we know it is last.
                         pending = (number, line)
                         continue
-                if not (type(event) is dict and type(event.get("kind")) is str
-                        and type(event.get("t")) in (float, int)):
-                    raise JournalError(f"{path}:{number}: not a journal event (an object with t and kind): {line[:80]!r}")
-                yield event
+                yield number, line, event
         except (zlib.error, zstandard.ZstdError) as exc:
             raise JournalError(f"{path}: corrupt compressed journal: {exc}") from None
 
 
-def run_bounds(path: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The first `run_start` and the last `run_end` event of a journal, without keeping the rest: only
-    lines that name them are parsed (a full read, e.g. `iter_journal`, still checks every line)."""
-    start = end = None
+def iter_run(path: Path) -> Iterator[dict[str, Any]]:
+    """The events of a run: its main journal merged with its shards in time order (each is in time
+    order as written; ties keep the main journal first), checked against the schema as one journal.
+    Without shards, `iter_journal(path)`."""
+    shards = shards_of(path)
+    if not shards:
+        yield from iter_journal(path)
+        return
+    checker = SchemaChecker()
+    merged = heapq.merge(*(iter_journal(p, schema=False) for p in [Path(path), *shards]), key=lambda e: e["t"])
+    for number, event in enumerate(merged, 1):
+        if problem := checker.check(event):
+            raise JournalError(f"{path} with its shards, event {number} in time order: {problem}")
+        yield event
+
+
+@dataclass
+class Bounds:
+    """What `harness report` needs before judging: the run's first `run_start`, its last `run_end`, the
+    first `phase_start`'s time and the time of the last complete line (events are in time order)."""
+
+    start: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
+    first_phase_s: float | None = None
+    last_s: float = 0.0
+
+
+def run_bounds(path: Path) -> Bounds:
+    """A journal's Bounds without keeping it: only the lines that name run_start, run_end or
+    phase_start, and the last line, are parsed (a full read, e.g. `iter_journal`, checks every line)."""
+    bounds = Bounds()
     try:
         handle = open(path, "rb")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
+    last = ""
     with handle:
         try:
-            for line in lines(handle):
-                if "run_start" in line or "run_end" in line:
-                    try:
-                        event = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a cut last line, or a corrupt one that the full read reports
-                    if isinstance(event, dict) and event.get("kind") == "run_start" and start is None:
-                        start = event
-                    elif isinstance(event, dict) and event.get("kind") == "run_end":
-                        end = event
+            for line in lines(handle, MAX_LINE_CHARS):
+                if line.strip():
+                    last = line
+                if "run_start" in line or "run_end" in line or "phase_start" in line:
+                    event = _object(line)
+                    kind = event.get("kind")
+                    if kind == "run_start" and bounds.start is None:
+                        bounds.start = event
+                    elif kind == "run_end":
+                        bounds.end = event
+                    elif kind == "phase_start" and bounds.first_phase_s is None and _is_time(event.get("t")):
+                        bounds.first_phase_s = event["t"]
         except (zlib.error, zstandard.ZstdError) as exc:
             raise JournalError(f"{path}: corrupt compressed journal: {exc}") from None
-    return start, end
+    t = _object(last).get("t")
+    bounds.last_s = t if _is_time(t) else 0.0
+    return bounds
 
 
-def read_journal(path: Path) -> list[dict[str, Any]]:
-    """All complete events of a journal, in file order."""
-    return list(iter_journal(path))
+def _object(line: str) -> dict[str, Any]:
+    """A line's JSON object, or {} (a cut or corrupt line: the full read reports it)."""
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _is_time(t: Any) -> bool:
+    return type(t) in (int, float)
+
+
+def read_journal(path: Path, schema: bool = True) -> list[dict[str, Any]]:
+    """All complete events of a journal, in file order, checked against the schema (see iter_journal)."""
+    return list(iter_journal(path, schema))

@@ -106,13 +106,18 @@ def decoded_chunks(handle: BinaryIO) -> Iterator[bytes]:
             yield chunk
 
 
-def lines(handle: BinaryIO) -> Iterator[str]:
-    """The file's lines decoded as UTF-8 (undecodable bytes replaced), without their newlines."""
+def lines(handle: BinaryIO, max_chars: int) -> Iterator[str]:
+    """The file's lines decoded as UTF-8 (undecodable bytes replaced), without their newlines. A line
+    still unfinished after `max_chars` bytes is yielded as it is, longer than `max_chars`, and reading
+    stops there: a file with no newline (/dev/zero) stays bounded in memory; the caller refuses it."""
     rest = b""
     for chunk in decoded_chunks(handle):
         parts = (rest + chunk).split(b"\n")
         rest = parts.pop()
         for part in parts:
             yield part.decode("utf-8", "replace")
+        if len(rest) > max_chars:
+            yield rest.decode("utf-8", "replace")
+            return
     if rest:
         yield rest.decode("utf-8", "replace")

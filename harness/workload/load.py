@@ -8,6 +8,7 @@ from typing import Callable
 
 from harness.cluster.cluster import Endpoints
 from harness.journal import CANARY, JournalWriter
+from harness.workload import protocols
 from harness.workload.publisher import PublishTarget, Publisher
 from harness.workload.rate import Shape
 from harness.workload.subscriber import Subscriber
@@ -68,13 +69,14 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
     (the canary stays here)."""
     w = workload
     app = endpoints.apps[0]
+    driver = protocols.driver(endpoints.protocol, endpoints.ws_path)
     channels = [f"hx-load-{i}" for i in range(w.publish.channels)]
     subscribers = []
     for node in endpoints.nodes:
         for i in range(w.subscribe.per_node):
             mine = [channels[(len(subscribers)) % len(channels)]] if w.subscribe.spread else channels
-            spec = (f"s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app.key, mine)
-            subscribers.append(Remote(*spec) if workers else Subscriber(*spec, journal, on_receive))
+            spec = (f"s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app, mine)
+            subscribers.append(Remote(*spec) if workers else Subscriber(*spec, journal, driver, on_receive))
     nodes = [PublishTarget(n.name, n.http) for n in endpoints.nodes]
     targets = nodes if w.publish.target == "round-robin" else [t for t in nodes if t.name == w.publish.target]
     share = w.publish.shape
@@ -83,15 +85,16 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
                     burst_size=max(0, round(share.burst_size / n)))
     max_rate = max((share.rate, *share.steps)) + share.burst_size / share.burst_every_s
     publishers = [Publisher(f"p{k + 1}", endpoints.run_id, app, targets[k % len(targets):] + targets[:k % len(targets)],
-                            channels, share, journal, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
+                            channels, share, journal, driver, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
                             max_count=int(max_rate * bound_s) + 10, on_result=on_publish)
                   for k in range(n)]
     if w.canary:
         # Through the first node, received on the last: the canary always crosses Redis fan-out.
         first, last = endpoints.nodes[0], endpoints.nodes[-1]
-        subscribers.append(Subscriber(CANARY, last.name, last.ws, app.key, [CANARY_CHANNEL], journal))
+        subscribers.append(Subscriber(CANARY, last.name, last.ws, app, [CANARY_CHANNEL], journal, driver))
         publishers.append(Publisher(CANARY, endpoints.run_id, app, [PublishTarget(first.name, first.http)],
-                                    [CANARY_CHANNEL], Shape("constant", 1.0), journal, w.publish.timeout_s,
+                                    [CANARY_CHANNEL], Shape("constant", 1.0), journal, driver, w.publish.timeout_s,
                                     max_count=int(bound_s) + 2))
-    pool = Workers(journal.path.parent, journal.codec, journal.clock, bound_s, on_receive) if workers else None
+    pool = (Workers(journal.path.parent, journal.codec, journal.clock, bound_s, endpoints.protocol, endpoints.ws_path,
+                    on_receive) if workers else None)
     return Load(subscribers, publishers, bound_s, pool, workers)

@@ -1,7 +1,8 @@
-"""A WebSocket subscriber (protocol 7) with its own reconnect, every step journaled.
+"""A WebSocket subscriber (its system's protocol, through a driver) with its own reconnect, every step
+journaled in the same protocol-neutral events whatever the protocol.
 
-Built on the `websockets` library, an implementation independent of the server's aiohttp, so the two
-check each other. Reconnects back off from 0.2 s to 2 s (the library's own loop would wait up to 60 s)
+Built on the `websockets` library, an implementation independent of the servers', so the two check
+each other. Reconnects back off from 0.2 s to 2 s (the library's own loop would wait up to 60 s)
 and resubscribe every channel.
 """
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Callable
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from harness.journal import JournalWriter
-from harness.workload.client import ProtocolError, PusherSocket
+from harness.workload.client import App, ProtocolError
 from harness.workload.message import decode
+from harness.workload.protocols.base import Driver, Incoming
 
 
 @dataclass
@@ -23,9 +25,10 @@ class Subscriber:
     sub_id: str
     node: str                              # node name, for the journal
     ws_url: str                            # ws://127.0.0.1:PORT
-    key: str
+    app: App
     channels: list[str]
     journal: JournalWriter
+    driver: Driver
     on_receive: Callable[[float], None] | None = None   # latency ms, for live progress
     connected: bool = False
     subscribed: int = 0
@@ -56,7 +59,7 @@ class Subscriber:
             self.journal.append("ws_disconnect", sub=self.sub_id, node=self.node, reason=reason)
 
     async def _session(self, deadline: float) -> None:
-        async with PusherSocket(self.ws_url, self.key) as socket:
+        async with self.driver.connect(self.ws_url, self.app, self.sub_id) as socket:
             self.connected = True
             self.journal.append("ws_connect", sub=self.sub_id, node=self.node, socket_id=socket.socket_id)
             for channel in self.channels:
@@ -66,27 +69,29 @@ class Subscriber:
                 if remaining <= 0:
                     return
                 try:
-                    frame = await socket.next_frame(remaining)
+                    found = await socket.next_incoming(remaining)
                 except ProtocolError as exc:  # journaled as evidence; the connection goes on
                     self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
                     continue
-                self._handle(frame)
+                self._handle(found)
 
-    def _handle(self, frame: dict) -> None:
-        event = frame.get("event", "")
-        if event == "pusher_internal:subscription_succeeded":
+    def _handle(self, found: Incoming) -> None:
+        if found.kind == "subscribed":
             self.subscribed += 1
-            self.journal.append("ws_subscribed", sub=self.sub_id, channel=frame.get("channel"))
-        elif event == "pusher:error":
-            self.journal.append("ws_error", sub=self.sub_id, data=frame.get("data"))
-        elif not event.startswith("pusher"):
+            self.journal.append("ws_subscribed", sub=self.sub_id, channel=found.channel)
+        elif found.kind == "unsubscribed":
+            self.subscribed -= 1
+            self.journal.append("ws_unsubscribed", sub=self.sub_id, channel=found.channel, reason=found.data)
+        elif found.kind == "error":
+            self.journal.append("ws_error", sub=self.sub_id, data=found.data)
+        elif found.kind == "message":
             t = self.journal.clock.now()
-            stamp = decode(frame.get("data"))
+            stamp = decode(found.data)
             if stamp is None:
-                self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=frame.get("channel"), run=None,
+                self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=found.channel, run=None,
                                     pub=None, seq=-1, sent=None)
                 return
-            self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=frame.get("channel"), run=stamp.run,
+            self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=found.channel, run=stamp.run,
                                 pub=stamp.pub, seq=stamp.seq, sent=stamp.sent)
             if self.on_receive:
                 self.on_receive((t - stamp.sent) * 1000)

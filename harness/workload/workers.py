@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.journal import Clock, JournalWriter, journal_path
+from harness.workload import protocols
+from harness.workload.client import App
+from harness.workload.protocols.base import Driver
 from harness.workload.subscriber import Subscriber
 
 REPORT_EVERY_S = 0.1        # how often a worker tells the parent its subscriptions and receipts
@@ -30,7 +33,7 @@ class Remote:
     sub_id: str
     node: str
     ws_url: str
-    key: str
+    app: App
     channels: list[str]
     connected: bool = False
     subscribed: int = 0
@@ -52,6 +55,8 @@ class Workers:
     codec: str
     clock: Clock
     bound_s: float
+    protocol: str                            # the system's client protocol and WebSocket path (its driver)
+    ws_path: str
     on_receive: Callable[[float], None] | None = None
     workers: list[Worker] = field(default_factory=list)
 
@@ -64,11 +69,11 @@ class Workers:
             if not mine:
                 continue
             parent, child = ctx.Pipe()
-            specs = [(r.sub_id, r.node, r.ws_url, r.key, r.channels) for r in mine]
+            specs = [(r.sub_id, r.node, r.ws_url, r.app, r.channels) for r in mine]
             path = journal_path(self.directory, self.codec, f"w{n + 1}")
             process = ctx.Process(target=worker_main, daemon=True, name=f"hx-subscribers-w{n + 1}",
                                   args=(specs, str(path), self.codec, self.clock.mono0, self.clock.wall0,
-                                        self.bound_s, child))
+                                        self.bound_s, self.protocol, self.ws_path, child))
             process.start()
             child.close()
             worker = Worker(process, parent, {r.sub_id: r for r in mine})
@@ -113,16 +118,18 @@ class Workers:
 
 
 def worker_main(specs: list[tuple], path: str, codec: str, mono0: float, wall0: float, bound_s: float,
-                conn: Connection) -> None:
+                protocol: str, ws_path: str, conn: Connection) -> None:
     """A worker process: its subscribers, journaled to its shard, until told to stop or `bound_s` pass."""
-    asyncio.run(_worker(specs, Path(path), codec, Clock(mono0, wall0), bound_s, conn))
+    asyncio.run(_worker(specs, Path(path), codec, Clock(mono0, wall0), bound_s, protocols.driver(protocol, ws_path),
+                        conn))
 
 
-async def _worker(specs: list[tuple], path: Path, codec: str, clock: Clock, bound_s: float, conn: Connection) -> None:
+async def _worker(specs: list[tuple], path: Path, codec: str, clock: Clock, bound_s: float, driver: Driver,
+                  conn: Connection) -> None:
     journal = JournalWriter(path, clock, codec=codec)
     journal.start()
     latencies: list[float] = []
-    subscribers = [Subscriber(*spec, journal, latencies.append) for spec in specs]
+    subscribers = [Subscriber(*spec, journal, driver, latencies.append) for spec in specs]
     tasks = [asyncio.create_task(s.run(bound_s)) for s in subscribers]
     deadline = time.monotonic() + bound_s
     try:

@@ -60,7 +60,7 @@ def run_events(seed: int = 7) -> list[dict]:
 
 
 def write(path, events) -> None:
-    writer = JournalWriter(path, Clock(wall0=0.0), codec="zstd" if path.name.endswith(".zst") else "plain")
+    writer = JournalWriter(path, Clock(wall0=1_700_000_000.0), codec="zstd" if path.name.endswith(".zst") else "plain")
     for e in events:
         writer.append(e["kind"], t=e["t"], **{k: v for k, v in e.items() if k not in ("kind", "t")})
     writer.close()

@@ -72,3 +72,13 @@ def test_not_yaml_and_missing_file(tmp_path):
 @pytest.mark.parametrize("text, seconds", [(10, 10.0), ("10s", 10.0), ("500ms", 0.5), ("2m", 120.0), ("x", None), (True, None)])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
+
+
+def test_rules_override_replaces_the_files_rule_set_and_checks_its_alerts():
+    baseline = load(ROOT / "scenarios" / "incident-ap4-baseline.yaml")
+    hardened = load(ROOT / "scenarios" / "incident-ap4-baseline.yaml", rules="hardened")
+    assert baseline.monitoring.rule_set == "baseline" and hardened.monitoring.rule_set == "hardened"
+    assert "RedisRefusingCommands" in hardened.monitoring.alerts
+    assert loads(GOOD, rules="baseline").monitoring.rule_set == "baseline"   # monitoring turned on
+    with pytest.raises(ScenarioError, match="rule set 'baseline' has no alert 'RedisCacheErrors'"):
+        load(ROOT / "scenarios" / "incident-ap4-hardened.yaml", rules="baseline")
