@@ -7,13 +7,16 @@ measured in the same run, since this machine kind is shared and absolute numbers
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import math
 import os
 import platform
 import sys
-from typing import Any, Iterator
+import time
+from multiprocessing.connection import Connection
+from typing import Any, Callable, Iterator
 
 
 def machine() -> dict[str, Any]:
@@ -63,3 +66,34 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
     if value is None or not baseline:
         return None
     return round(value / baseline, 3)
+
+
+async def reader_window(conn: Connection, counted: Callable[[], int], tasks: list, journal: Any = None) -> None:
+    """A reader process's side of a measured window: say "ready", then on "go" start counting its CPU
+    and `counted()`, and on "stop" answer (CPU seconds, how many were counted) over the window; then
+    end the readers' tasks and close their journal."""
+    conn.send("ready")
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, conn.recv)                                   # "go"
+    cpu0, count0 = time.process_time(), counted()
+    await loop.run_in_executor(None, conn.recv)                                   # "stop"
+    conn.send((time.process_time() - cpu0, counted() - count0))
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if journal is not None:
+        journal.close()
+
+
+async def harness_subscribers(make: Callable[[int, Any], Any], count: int, path: Any, codec: str) -> tuple[Any, list]:
+    """`count` harness subscribers made by `make(i, journal)`, journaling to `path`, running and (within
+    20 s) subscribed; returns (the journal, their tasks)."""
+    from harness.journal import Clock, JournalWriter
+    journal = JournalWriter(path, Clock(), codec=codec)
+    journal.start()
+    subs = [make(i, journal) for i in range(count)]
+    tasks = [asyncio.create_task(s.run(600)) for s in subs]
+    deadline = time.monotonic() + 20
+    while any(s.subscribed < 1 for s in subs) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # poll until every subscription is confirmed
+    return journal, tasks

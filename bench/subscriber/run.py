@@ -22,10 +22,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "node"), str(ROOT / "bench")]
 
-from benchkit import add_json_flag, output, ratio  # noqa: E402
-from harness.journal import Clock, JournalWriter, journal_path  # noqa: E402
+from benchkit import add_json_flag, harness_subscribers, output, ratio, reader_window  # noqa: E402
+from harness.journal import journal_path  # noqa: E402
 from harness.workload.client import App, PusherSocket, publish  # noqa: E402
 from harness.workload.message import Stamp, encode  # noqa: E402
+from harness.workload.protocols.pusher import PusherDriver  # noqa: E402
 from harness.workload.subscriber import Subscriber  # noqa: E402
 from nodekit import APP, start_node, start_redis, start_upstream, wait_ready  # noqa: E402
 
@@ -55,25 +56,10 @@ async def readers(kind: str, ws_url: str, sockets: int, directory: Path, codec: 
 
         tasks = [asyncio.create_task(bare(s)) for s in opened]
     else:
-        journal = JournalWriter(journal_path(directory, codec), Clock(), codec=codec)
-        journal.start()
-        subs = [Subscriber(f"s{i}", "node1", ws_url, BENCH_APP.key, [CHANNEL], journal) for i in range(sockets)]
-        tasks = [asyncio.create_task(s.run(600)) for s in subs]
-        deadline = time.monotonic() + 20
-        while any(s.subscribed < 1 for s in subs) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)  # poll until every subscription is confirmed
-    conn.send("ready")
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, conn.recv)            # "go"
-    cpu0, count0 = time.process_time(), (count if kind == "bare" else journal.count)
-    await loop.run_in_executor(None, conn.recv)            # "stop"
-    received = (count if kind == "bare" else journal.count) - count0
-    conn.send((time.process_time() - cpu0, received))
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    if journal:
-        journal.close()
+        journal, tasks = await harness_subscribers(
+            lambda i, journal: Subscriber(f"s{i}", "node1", ws_url, BENCH_APP, [CHANNEL], journal, PusherDriver()),
+            sockets, journal_path(directory, codec), codec)
+    await reader_window(conn, lambda: count if journal is None else journal.count, tasks, journal)
 
 
 async def drive(node_url: str, rate: float, seconds: float, conn: Connection) -> tuple[float, int]:
