@@ -246,8 +246,9 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
         elif kind.startswith("fault_"):
             fault = f.faults.setdefault(e["fault"], {
                 "name": e["fault"], "kind": e.get("fault_kind"), "target": e.get("target"),
-                # The phase it was injected in: the one open now (journals before `phase` was recorded).
-                "phase": e.get("phase") or next(reversed(phase_starts), None),
+                # The phase it was injected in: the one open now (journals before `phase` was recorded);
+                # `phase: null` for a fault by hand (game day), which does not reshape its phase.
+                "phase": e["phase"] if "phase" in e else next(reversed(phase_starts), None),
                 "injected_s": None, "confirmed_s": None, "reverted_s": None})
             stage = kind.removeprefix("fault_")
             if stage in ("injected", "confirmed", "reverted") and fault[f"{stage}_s"] is None:

@@ -15,7 +15,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 import ujson
 import zstandard
@@ -83,6 +83,8 @@ class JournalWriter:
         self._pending: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self.count = 0
+        # Called with each event as it is appended (the game day's live view); must not block.
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
 
     def append(self, kind: str, t: float | None = None, **fields: Any) -> dict[str, Any]:
         """Record one event now (or at monotonic time `t`) and return it."""
@@ -90,6 +92,8 @@ class JournalWriter:
         event = {"t": round(t, 6), "wall": round(self.clock.wall(t), 6), "kind": kind, **fields}
         self._pending.append(json.dumps(event, separators=(",", ":")))
         self.count += 1
+        for listener in self.listeners:
+            listener(event)
         if len(self._pending) >= MAX_PENDING:
             self._write()
         return event

@@ -61,7 +61,7 @@ KINDS: dict[str, Kind] = {
     "cluster_start_aborted": _k(error=(STR,)),
     "phase_start": _k({"duration_s": (NUM,)}, phase=(STR,)),
     "phase_end": _k(phase=(STR,)),
-    "fault_injected": _k({"fault_kind": (STR,), "target": (STR,), "phase": (STR,), "params": (MAP,),
+    "fault_injected": _k({"fault_kind": (STR,), "target": (STR,), "phase": S_, "params": (MAP,),
                           "stream": (STR,), "toxicity": (NUM,)}, fault=(STR,)),
     "fault_confirmed": _k({"evidence": (STR,)}, fault=(STR,)),
     "fault_reverted": _k({"during": (STR,)}, fault=(STR,)),

@@ -16,7 +16,7 @@ from typing import Callable
 
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
-from harness.faults.catalog import FAULT_KINDS
+from harness.faults.catalog import journal_fields
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness import journal_codec
@@ -163,7 +163,7 @@ class Runner:
         s = self.scenario
         w = s.workload
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
-        progress = Progress(journal.clock, self.log)
+        progress = self._progress(journal)
         lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
         load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received, self.workers)
         progress.subscribers = load.subscribers
@@ -177,10 +177,7 @@ class Runner:
             if watcher:
                 await watcher.start(bound_s)
             await load.start(SUBSCRIBE_TIMEOUT_S)
-            for phase in s.phases:
-                await self._phase(phase, faults, journal, active, progress)
-                if watcher and watcher.error:
-                    raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
+            await self._walk(faults, journal, active, progress, watcher)
             await load.stop_publishing()
             # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
             journal.append("drain_start", seconds=w.grace_s)
@@ -203,6 +200,18 @@ class Runner:
             await asyncio.gather(ticker, lag, probing, return_exceptions=True)
             journal.flush()
 
+    def _progress(self, journal: JournalWriter) -> Progress:
+        """The line a second in the terminal (a game day prints its own: harness/gameday/session.py)."""
+        return Progress(journal.clock, self.log)
+
+    async def _walk(self, faults: FaultContext, journal: JournalWriter, active: list[Fault], progress: Progress,
+                    watcher: AlertWatcher | None) -> None:
+        """The scenario's phases in turn, under load (a game day walks its own: harness/gameday/session.py)."""
+        for phase in self.scenario.phases:
+            await self._phase(phase, faults, journal, active, progress)
+            if watcher and watcher.error:
+                raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
+
     async def _phase(self, phase, faults: FaultContext, journal: JournalWriter, active: list[Fault],
                      progress: Progress) -> None:
         start = journal.clock.now()
@@ -214,10 +223,7 @@ class Runner:
         mine: list[Fault] = []
         for spec in phase.faults:
             fault = make_fault(spec, faults)
-            # stream and toxicity mean something for Toxiproxy toxics only.
-            toxic = {"stream": spec.stream, "toxicity": spec.toxicity} if FAULT_KINDS[spec.kind].toxic_type else {}
-            journal.append("fault_injected", fault=spec.name, fault_kind=spec.kind, target=spec.target,
-                           phase=phase.name, params=spec.params, **toxic)
+            journal.append("fault_injected", **journal_fields(spec), phase=phase.name)
             active.append(fault)
             mine.append(fault)
             await fault.inject()
