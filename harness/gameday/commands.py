@@ -11,6 +11,7 @@ from typing import Any, Callable, Coroutine
 
 from harness import out_dir
 from harness.gameday import control
+from harness.journal import JOURNAL_NAME
 from harness.gameday.desk import whoami
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS
 from harness.scenario import ScenarioError, parse_duration
@@ -41,7 +42,7 @@ def cmd_gameday(args: argparse.Namespace, system: str | dict,
         _err(str(exc))
         return EXIT_BAD_INPUT
     out = (Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())) / PHASE
-    if problem := out_dir.claim(out, "a run", out / "journal.jsonl"):
+    if problem := out_dir.claim(out, "a run", f"{JOURNAL_NAME}*"):
         _err(problem)
         return EXIT_BAD_INPUT
     day = GameDay(s, out, keep=args.keep, plan=plan)
