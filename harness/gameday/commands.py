@@ -49,7 +49,7 @@ def cmd_gameday(args: argparse.Namespace, system: str | dict,
     result = asyncio.run(run_interruptible(day.run(), day))
     from harness.report.terminal import render
     print(render(result.summary), flush=True)
-    print(f"files: {out}/{{journal.jsonl,summary.json,summary.md,junit.xml,report.html}}", flush=True)
+    print(f"files: {out}/{{{day.journal_file.name},summary.json,summary.md,junit.xml,report.html}}", flush=True)
     return result.exit_status
 
 
