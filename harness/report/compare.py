@@ -54,7 +54,19 @@ def compare(a: dict, b: dict) -> dict[str, Any]:
                        "only_a": sorted(fired_a - fired_b), "only_b": sorted(fired_b - fired_a)})
     fired_a, fired_b = _fired(a), _fired(b)
     return {"a": _run(a), "b": _run(b), "faults": faults, "alerts_only_a": sorted(fired_a - fired_b),
-            "alerts_only_b": sorted(fired_b - fired_a), "alerts_both": sorted(fired_a & fired_b)}
+            "alerts_only_b": sorted(fired_b - fired_a), "alerts_both": sorted(fired_a & fired_b),
+            # The evidence rule: a run whose watcher never polled saw no alert because nobody looked.
+            "unwatched": [side for side, summary in (("A", a), ("B", b)) if not _watched(summary)]}
+
+
+def _watched(summary: dict) -> bool:
+    """Whether the alert watcher polled successfully during the run (its silence is evidence)."""
+    return bool(((summary.get("run") or {}).get("metrics") or {}).get("monitoring.polls"))
+
+
+def _unwatched(c: dict[str, Any]) -> list[str]:
+    return [f"{side}: no monitoring evidence (the alert watcher never polled): its silence proves nothing"
+            for side in c.get("unwatched", [])]
 
 
 def _cell(row: dict | None, key: str, kind: str) -> str:
@@ -102,6 +114,7 @@ def render_text(c: dict[str, Any]) -> str:
     lines.append(f"alerts only A fired: {', '.join(c['alerts_only_a']) or 'none'}")
     lines.append(f"alerts only B fired: {', '.join(c['alerts_only_b']) or 'none'}")
     lines.append(f"alerts both fired:   {', '.join(c['alerts_both']) or 'none'}")
+    lines += _unwatched(c)
     return "\n".join(lines)
 
 
@@ -120,6 +133,7 @@ def render_html(c: dict[str, Any]) -> str:
                    f"</small></h2><table>{head}{body}</table>{only}")
     alerts = "".join(f"<li><b>{label}</b>: {escape(', '.join(names) or 'none')}</li>" for label, names in (
         ("only A fired", c["alerts_only_a"]), ("only B fired", c["alerts_only_b"]), ("both fired", c["alerts_both"])))
+    alerts += "".join(f"<li class=gap>{escape(line)}</li>" for line in _unwatched(c))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>compare {escape(str(c['a']['scenario']))} · {escape(str(c['b']['scenario']))}</title>
 <style>
