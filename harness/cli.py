@@ -16,7 +16,9 @@ from pathlib import Path
 from harness import __version__
 from harness.journal import JournalError, read_journal
 from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, judge_events
-from harness.scenario import Scenario, ScenarioError, load, loads
+from harness import repeat
+from harness.params import load_variants, variant
+from harness.scenario import Scenario, ScenarioError
 
 
 def _err(message: str) -> None:
@@ -48,7 +50,7 @@ async def _run_cancellable(coro):
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        scenarios = [load(path) for path in args.scenarios]
+        scenarios = [s for path in args.scenarios for s in load_variants(path)]
     except ScenarioError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -59,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
              "their output directories would collide; rename one")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
-        taken = out / scenario.name / "journal.jsonl"
+        taken = out / scenario.name / ("run-1" if args.repeat > 1 else "") / "journal.jsonl"
         if taken.exists():
             _err(f"{taken} already holds a run; choose another --out (runs are never overwritten)")
             return EXIT_BAD_INPUT
@@ -70,13 +72,26 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
     worst = EXIT_PASS
     for scenario in scenarios:
-        result = asyncio.run(_run_cancellable(Runner(scenario, out / scenario.name, keep=args.keep).run()))
-        from harness.report.terminal import render
-        print(render(result.summary), flush=True)
-        print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
-        worst = max(worst, result.exit_status)
-        if result.summary.get("error") == "interrupted":
-            break
+        summaries = []
+        for k in range(1, args.repeat + 1):
+            where = out / scenario.name / (f"run-{k}" if args.repeat > 1 else "")
+            runner = Runner(scenario, where, keep=args.keep, seed=args.seed)
+            result = asyncio.run(_run_cancellable(runner.run()))
+            from harness.report.terminal import render
+            print(render(result.summary), flush=True)
+            print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
+            summaries.append(result.summary)
+            if result.summary.get("error") == "interrupted":
+                return max(worst, result.exit_status)
+        if args.repeat > 1:
+            stats = repeat.aggregate(summaries)
+            (out / scenario.name / "repeat.json").write_text(json.dumps(stats, indent=2) + "\n")
+            (out / scenario.name / "junit.xml").write_text(repeat.junit_xml(stats))
+            print(repeat.render(stats), flush=True)
+            status = stats["exit_status"]
+        else:
+            status = summaries[0]["exit_status"]
+        worst = max(worst, status)  # flaky (4) outranks everything: it is the finding a repeat is for
     return worst
 
 
@@ -84,9 +99,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_PASS
     for path in args.scenarios:
         try:
-            s = load(path)
-            print(f"{path}: ok ({s.name}: {len(s.phases)} phases, {sum(p.duration_s for p in s.phases):g} s, "
-                  f"{len(s.expectations)} expectations)")
+            for s in load_variants(path):
+                print(f"{path}: ok ({s.name}: {len(s.phases)} phases, {sum(p.duration_s for p in s.phases):g} s, "
+                      f"{len(s.expectations)} expectations)")
         except ScenarioError as exc:
             _err(str(exc))
             status = EXIT_BAD_INPUT
@@ -101,9 +116,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     status = EXIT_PASS
     for path in sorted(directory.glob("*.yaml")):
         try:
-            s = load(path)
-            first = (s.description.strip().splitlines() or [""])[0]
-            print(f"{path}  {s.name}  {sum(p.duration_s for p in s.phases):g}s  {first}")
+            for s in load_variants(path):
+                first = (s.description.strip().splitlines() or [""])[0]
+                print(f"{path}  {s.name}  {sum(p.duration_s for p in s.phases):g}s  {first}")
         except ScenarioError as exc:
             print(f"{path}  INVALID  {exc}")
             status = EXIT_BAD_INPUT
@@ -120,7 +135,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise JournalError(f"{args.journal}: no run_start event with the scenario; is this a harness journal?")
         if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
             raise JournalError(f"{args.journal}: its run_start does not carry a scenario; is this a harness journal?")
-        scenario: Scenario = loads(start["source"], Path(str(start.get("path", "<journal>"))), start.get("monitoring"))
+        scenario: Scenario = variant(start["source"], Path(str(start.get("path", "<journal>"))),
+                                     str(start.get("scenario")), start.get("monitoring"))
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -283,6 +299,12 @@ def cmd_images(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 100, got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harness", description="Chaos-test a Pusher-style pub/sub cluster and its monitoring.")
     p.add_argument("--version", action="version", version=f"harness {__version__}")
@@ -292,6 +314,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
     run.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>)")
     run.add_argument("--keep", action="store_true", help="leave the cluster running after the run")
+    run.add_argument("--seed", type=int, metavar="N",
+                     help="seed of every fault schedule (replays a run's faults exactly; default: the scenario's, "
+                          "else drawn and printed)")
+    run.add_argument("--repeat", type=_positive, default=1, metavar="N",
+                     help="run each scenario N times, each on a fresh cluster; flake statistics, exit 4 if flaky")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")

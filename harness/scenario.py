@@ -7,18 +7,26 @@ line, the field and what is allowed, and is raised as `ScenarioError` (exit stat
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from harness import expect
+from harness import expect, guardrail
+from harness.guardrail import Guardrail
+from harness.duration import parse_duration
 from harness.alerts import ANY as ANY_ALERT, AlertExpectation
 from harness.observe import rules
 from harness.analysis import NamedWindow, Recovery
 from harness.workload.rate import SHAPES, Shape
-from harness.faults.catalog import FAULT_KINDS, FaultSpec, validate_fault
+from harness.faults.catalog import FAULT_KINDS
+from harness.schedule import Chaos, TimedFault, read_chaos, read_timed_fault
+
+
+# The steady-state hypothesis's windows, before the first phase and after the last (reserved names).
+STEADY_BEFORE, STEADY_AFTER = "steady-state-before", "steady-state-after"
 
 
 class ScenarioError(Exception):
@@ -54,7 +62,8 @@ class Workload:
 class Phase:
     name: str
     duration_s: float
-    faults: tuple[FaultSpec, ...] = ()
+    faults: tuple[TimedFault, ...] = ()
+    chaos: Chaos | None = None    # a seeded random fault schedule (harness/schedule.py)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,9 @@ class Scenario:
     recovery: Recovery
     source: str                   # the file's text, recorded in the journal so `report` can re-judge
     monitoring: Monitoring | None = None   # None: the lighter cluster, without the monitoring services
+    seed: int | None = None       # the fault schedules' seed; `--seed` overrides it, None: drawn per run
+    abort_when: tuple[Guardrail, ...] = ()
+    steady_state: tuple[expect.Expectation, ...] = ()   # judged on STEADY_BEFORE before any fault
 
 
 # --- YAML with line numbers ------------------------------------------------------------------------
@@ -161,31 +173,19 @@ class _Reader:
         return value
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float | None:
-    """Seconds from 10, 2.5, "10s", "500ms", "2m", "1h"; None when it is not a duration."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and (match := _DURATION.match(value)):
-        return float(match.group(1)) * _UNIT[match.group(2)]
-    return None
-
-
 # --- the loader ------------------------------------------------------------------------------------
 
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raises ScenarioError naming file, line and field."""
-    file = Path(path)
+    return loads(read_source(path), Path(path))
+
+
+def read_source(path: str | Path) -> str:
+    """A scenario file's text; ScenarioError when it cannot be read."""
     try:
-        text = file.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(f"{file}: cannot read scenario: {exc.strerror}") from None
-    return loads(text, file)
+        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from None
 
 
 def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None) -> Scenario:
@@ -205,7 +205,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     lines: dict[Path_, int] = {}
     doc = _construct(node, (), lines)
     r = _Reader(file, lines)
-    top = r.mapping(doc, (), {"name", "description", "cluster", "workload", "phases", "windows", "recovery", "expect"},
+    top = r.mapping(doc, (), {"name", "description", "cluster", "workload", "phases", "windows", "recovery", "expect",
+                              "seed", "abort_when", "steady_state", "params"},
                     {"name", "phases"})
     name = r.name(top["name"], ("name",))
     description = top.get("description") or ""
@@ -218,12 +219,60 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
 
     workload = _workload(r, top.get("workload"), nodes)
     phases = _phases(r, top["phases"], nodes)
+    steady_s, steady_lines = _steady_state(r, top.get("steady_state"))
+    if steady_lines:
+        phases = (Phase(STEADY_BEFORE, steady_s), *phases, Phase(STEADY_AFTER, steady_s))
     windows = _named_windows(r, top.get("windows"), phases)
     recovery = _recovery(r, top.get("recovery"))
     expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
+    steady = {when: _steady_expectations(r, steady_lines, when) for when in (STEADY_BEFORE, STEADY_AFTER)}
+    seed = top.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise r.error(("seed",), f"must be a non-negative integer; got {seed!r}")
+    abort_when = _guardrails(r, top.get("abort_when"))
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
-    return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text,
-                    monitoring=monitoring)
+    return Scenario(name, file, description, nodes, workload, phases,
+                    steady[STEADY_BEFORE] + expectations + steady[STEADY_AFTER], windows, recovery, text,
+                    monitoring=monitoring, seed=seed, abort_when=abort_when, steady_state=steady[STEADY_BEFORE])
+
+
+def _steady_state(r: _Reader, raw: Any) -> tuple[float, list[tuple[int, Any]]]:
+    """The steady-state hypothesis: its window's length and its expectation lines (with their index)."""
+    if raw is None:
+        return 0.0, []
+    block = r.mapping(raw, ("steady_state",), {"duration", "expect"}, {"expect"})
+    lines = block["expect"]
+    if not isinstance(lines, list) or not lines:
+        raise r.error(("steady_state", "expect"), "must be a non-empty list like 'publish.success_rate >= 0.99' "
+                      "(no window: it is judged before the first fault and after the last revert)")
+    return r.duration(block.get("duration", 5), ("steady_state", "duration")), list(enumerate(lines))
+
+
+def _steady_expectations(r: _Reader, lines: list[tuple[int, Any]], window: str) -> tuple[expect.Expectation, ...]:
+    out = []
+    for i, line in lines:
+        if not isinstance(line, str) or line.lstrip().startswith("alert") or re.match(r"\s*[A-Za-z][\w-]*\s*:", line):
+            raise r.error(("steady_state", "expect", i), "must be '<metric> <op> <value>' without a window, "
+                          "e.g. 'publish.success_rate >= 0.99'")
+        try:
+            out.append(expect.parse(f"{window}: {line}", {window}))
+        except ValueError as exc:
+            raise r.error(("steady_state", "expect", i), str(exc)) from None
+    return tuple(out)
+
+
+def _guardrails(r: _Reader, raw: Any) -> tuple[Guardrail, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise r.error(("abort_when",), "must be a list like ['publish.success_rate < 0.2 over 10s']")
+    out = []
+    for i, line in enumerate(raw):
+        try:
+            out.append(guardrail.parse(line))
+        except ValueError as exc:
+            raise r.error(("abort_when", i), str(exc)) from None
+    return tuple(out)
 
 
 def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
@@ -315,9 +364,9 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
     phases: list[Phase] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        p = r.mapping(item, ("phases", i), {"name", "duration", "faults"}, {"name", "duration"})
+        p = r.mapping(item, ("phases", i), {"name", "duration", "faults", "chaos"}, {"name", "duration"})
         name = r.name(p["name"], ("phases", i, "name"))
-        if name in seen or name == expect.WHOLE_RUN:
+        if name in seen or name in (expect.WHOLE_RUN, STEADY_BEFORE, STEADY_AFTER):
             raise r.error(("phases", i, "name"), f"phase name {name!r} is used twice or reserved")
         seen.add(name)
         duration = r.duration(p["duration"], ("phases", i, "duration"))
@@ -329,15 +378,27 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
             where = ("phases", i, "faults", j)
             if not isinstance(f, dict):
                 raise r.error(where, f"must be a mapping with kind and target; kinds: {', '.join(sorted(FAULT_KINDS))}")
-            try:
-                faults.append(validate_fault(f, nodes, default_name=f"{name}-{j + 1}"))
-            except ValueError as exc:
-                field_name, _, message = str(exc).partition(": ")
-                # The message starts with the field it is about, present or missing (a required one).
-                field_path = (field_name,) if field_name and " " not in field_name else ()
-                raise r.error(where + field_path, message) from None
-        phases.append(Phase(name, duration, tuple(faults)))
+            with _located(r, where):
+                faults.append(read_timed_fault(f, nodes, f"{name}-{j + 1}", duration))
+        chaos = None
+        if "chaos" in p:
+            with _located(r, ("phases", i, "chaos")):
+                chaos = read_chaos(p["chaos"], nodes, name)
+        phases.append(Phase(name, duration, tuple(faults), chaos))
     return tuple(phases)
+
+
+@contextmanager
+def _located(r: _Reader, where: Path_):
+    """Turn a ValueError("<field.sub>: message") from a validator into a ScenarioError at that field."""
+    try:
+        yield
+    except ValueError as exc:
+        field_name, _, message = str(exc).partition(": ")
+        # The message starts with the field it is about, present or missing (a required one).
+        field_path = tuple(int(part) if part.isdigit() else part for part in field_name.split(".")) \
+            if field_name and " " not in field_name else ()
+        raise r.error(where + field_path, message) from None
 
 
 def _expectations(r: _Reader, raw: Any, phase_names: set[str],

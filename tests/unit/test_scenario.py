@@ -35,7 +35,7 @@ def test_good_scenario_loads():
     s = loads(GOOD)
     assert [p.name for p in s.phases] == ["steady", "slow"]
     assert s.phases[1].duration_s == 0.5
-    fault = s.phases[1].faults[0]
+    fault = s.phases[1].faults[0].spec
     assert fault.links(2) == ["node2_redis"] and fault.params == {"latency": 100, "jitter": 0}
     assert s.expectations[0].rhs.offset == 50
 
@@ -57,7 +57,7 @@ def test_errors_name_line_field_and_allowed_values(old, new, message):
 
 
 def test_unknown_top_level_field():
-    with pytest.raises(ScenarioError, match=r":1: colour: unknown field; allowed: cluster, description"):
+    with pytest.raises(ScenarioError, match=r":1: colour: unknown field; allowed: abort_when, cluster, description"):
         loads("colour: red\n" + GOOD)
 
 
@@ -71,3 +71,55 @@ def test_not_yaml_and_missing_file(tmp_path):
 @pytest.mark.parametrize("text, seconds", [(10, 10.0), ("10s", 10.0), ("500ms", 0.5), ("2m", 120.0), ("x", None), (True, None)])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
+
+
+TIMED = """\
+name: t
+seed: 7
+cluster: {nodes: 3}
+steady_state:
+  duration: 3s
+  expect:
+    - "publish.success_rate >= 0.99"
+abort_when: ["publish.success_rate < 0.2 over 10s"]
+phases:
+  - name: storm
+    duration: 30s
+    faults:
+      - {kind: down, target: any-node.redis, at: 5s, for: 10s, flap: {on: 1s, off: 2s}}
+    chaos:
+      kinds: [pause]
+      targets: [half-of-nodes]
+      every: 5s..10s
+      for: 1s..2s
+expect:
+  - "storm: delivery.duplicated == 0"
+"""
+
+
+def test_timing_chaos_seed_guardrails_and_steady_state_load():
+    s = loads(TIMED)
+    assert [p.name for p in s.phases] == ["steady-state-before", "storm", "steady-state-after"]
+    assert s.phases[0].duration_s == 3 and s.seed == 7 and s.abort_when[0].over_s == 10
+    assert [e.text for e in s.expectations] == ["steady-state-before: publish.success_rate >= 0.99",
+                                                "storm: delivery.duplicated == 0",
+                                                "steady-state-after: publish.success_rate >= 0.99"]
+    assert [e.window for e in s.steady_state] == ["steady-state-before"]
+    storm = s.phases[1]
+    assert storm.faults[0].flap.on_s == 1 and storm.chaos.every == (5, 10)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("at: 5s", "at: 50s", r":13: phases\[0\]\.faults\[0\]\.at: must be a duration from the phase's start"),
+    ("off: 2s", "off: never", r":13: phases\[0\]\.faults\[0\]\.flap\.off: must be a duration"),
+    ("kinds: [pause]", "kinds: [pause, explode]", r":15: phases\[0\]\.chaos\.kinds\[1\]\.kind: unknown fault kind"),
+    ("every: 5s..10s", "every: soon", r":17: phases\[0\]\.chaos\.every: must be a duration or a range"),
+    ("seed: 7", "seed: seven", r":2: seed: must be a non-negative integer"),
+    ('"publish.success_rate < 0.2 over 10s"', '"publish.success_rate < 0.2"', r":8: abort_when\[0\]: cannot read"),
+    ('    - "publish.success_rate >= 0.99"', '    - "storm: publish.success_rate >= 0.99"',
+     r":7: steady_state\.expect\[0\]: must be '<metric> <op> <value>' without a window"),
+    ("name: storm", "name: steady-state-after", r":10: phases\[0\]\.name: phase name 'steady-state-after' is used twice or reserved"),
+])
+def test_new_fields_errors_are_located(old, new, message):
+    with pytest.raises(ScenarioError, match=message):
+        loads(TIMED.replace(old, new, 1))
