@@ -24,7 +24,7 @@ from harness.expect import WHOLE_RUN
 INF = math.inf
 CANARY = "canary"
 # Disconnect reasons that are the harness ending its own load, not the cluster dropping a socket.
-HARNESS_CLOSES = ("stopped", "deadline")
+HARNESS_CLOSES = ("stopped", "deadline", "churn")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Publish:
     ack: float
     ok: bool
     error: str | None
+    origin: str | None = None     # a client event's sending subscriber: never expected to receive it
 
 
 @dataclass
@@ -184,7 +185,7 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
         elif kind == "publish":
             pub, seq = intern(e["pub"]), int(e["seq"])
             publishes[(pub, seq)] = Publish(pub, seq, intern(e["channel"]), float(e["sent"]), float(t), bool(e["ok"]),
-                                            e.get("error"))
+                                            e.get("error"), e.get("origin"))
         elif kind == "ws_subscribed":
             open_subs[e["sub"]][e["channel"]] = t
         elif kind == "ws_unsubscribed":
@@ -259,7 +260,7 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
         if not p.ok:
             continue
         for sub, since, until in intervals.get(p.channel, ()):
-            if not (since < p.sent and until >= p.ack + grace):
+            if not (since < p.sent and until >= p.ack + grace) or sub == p.origin:
                 continue
             times = receipts.get((sub, p.pub, p.seq))
             for s in where:

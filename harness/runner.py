@@ -76,7 +76,7 @@ class Runner:
         """
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(nodes=s.nodes, keep=self.keep, **(s.monitoring.cluster_args() if s.monitoring else {}))
+        cluster = Cluster(nodes=s.nodes, keep=self.keep, **s.cluster_args())
         journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +48,24 @@ class PublishLoad:
 class SubscribeLoad:
     per_node: int = 2             # WebSocket subscribers on each node
     spread: bool = False          # False: each on every load channel; True: one channel each, in turn
+    channel_type: str = "public"  # public | private | presence: subscriptions signed like an auth endpoint
+    churn_per_s: float = 0.0      # subscribers closed and reconnected per second, in turn
+    client_events_per_s: float = 0.0   # client-* events each subscriber sends (private/presence channels)
+
+
+CHANNEL_TYPES = ("public", "private", "presence")
+POLICIES = ("strict", "degrade")
+MAX_APPS = 3                      # the first enabled apps of compose/upstream/apps.json have no limits
 
 
 @dataclass(frozen=True)
 class Workload:
+    apps: int = 1                 # tenants: each its own publishers and subscribers on the same channel names
     publish: PublishLoad = field(default_factory=PublishLoad)
     subscribe: SubscribeLoad = field(default_factory=SubscribeLoad)
     canary: bool = True           # one message a second, first node → last node, accounted apart
     grace_s: float = 2.0          # a delivery later than ack + grace is late; also the drain time
+    phase_rates: tuple[tuple[float, float], ...] = ()   # (offset s, publish rate) from phases[].workload
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,11 @@ class Scenario:
     seed: int | None = None       # the fault schedules' seed; `--seed` overrides it, None: drawn per run
     abort_when: tuple[Guardrail, ...] = ()
     steady_state: tuple[expect.Expectation, ...] = ()   # judged on STEADY_BEFORE before any fault
+    policies: dict[str, str] = field(default_factory=dict)   # redis_policy, upstream_policy of the nodes
+
+    def cluster_args(self) -> dict[str, Any]:
+        """What Cluster() needs beyond the node count: monitoring and the nodes' failure policies."""
+        return {**(self.monitoring.cluster_args() if self.monitoring else {}), **self.policies}
 
 
 # --- YAML with line numbers ------------------------------------------------------------------------
@@ -167,6 +182,18 @@ class _Reader:
             raise self.error(path, f"must be a duration like 10s, 500ms, 2m (or seconds), up to 24h; got {value!r}")
         return seconds
 
+    def rate(self, value: Any, path: Path_, high: float) -> float:
+        """Events per second from 2, 0.5 or "2/s"; 0 means none."""
+        if isinstance(value, str) and value.endswith("/s"):
+            value = value[:-2].strip()
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
+            raise self.error(path, f"must be a rate like 2/s, from 0 to {high:g} per second; got {value!r}")
+        return float(value)
+
     def name(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", value):
             raise self.error(path, f"must be a name of letters, digits, '-' and '_' starting with a letter; got {value!r}")
@@ -214,14 +241,23 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
         raise r.error(("description",), "must be text")
 
     cluster = r.mapping(top.get("cluster"), ("cluster",),
-                        {"nodes", "monitoring", "rules", "scrape_interval", "evaluation_interval"})
+                        {"nodes", "monitoring", "rules", "scrape_interval", "evaluation_interval", "redis_policy",
+                         "upstream_policy"})
+    policies = {}
+    for key in ("redis_policy", "upstream_policy"):
+        policies[key] = cluster.get(key, "strict")
+        if policies[key] not in POLICIES:
+            raise r.error(("cluster", key), f"must be one of {', '.join(POLICIES)} (docs/node.md); got {policies[key]!r}")
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
 
     workload = _workload(r, top.get("workload"), nodes)
     phases = _phases(r, top["phases"], nodes)
+    raw_phases = list(top["phases"])
     steady_s, steady_lines = _steady_state(r, top.get("steady_state"))
     if steady_lines:
         phases = (Phase(STEADY_BEFORE, steady_s), *phases, Phase(STEADY_AFTER, steady_s))
+        raw_phases = [None, *raw_phases, None]
+    workload = _phase_rates(r, raw_phases, list(phases), workload)
     windows = _named_windows(r, top.get("windows"), phases)
     recovery = _recovery(r, top.get("recovery"))
     expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
@@ -233,7 +269,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
     return Scenario(name, file, description, nodes, workload, phases,
                     steady[STEADY_BEFORE] + expectations + steady[STEADY_AFTER], windows, recovery, text,
-                    monitoring=monitoring, seed=seed, abort_when=abort_when, steady_state=steady[STEADY_BEFORE])
+                    monitoring=monitoring, seed=seed, abort_when=abort_when, steady_state=steady[STEADY_BEFORE],
+                    policies=policies)
 
 
 def _steady_state(r: _Reader, raw: Any) -> tuple[float, list[tuple[int, Any]]]:
@@ -276,7 +313,7 @@ def _guardrails(r: _Reader, raw: Any) -> tuple[Guardrail, ...]:
 
 
 def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
-    w = r.mapping(raw, ("workload",), {"publish", "subscribe", "canary", "grace"})
+    w = r.mapping(raw, ("workload",), {"apps", "publish", "subscribe", "canary", "grace"})
     at = ("workload", "publish")
     pub = r.mapping(w.get("publish"), at, {"rate", "shape", "steps", "step", "burst", "publishers", "channels",
                                            "timeout", "payload_bytes", "batch", "target"})
@@ -310,19 +347,48 @@ def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
         batch=int(r.number(pub.get("batch", d.batch), at + ("batch",), 1, 10, integer=True)),
         target=target,
     )
-    sub = r.mapping(w.get("subscribe"), ("workload", "subscribe"), {"per_node", "spread"})
+    at = ("workload", "subscribe")
+    sub = r.mapping(w.get("subscribe"), at, {"per_node", "spread", "channels", "churn", "client_events"})
     spread = sub.get("spread", False)
     if not isinstance(spread, bool):
-        raise r.error(("workload", "subscribe", "spread"), "must be true or false")
+        raise r.error(at + ("spread",), "must be true or false")
+    channel_type = sub.get("channels", "public")
+    if channel_type not in CHANNEL_TYPES:
+        raise r.error(at + ("channels",), f"must be one of {', '.join(CHANNEL_TYPES)}; got {channel_type!r}")
+    client_events = r.rate(sub.get("client_events", 0), at + ("client_events",), 10)
+    if client_events and channel_type == "public":
+        raise r.error(at + ("client_events",), "client events need channels: private or presence")
     subscribe = SubscribeLoad(
-        per_node=int(r.number(sub.get("per_node", SubscribeLoad().per_node), ("workload", "subscribe", "per_node"), 0, 200, integer=True)),
-        spread=spread,
+        per_node=int(r.number(sub.get("per_node", SubscribeLoad().per_node), at + ("per_node",), 0, 200, integer=True)),
+        spread=spread, channel_type=channel_type, churn_per_s=r.rate(sub.get("churn", 0), at + ("churn",), 50),
+        client_events_per_s=client_events,
     )
+    apps = int(r.number(w.get("apps", 1), ("workload", "apps"), 1, MAX_APPS, integer=True))
     canary = w.get("canary", True)
     if not isinstance(canary, bool):
         raise r.error(("workload", "canary"), "must be true or false")
     grace = r.duration(w.get("grace", Workload().grace_s), ("workload", "grace"))
-    return Workload(publish, subscribe, canary, grace)
+    return Workload(apps, publish, subscribe, canary, grace)
+
+
+def _phase_rates(r: _Reader, raw_phases: list, phases: list[Phase], workload: Workload) -> Workload:
+    """`phases[].workload: {publish: {rate: N}}`: the publish rate from that phase on (the next one resets it)."""
+    rates, offset, changed = [], 0.0, False
+    index = -1
+    for item, phase in zip(raw_phases, phases):
+        index += item is not None
+        at = ("phases", index, "workload")
+        override = r.mapping((item or {}).get("workload"), at, {"publish"})
+        publish = r.mapping(override.get("publish"), at + ("publish",), {"rate"})
+        rate = workload.publish.shape.rate
+        if "rate" in publish:
+            if workload.publish.shape.kind == "stepped":
+                raise r.error(at + ("publish", "rate"), "a stepped shape has its own rates; per-phase rates need "
+                              "constant or bursty")
+            rate, changed = float(r.number(publish["rate"], at + ("publish", "rate"), 0.1, 5000)), True
+        rates.append((offset, rate))
+        offset += phase.duration_s
+    return replace(workload, phase_rates=tuple(rates)) if changed else workload
 
 
 def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[NamedWindow, ...]:
@@ -364,7 +430,7 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
     phases: list[Phase] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        p = r.mapping(item, ("phases", i), {"name", "duration", "faults", "chaos"}, {"name", "duration"})
+        p = r.mapping(item, ("phases", i), {"name", "duration", "faults", "chaos", "workload"}, {"name", "duration"})
         name = r.name(p["name"], ("phases", i, "name"))
         if name in seen or name in (expect.WHOLE_RUN, STEADY_BEFORE, STEADY_AFTER):
             raise r.error(("phases", i, "name"), f"phase name {name!r} is used twice or reserved")

@@ -132,6 +132,8 @@ class Cluster:
     rules_file: Path = field(default_factory=lambda: rules_path("baseline"))
     scrape_interval_s: float = 1.0
     evaluation_interval_s: float = 1.0
+    redis_policy: str = "strict"             # the nodes' failure policies (docs/node.md): strict | degrade
+    upstream_policy: str = "strict"
 
     def __post_init__(self) -> None:
         self._aborted = threading.Event()
@@ -155,7 +157,8 @@ class Cluster:
         # Set even without monitoring: Compose interpolates the whole file, started services or not.
         env.update(HX_NODES=str(self.nodes), HX_RULES_FILE=str(Path(self.rules_file).resolve()),
                    HX_SCRAPE_INTERVAL=f"{round(self.scrape_interval_s * 1000)}ms",
-                   HX_EVAL_INTERVAL=f"{round(self.evaluation_interval_s * 1000)}ms")
+                   HX_EVAL_INTERVAL=f"{round(self.evaluation_interval_s * 1000)}ms",
+                   HX_REDIS_POLICY=self.redis_policy, HX_UPSTREAM_POLICY=self.upstream_policy)
         return env
 
     def endpoints(self) -> Endpoints:

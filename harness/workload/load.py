@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -25,6 +26,7 @@ class Load:
     subscribers: list[Subscriber]
     publishers: list[Publisher]
     bound_s: float                                   # every loop stops by itself after this
+    churn_per_s: float = 0.0                         # load subscribers closed and reconnected per second
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sub_tasks: list[asyncio.Task] = field(default_factory=list)
     _pub_tasks: list[asyncio.Task] = field(default_factory=list)
@@ -38,6 +40,22 @@ class Load:
                 raise LoadError(f"subscribers not subscribed after {subscribe_timeout:.0f} s: {', '.join(missing)}")
             await asyncio.sleep(0.05)  # poll interval
         self._pub_tasks = [asyncio.create_task(p.run(self._stop, self.bound_s)) for p in self.publishers]
+        if self.churn_per_s:
+            self._pub_tasks.append(asyncio.create_task(self._churn()))
+
+    async def _churn(self) -> None:
+        """Close one load subscriber after another (never the canary's), at the churn rate, until stopped."""
+        churned = [s for s in self.subscribers if s.sub_id != CANARY]
+        started = time.monotonic()
+        for k in itertools.count():
+            if not churned or time.monotonic() - started > self.bound_s:
+                return
+            try:
+                await asyncio.wait_for(self._stop.wait(), 1.0 / self.churn_per_s)
+                return
+            except asyncio.TimeoutError:
+                pass
+            await churned[k % len(churned)].churn()
 
     async def stop_publishing(self) -> None:
         """Stop the publishers and wait for their requests in flight."""
@@ -56,32 +74,45 @@ class Load:
 def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: float,
                on_publish: Callable[[bool], None] | None = None,
                on_receive: Callable[[float], None] | None = None) -> Load:
-    """The subscribers and publishers a scenario's workload asks for, on a running cluster."""
+    """The subscribers and publishers a scenario's workload asks for, on a running cluster.
+
+    With several apps, each app gets the same publishers, subscribers and channel names; its journaled
+    channels carry the app id (`100004/hx-load-0`), so a message crossing tenants is unexpected."""
     w = workload
-    app = endpoints.apps[0]
-    channels = [f"hx-load-{i}" for i in range(w.publish.channels)]
-    subscribers = []
-    for node in endpoints.nodes:
-        for i in range(w.subscribe.per_node):
-            mine = [channels[(len(subscribers)) % len(channels)]] if w.subscribe.spread else channels
-            subscribers.append(Subscriber(f"s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app.key,
-                                          mine, journal, on_receive))
+    prefix = "" if w.subscribe.channel_type == "public" else f"{w.subscribe.channel_type}-"
+    channels = [f"{prefix}hx-load-{i}" for i in range(w.publish.channels)]
+    subscribers: list[Subscriber] = []
+    publishers: list[Publisher] = []
     nodes = [PublishTarget(n.name, n.http) for n in endpoints.nodes]
     targets = nodes if w.publish.target == "round-robin" else [t for t in nodes if t.name == w.publish.target]
-    share = w.publish.shape
     n = w.publish.publishers
+    share = replace(w.publish.shape, segments=w.phase_rates)
     share = replace(share, rate=share.rate / n, steps=tuple(r / n for r in share.steps),
-                    burst_size=max(0, round(share.burst_size / n)))
-    max_rate = max((share.rate, *share.steps)) + share.burst_size / share.burst_every_s
-    publishers = [Publisher(f"p{k + 1}", endpoints.run_id, app, targets[k % len(targets):] + targets[:k % len(targets)],
-                            channels, share, journal, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
-                            max_count=int(max_rate * bound_s) + 10, on_result=on_publish)
-                  for k in range(n)]
+                    burst_size=max(0, round(share.burst_size / n)),
+                    segments=tuple((t, r / n) for t, r in share.segments))
+    max_rate = max((share.rate, *share.steps, *(r for _, r in share.segments))) + share.burst_size / share.burst_every_s
+    for index, app in enumerate(endpoints.apps[:w.apps]):
+        tag, scope = ("", "") if index == 0 else (f"a{index + 1}", f"{app.id}/")
+        mine_start = len(subscribers)
+        for node in endpoints.nodes:
+            for i in range(w.subscribe.per_node):
+                k = len(subscribers) - mine_start
+                mine = [channels[k % len(channels)]] if w.subscribe.spread else channels
+                subscribers.append(Subscriber(f"{tag}s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app.key,
+                                              mine, journal, on_receive, secret=app.secret, scope=scope,
+                                              run_id=endpoints.run_id,
+                                              client_events_per_s=w.subscribe.client_events_per_s))
+        publishers += [Publisher(f"{tag}p{k + 1}", endpoints.run_id, app,
+                                 targets[k % len(targets):] + targets[:k % len(targets)], channels, share, journal,
+                                 w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
+                                 max_count=int(max_rate * bound_s) + 10, on_result=on_publish, scope=scope)
+                       for k in range(n)]
     if w.canary:
         # Through the first node, received on the last: the canary always crosses Redis fan-out.
+        app = endpoints.apps[0]
         first, last = endpoints.nodes[0], endpoints.nodes[-1]
         subscribers.append(Subscriber(CANARY, last.name, last.ws, app.key, [CANARY_CHANNEL], journal))
         publishers.append(Publisher(CANARY, endpoints.run_id, app, [PublishTarget(first.name, first.http)],
                                     [CANARY_CHANNEL], Shape("constant", 1.0), journal, w.publish.timeout_s,
                                     max_count=int(bound_s) + 2))
-    return Load(subscribers, publishers, bound_s)
+    return Load(subscribers, publishers, bound_s, w.subscribe.churn_per_s)

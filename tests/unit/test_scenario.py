@@ -123,3 +123,41 @@ def test_timing_chaos_seed_guardrails_and_steady_state_load():
 def test_new_fields_errors_are_located(old, new, message):
     with pytest.raises(ScenarioError, match=message):
         loads(TIMED.replace(old, new, 1))
+
+
+WORKLOAD = """\
+name: w
+cluster: {nodes: 2, redis_policy: degrade}
+workload:
+  apps: 2
+  publish: {rate: 10}
+  subscribe: {channels: presence, churn: 2/s, client_events: 1/s}
+steady_state: {duration: 2s, expect: ["publish.success_rate >= 0.99"]}
+phases:
+  - {name: a, duration: 3s}
+  - {name: b, duration: 4s, workload: {publish: {rate: 30}}}
+  - {name: c, duration: 5s}
+"""
+
+
+def test_workload_breadth_loads():
+    s = loads(WORKLOAD)
+    w = s.workload
+    assert (w.apps, w.subscribe.channel_type, w.subscribe.churn_per_s, w.subscribe.client_events_per_s) == (2, "presence", 2, 1)
+    # Offsets from the load's start: the steady-state window comes first, and goes back to the base rate.
+    assert w.phase_rates == ((0, 10), (2, 10), (5, 30), (9, 10), (14, 10))
+    assert s.cluster_args() == {"redis_policy": "degrade", "upstream_policy": "strict"}
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("apps: 2", "apps: 4", r":4: workload\.apps: must be from 1 to 3"),
+    ("channels: presence", "channels: secret", r":6: workload\.subscribe\.channels: must be one of public, private, presence"),
+    ("churn: 2/s", "churn: often", r":6: workload\.subscribe\.churn: must be a rate like 2/s"),
+    ("channels: presence, ", "", r":6: workload\.subscribe\.client_events: client events need channels: private or presence"),
+    ("rate: 30", "rate: 0", r":10: phases\[1\]\.workload\.publish\.rate: must be from 0.1 to 5000"),
+    ("{publish: {rate: 30}}", "{subscribe: {}}", r":10: phases\[1\]\.workload\.subscribe: unknown field; allowed: publish"),
+    ("redis_policy: degrade", "redis_policy: lenient", r":2: cluster\.redis_policy: must be one of strict, degrade"),
+])
+def test_workload_errors_are_located(old, new, message):
+    with pytest.raises(ScenarioError, match=message):
+        loads(WORKLOAD.replace(old, new, 1))
