@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from harness import alerts as alerting
+from harness import alerts as alerting, presence
 from harness.expect import WHOLE_RUN
 
 INF = math.inf
@@ -171,12 +171,15 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
             intervals[channel].append((sub, since, t))
 
     alert_events: list[dict[str, Any]] = []
+    presence_events: list[dict[str, Any]] = []
     for e in events:
         kind, t = e["kind"], e["t"]
         first_t = t if first_t is None else first_t
         last_t = t
         if kind.startswith("alert_"):
             alert_events.append(e)
+        if kind in presence.KINDS:
+            presence_events.append(e)
         if kind == "ws_receive":
             # Interned names: a million receipts share a handful of sub, pub, channel and run strings.
             sub, pub, seq = intern(e["sub"]), intern(str(e.get("pub"))), int(e.get("seq", -1))
@@ -307,8 +310,10 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
     fault_list = sorted(faults.values(), key=lambda f: f["injected_s"] if f["injected_s"] is not None else INF)
     _recovery(fault_list, timeline, bucket_s, recovery, all_windows, {w.name for w in phases}, metrics)
     alert_history = alerting.history(alert_events)
+    presence_metrics = presence.window_metrics(presence_events, all_windows)
     for w in all_windows:
         metrics[w.name].update(alerting.window_metrics(alert_history, w.start, w.end))
+        metrics[w.name].update(presence_metrics.get(w.name, {}))
     return Analysis(run, phases, metrics, fault_list, timeline, named_windows, alert_history)
 
 

@@ -24,7 +24,7 @@ from typing import Any, Callable
 from harness import alerts
 
 WHOLE_RUN = "run"
-METRIC_FAMILIES = ("publish", "delivery", "canary", "ws", "alert", "recovery")
+METRIC_FAMILIES = ("publish", "delivery", "canary", "ws", "alert", "recovery", "presence")
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "!=": operator.ne,

@@ -10,6 +10,7 @@ from typing import Callable
 from harness.analysis import CANARY
 from harness.cluster.cluster import Endpoints
 from harness.journal import JournalWriter
+from harness.workload.presence import PresenceProbe
 from harness.workload.publisher import PublishTarget, Publisher
 from harness.workload.rate import Shape
 from harness.workload.subscriber import Subscriber
@@ -27,6 +28,7 @@ class Load:
     publishers: list[Publisher]
     bound_s: float                                   # every loop stops by itself after this
     churn_per_s: float = 0.0                         # load subscribers closed and reconnected per second
+    probes: list[PresenceProbe] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sub_tasks: list[asyncio.Task] = field(default_factory=list)
     _pub_tasks: list[asyncio.Task] = field(default_factory=list)
@@ -42,6 +44,7 @@ class Load:
         self._pub_tasks = [asyncio.create_task(p.run(self._stop, self.bound_s)) for p in self.publishers]
         if self.churn_per_s:
             self._pub_tasks.append(asyncio.create_task(self._churn()))
+        self._pub_tasks += [asyncio.create_task(p.run(self._stop, self.bound_s)) for p in self.probes]
 
     async def _churn(self) -> None:
         """Close one load subscriber after another (never the canary's), at the churn rate, until stopped."""
@@ -83,6 +86,7 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
     channels = [f"{prefix}hx-load-{i}" for i in range(w.publish.channels)]
     subscribers: list[Subscriber] = []
     publishers: list[Publisher] = []
+    probes: list[PresenceProbe] = []
     nodes = [PublishTarget(n.name, n.http) for n in endpoints.nodes]
     targets = nodes if w.publish.target == "round-robin" else [t for t in nodes if t.name == w.publish.target]
     n = w.publish.publishers
@@ -107,6 +111,8 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
                                  w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
                                  max_count=int(max_rate * bound_s) + 10, on_result=on_publish, scope=scope)
                        for k in range(n)]
+        if w.subscribe.channel_type == "presence":
+            probes.append(PresenceProbe(app, nodes, channels, journal, scope))
     if w.canary:
         # Through the first node, received on the last: the canary always crosses Redis fan-out.
         app = endpoints.apps[0]
@@ -115,4 +121,4 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
         publishers.append(Publisher(CANARY, endpoints.run_id, app, [PublishTarget(first.name, first.http)],
                                     [CANARY_CHANNEL], Shape("constant", 1.0), journal, w.publish.timeout_s,
                                     max_count=int(bound_s) + 2))
-    return Load(subscribers, publishers, bound_s, w.subscribe.churn_per_s)
+    return Load(subscribers, publishers, bound_s, w.subscribe.churn_per_s, probes)
