@@ -275,12 +275,13 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
                     if times[0] > p.ack + grace:
                         s.late += 1
 
-    # Unexpected (not published, other run, wrong channel) and reordered receipts.
+    # Unexpected and reordered receipts.
     highest: dict[tuple[str, str, str], int] = {}
     seen: set[tuple[str, str, int]] = set()
     for t, sub, channel, receipt_run, pub, seq in order:
         p = publishes.get((pub, seq))
-        if p is None or receipt_run not in (None, run_id) or p.channel != channel:
+        # Unexpected: never published, another run's, another channel's, or a client event echoed to its sender.
+        if p is None or receipt_run not in (None, run_id) or p.channel != channel or p.origin == sub:
             for s in at(t):
                 s.unexpected += 1
             continue

@@ -197,3 +197,9 @@ def test_another_apps_message_is_unexpected():
     j = J().sub(0.1, "a").sub(0.1, "a2s", channel="100004/c").pub(1.0, 1.01, 0)
     m = j.recv(1.1, "a", 0).recv(1.1, "a2s", 0, channel="100004/c").metrics()
     assert m["delivery.unexpected"] == 1 and m["delivery.received"] == 1
+
+
+def test_a_client_event_echoed_to_its_sender_is_unexpected():
+    j = J().sub(0.1, "a")
+    j.add(1.0, "publish", pub="c-a", seq=0, channel="c", sent=1.0, ok=True, error=None, origin="a")
+    assert j.recv(1.1, "a", 0, pub="c-a").metrics()["delivery.unexpected"] == 1
