@@ -102,6 +102,7 @@ class _Stats:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     recovered: int = 0
     publish_latency: list[float] = field(default_factory=list)
+    error_latency: list[float] = field(default_factory=list)    # send → the failing answer (or give-up)
     expected: int = 0
     received: int = 0
     duplicated: int = 0
@@ -125,6 +126,7 @@ class _Stats:
             m[f"publish.errors.{cls}"] = n
         m["publish.success_rate"] = _ratio(self.ok, self.attempts)
         _latency("publish.latency_ms", self.publish_latency, m)
+        _latency("publish.error_latency_ms", self.error_latency, m, ("p50", "p99", "max"))
         m["delivery.expected"] = self.expected
         m["delivery.received"] = self.received
         m["delivery.lost"] = self.expected - self.received
@@ -258,6 +260,7 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
                 s.publish_latency.append((p.ack - p.sent) * 1000)
             else:
                 s.errors[p.error or "other"] += 1
+                s.error_latency.append((p.ack - p.sent) * 1000)
                 if key in received_by_any:
                     s.recovered += 1
         if not p.ok:

@@ -203,3 +203,9 @@ def test_a_client_event_echoed_to_its_sender_is_unexpected():
     j = J().sub(0.1, "a")
     j.add(1.0, "publish", pub="c-a", seq=0, channel="c", sent=1.0, ok=True, error=None, origin="a")
     assert j.recv(1.1, "a", 0, pub="c-a").metrics()["delivery.unexpected"] == 1
+
+
+def test_error_latency_tells_how_fast_failures_come():
+    m = J().pub(1.0, 1.2, 0, ok=False, error="http_5xx").pub(2.0, 4.0, 1, ok=False, error="timeout").pub(3.0, 3.01, 2).metrics()
+    assert (m["publish.error_latency_ms.p50"], m["publish.error_latency_ms.max"]) == (200.0, 2000.0)
+    assert m["publish.latency_ms.max"] == 10.0
