@@ -2,58 +2,33 @@
 
 Windows are the phases, the scenario's named windows, and `run` (the whole run); the timeline cuts the
 run into buckets (default 1 s). A publish belongs to the windows its send time falls in, and its
-deliveries are judged with it. The honest-expectation rule (DESIGN.md): a subscriber is expected to
-receive a message only if its subscription to the channel was confirmed before the publish was sent and
-it stayed connected until the publish's acknowledgement plus the grace period. Everything else is not
-expected and never counted as lost. The canary (publisher and subscriber named `canary`) is accounted
-apart from the load. Metric names: docs/metrics.md.
+deliveries are judged with it. The honest-expectation rule (docs/architecture.md): a subscriber is
+expected to receive a message only if its subscription to the channel was confirmed before the publish
+was sent and it stayed connected until the publish's acknowledgement plus the grace period. The canary
+(publisher and subscriber named `canary`) is accounted apart from the load. Metric names: docs/metrics.md.
 
-One pass over the events, keeping compact records only, so a journal of millions of events fits.
+`analyse` runs named steps, each a small function over compact records: `read` (the journal → Facts),
+`resolve_windows`, `count_publishes`, `count_receipts`, `count_sockets`, the timeline, recovery and
+the alert metrics. One pass over the events, so a journal of millions of events fits.
 """
 from __future__ import annotations
 
 import math
-from sys import intern
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from sys import intern
+from typing import Any, Callable, Iterable
 
 from harness import alerts as alerting, presence
-from harness.expect import WHOLE_RUN
+from harness.counters import Counters
+from harness.journal import CANARY
+from harness.recovery import Recovery, fault_recoveries, window_recoveries
+from harness.windows import WHOLE_RUN, NamedWindow, Window
 
 INF = math.inf
-CANARY = "canary"
 # Disconnect reasons that are the harness ending its own load, not the cluster dropping a socket.
 HARNESS_CLOSES = ("stopped", "deadline", "churn")
-
-
-@dataclass(frozen=True)
-class Window:
-    name: str
-    start: float
-    end: float
-
-    def holds(self, t: float) -> bool:
-        return self.start <= t < self.end
-
-
-@dataclass(frozen=True)
-class NamedWindow:
-    """A window the scenario names: offsets in seconds from its phase's start (end None: the phase's end)."""
-
-    name: str
-    phase: str
-    start_s: float = 0.0
-    end_s: float | None = None
-
-
-@dataclass(frozen=True)
-class Recovery:
-    """When is the cluster recovered after a fault is reverted: thresholds held for `sustain_s`."""
-
-    success_rate: float = 0.99
-    delivery_ratio: float = 0.99
-    sustain_s: float = 5.0
 
 
 @dataclass(slots=True)
@@ -69,6 +44,32 @@ class Publish:
 
 
 @dataclass
+class Facts:
+    """What the journal says, compacted: the output of `read`, the input of every other step."""
+
+    run: dict[str, Any] = field(default_factory=dict)
+    phases: list[Window] = field(default_factory=list)
+    publishes: dict[tuple[str, int], Publish] = field(default_factory=dict)
+    skipped: list[float] = field(default_factory=list)                                 # times of publish_skipped
+    # channel → sub → its confirmed subscriptions in order: (since, until, dropped by the cluster?)
+    intervals: dict[str, dict[str, list[tuple[float, float, bool]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    receipts: dict[tuple[str, str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
+    order: list[tuple[float, str, str, Any, str, int]] = field(default_factory=list)   # (t, sub, channel, run, pub, seq)
+    connects: list[tuple[str, float]] = field(default_factory=list)
+    disconnects: list[tuple[str, float, str | None]] = field(default_factory=list)     # (sub, t, close code)
+    sessions: list[tuple[str, float, float]] = field(default_factory=list)             # (sub, connected, until)
+    faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alert_events: list[dict[str, Any]] = field(default_factory=list)
+    presence_events: list[dict[str, Any]] = field(default_factory=list)
+    loop_lag: list[tuple[float, float, float]] = field(default_factory=list)           # (t, lag ms, cpu s)
+    first_t: float = 0.0
+    last_t: float = 0.0
+    complete: bool = False                                                             # run_end reached
+    phase_starts: dict[str, float] = field(default_factory=dict)                       # as journaled
+
+
+@dataclass
 class Analysis:
     run: dict[str, Any]
     windows: list[Window]                               # phases, in order
@@ -77,176 +78,196 @@ class Analysis:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     named: list[Window] = field(default_factory=list)
     alerts: alerting.AlertHistory = field(default_factory=alerting.AlertHistory)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of unsorted values (q in 0..1); None for no values."""
-    return _rank(sorted(values), q) if values else None
-
-
-def _rank(ordered: list[float], q: float) -> float:
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def _latency(prefix: str, values: list[float], out: dict[str, Any], quantiles=("p50", "p90", "p99", "max")) -> None:
-    ordered = sorted(values)
-    for name in quantiles:
-        q = 1.0 if name == "max" else int(name[1:]) / 100
-        out[f"{prefix}.{name}"] = round(_rank(ordered, q), 3) if ordered else None
-
-
-@dataclass
-class _Stats:
-    attempts: int = 0
-    ok: int = 0
-    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    recovered: int = 0
-    publish_latency: list[float] = field(default_factory=list)
-    error_latency: list[float] = field(default_factory=list)    # send → the failing answer (or give-up)
-    expected: int = 0
-    received: int = 0
-    duplicated: int = 0
-    unexpected: int = 0
-    reordered: int = 0
-    late: int = 0
-    delivery_latency: list[float] = field(default_factory=list)
-    connects: int = 0
-    disconnects: int = 0
-    reconnects: int = 0
-    canary_sent: int = 0
-    canary_received: int = 0
-    canary_latency: list[float] = field(default_factory=list)
-
-    def metrics(self, w: Window, disconnected_s: float) -> dict[str, Any]:
-        m: dict[str, Any] = {"window.start_s": round(w.start, 3), "window.end_s": round(w.end, 3)}
-        m["publish.attempts"] = self.attempts
-        m["publish.ok"] = self.ok
-        m["publish.errors"] = sum(self.errors.values())
-        for cls, n in sorted(self.errors.items()):
-            m[f"publish.errors.{cls}"] = n
-        m["publish.success_rate"] = _ratio(self.ok, self.attempts)
-        _latency("publish.latency_ms", self.publish_latency, m)
-        _latency("publish.error_latency_ms", self.error_latency, m, ("p50", "p99", "max"))
-        m["delivery.expected"] = self.expected
-        m["delivery.received"] = self.received
-        m["delivery.lost"] = self.expected - self.received
-        m["delivery.duplicated"] = self.duplicated
-        m["delivery.unexpected"] = self.unexpected
-        m["delivery.reordered"] = self.reordered
-        m["delivery.late"] = self.late
-        m["delivery.recovered"] = self.recovered
-        m["delivery.ratio"] = _ratio(self.received, self.expected)
-        _latency("delivery.latency_ms", self.delivery_latency, m)
-        m["canary.sent"] = self.canary_sent
-        m["canary.received"] = self.canary_received
-        m["canary.success_rate"] = _ratio(self.canary_received, self.canary_sent)
-        _latency("canary.latency_ms", self.canary_latency, m, ("p50", "p99"))
-        m["ws.connects"] = self.connects
-        m["ws.disconnects"] = self.disconnects
-        m["ws.reconnects"] = self.reconnects
-        m["ws.disconnected_seconds"] = disconnected_s
-        return m
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 6) if whole else None
+    complete: bool = True                               # the journal reached run_end
+    origins: dict[str, float] = field(default_factory=dict)  # "phase P" / "fault F" → when it began to act
 
 
 def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (), bucket_s: float = 1.0,
-            recovery: Recovery = Recovery()) -> Analysis:
-    """Every metric of docs/metrics.md for each phase, named window and the run, plus a timeline."""
-    run: dict[str, Any] = {}
+            recovery: Recovery = Recovery(), watch_gap_s: float = 3.0) -> Analysis:
+    """Every metric of docs/metrics.md for each phase, named window and the run, plus a timeline.
+
+    `watch_gap_s`: the longest gap between the alert watcher's polls that still counts as covered.
+    """
+    facts = read(events)
+    phases, named_windows, whole = resolve_windows(facts, named)
+    windows = phases + named_windows + [whole]
+    counters = Attribution(windows, whole.start, whole.end, bucket_s)
+    grace = float(facts.run.get("grace_s", 2.0))
+    count_publishes(facts, counters.at, grace)
+    count_receipts(facts, counters.at)
+    count_sockets(facts, counters.at)
+    count_harness(facts, counters.at)
+    metrics = {w.name: counters.by_window[w.name].metrics(w, disconnected_seconds(w, facts), subscribers(w, facts))
+               for w in windows}
+    timeline = [b.bucket_metrics(round(whole.start + i * bucket_s, 3)) for i, b in enumerate(counters.buckets)]
+    faults = sorted(facts.faults.values(), key=lambda f: f["injected_s"] if f["injected_s"] is not None else INF)
+    fault_recoveries(faults, timeline, bucket_s, recovery)
+    window_recoveries(faults, phases, named_windows + [whole], metrics)
+    history = alerting.history(facts.alert_events)
+    rule_alerts = (facts.run.get("monitoring") or {}).get("alerts") or ()
+    watched_until = phases[-1].end if phases else whole.end   # the watcher stops with the drain
+    presence_metrics = presence.window_metrics(facts.presence_events, windows)
+    for w in windows:
+        metrics[w.name].update(alerting.window_metrics(history, w.start, min(w.end, watched_until), rule_alerts,
+                                                       watch_gap_s))
+        metrics[w.name].update(presence_metrics.get(w.name, {}))
+    origins = {**{f"phase {name}": t for name, t in facts.phase_starts.items()},
+               **{f"fault {f['name']}": f["injected_s"] for f in faults if f["injected_s"] is not None}}
+    return Analysis(facts.run, phases, metrics, faults, timeline, named_windows, history, facts.complete, origins)
+
+
+def read(events: Iterable[dict[str, Any]]) -> Facts:
+    """Step 1: one pass over the journal, keeping compact records only."""
+    f = Facts()
     phase_starts: dict[str, float] = {}
-    phases: list[Window] = []
-    publishes: dict[tuple[str, int], Publish] = {}
-    intervals: dict[str, list[tuple[str, float, float]]] = defaultdict(list)   # channel → (sub, from, until)
     open_subs: dict[str, dict[str, float]] = defaultdict(dict)                   # sub → channel → confirmed
-    receipts: dict[tuple[str, str, int], list[float]] = defaultdict(list)        # (sub, pub, seq) → times
-    order: list[tuple[float, str, str, Any, str, int]] = []                      # (t, sub, channel, run, pub, seq)
-    connects: list[tuple[str, float]] = []
-    disconnects: list[tuple[str, float]] = []
-    faults: dict[str, dict[str, Any]] = {}
+    connected: dict[str, float] = {}                                              # sub → connected at
     first_t = last_t = None
 
-    def close_session(sub: str, t: float) -> None:
+    def close_session(sub: str, t: float, dropped: bool) -> None:
         for channel, since in open_subs.pop(sub, {}).items():
-            intervals[channel].append((sub, since, t))
+            f.intervals[channel][sub].append((since, t, dropped))
+        if sub in connected:
+            f.sessions.append((sub, connected.pop(sub), t))
 
-    alert_events: list[dict[str, Any]] = []
-    presence_events: list[dict[str, Any]] = []
     for e in events:
         kind, t = e["kind"], e["t"]
         first_t = t if first_t is None else first_t
         last_t = t
         if kind.startswith("alert_"):
-            alert_events.append(e)
+            f.alert_events.append(e)
         if kind in presence.KINDS:
-            presence_events.append(e)
+            f.presence_events.append(e)
         if kind == "ws_receive":
             # Interned names: a million receipts share a handful of sub, pub, channel and run strings.
             sub, pub, seq = intern(e["sub"]), intern(str(e.get("pub"))), int(e.get("seq", -1))
-            receipts[(sub, pub, seq)].append(t)
-            order.append((t, sub, intern(str(e.get("channel"))), e.get("run") and intern(e["run"]), pub, seq))
+            f.receipts[(sub, pub, seq)].append(t)
+            f.order.append((t, sub, intern(str(e.get("channel"))), e.get("run") and intern(e["run"]), pub, seq))
         elif kind == "publish":
             pub, seq = intern(e["pub"]), int(e["seq"])
-            publishes[(pub, seq)] = Publish(pub, seq, intern(e["channel"]), float(e["sent"]), float(t), bool(e["ok"]),
-                                            e.get("error"), e.get("origin"))
+            f.publishes[(pub, seq)] = Publish(pub, seq, intern(e["channel"]), float(e["sent"]), float(t),
+                                              bool(e["ok"]), e.get("error"), e.get("origin"))
+        elif kind == "publish_skipped":
+            f.skipped.append(t)
         elif kind == "ws_subscribed":
             open_subs[e["sub"]][e["channel"]] = t
         elif kind == "ws_unsubscribed":
             since = open_subs[e["sub"]].pop(e["channel"], None)
             if since is not None:
-                intervals[e["channel"]].append((e["sub"], since, t))
+                f.intervals[e["channel"]][e["sub"]].append((since, t, False))
         elif kind == "ws_connect":
-            close_session(e["sub"], t)
-            connects.append((e["sub"], t))
+            close_session(e["sub"], t, True)  # a new connection without a disconnect: the old one was lost
+            connected[e["sub"]] = t
+            f.connects.append((e["sub"], t))
         elif kind == "ws_disconnect":
-            close_session(e["sub"], t)
-            if e.get("reason") not in HARNESS_CLOSES:
-                disconnects.append((e["sub"], t))
+            reason = str(e.get("reason"))
+            by_cluster = reason not in HARNESS_CLOSES
+            close_session(e["sub"], t, by_cluster)
+            if by_cluster:
+                f.disconnects.append((e["sub"], t, _close_code(reason)))
         elif kind == "phase_start":
             phase_starts[e["phase"]] = t
+            f.phase_starts[e["phase"]] = t
         elif kind == "phase_end" and e["phase"] in phase_starts:
-            phases.append(Window(e["phase"], phase_starts.pop(e["phase"]), t))
+            f.phases.append(Window(e["phase"], phase_starts.pop(e["phase"]), t))
         elif kind.startswith("fault_"):
-            f = faults.setdefault(e["fault"], {"name": e["fault"], "kind": e.get("fault_kind"), "target": e.get("target"),
-                                               "injected_s": None, "confirmed_s": None, "reverted_s": None})
+            fault = f.faults.setdefault(e["fault"], {
+                "name": e["fault"], "kind": e.get("fault_kind"), "target": e.get("target"),
+                # The phase it was injected in: the one open now (journals before `phase` was recorded).
+                "phase": e.get("phase") or next(reversed(phase_starts), None),
+                "injected_s": None, "confirmed_s": None, "reverted_s": None, "planned_s": e.get("planned_s")})
             stage = kind.removeprefix("fault_")
-            if stage in ("injected", "confirmed", "reverted") and f[f"{stage}_s"] is None:
-                f[f"{stage}_s"] = t
+            if stage in ("injected", "confirmed", "reverted") and fault[f"{stage}_s"] is None:
+                fault[f"{stage}_s"] = t
+        elif kind == "loop_lag":
+            f.loop_lag.append((t, float(e["lag_ms"]), float(e.get("cpu_s") or 0.0)))
         elif kind == "run_start":
-            run = {k: v for k, v in e.items() if k != "source"}
-    first_t, last_t = first_t or 0.0, last_t or 0.0
+            f.run = {k: v for k, v in e.items() if k != "source"}
+        elif kind == "run_end":
+            f.complete = True
+    f.first_t, f.last_t = first_t or 0.0, last_t or 0.0
     # Sessions still open end with the journal: a killed run's last publishes are then not expected
     # (their ack + grace lies past what was written), instead of counted as lost.
-    for sub in list(open_subs):
-        close_session(sub, last_t)
+    for sub in set(open_subs) | set(connected):
+        close_session(sub, f.last_t, False)
     # A phase that never ended (killed run) lasts until the last event.
-    phases.extend(Window(name, t, last_t + 1e-9) for name, t in phase_starts.items())
-    phases.sort(key=lambda w: w.start)
+    f.phases.extend(Window(name, t, f.last_t + 1e-9) for name, t in phase_starts.items())
+    f.phases = [_from_confirmation(w, f.faults.values()) for w in sorted(f.phases, key=lambda w: w.start)]
+    return f
 
-    grace = float(run.get("grace_s", 2.0))
-    run_id = run.get("run_id")
-    whole = Window(WHOLE_RUN, phases[0].start if phases else first_t, max([last_t] + [w.end for w in phases]) + 1e-9)
-    named_windows = _resolve(named, phases)
-    all_windows = phases + named_windows + [whole]
-    stats = {w.name: _Stats() for w in all_windows}
-    origin = whole.start
-    n_buckets = max(1, math.ceil(round((whole.end - origin) / bucket_s, 6)))
-    buckets = [_Stats() for _ in range(n_buckets)]
 
-    def at(t: float) -> list[_Stats]:
-        out = [stats[w.name] for w in all_windows if w.holds(t)]
-        index = int((t - origin) // bucket_s)
-        if 0 <= index < n_buckets:
-            out.append(buckets[index])
+def _close_code(reason: str) -> str | None:
+    """The WebSocket close code of a disconnect reason `closed <code> …`; None for a reset link."""
+    parts = reason.split()
+    return parts[1] if len(parts) > 1 and parts[0] == "closed" and parts[1].isdigit() else None
+
+
+def _from_confirmation(phase: Window, faults: Iterable[dict[str, Any]]) -> Window:
+    """A phase with faults is measured from their confirmation: before it, the fault may not act yet.
+    A fault never confirmed leaves the phase empty (no evidence of the faulted state)."""
+    # Faults a schedule injects later in the phase (`at`, flaps, chaos) do not move its start.
+    mine = [f for f in faults if f["phase"] == phase.name and f["injected_s"] is not None and not f.get("planned_s")]
+    if not mine:
+        return phase
+    if any(f["confirmed_s"] is None for f in mine):
+        return Window(phase.name, phase.end, phase.end)
+    return Window(phase.name, min(phase.end, max(f["confirmed_s"] for f in mine)), phase.end)
+
+
+def resolve_windows(facts: Facts, named: Iterable[NamedWindow]) -> tuple[list[Window], list[Window], Window]:
+    """Step 2: the phases, the named windows placed in their phase, and the whole run."""
+    phases = facts.phases
+    whole = Window(WHOLE_RUN, phases[0].start if phases else facts.first_t,
+                   max([facts.last_t] + [w.end for w in phases]) + 1e-9)
+    by_name = {w.name: w for w in phases}
+    out = []
+    for n in named:
+        phase = by_name.get(n.phase)
+        if phase is None:
+            continue  # the phase never started (a killed run): the window has no data
+        end = phase.end if n.end_s is None else min(phase.start + n.end_s, phase.end)
+        out.append(Window(n.name, phase.start + n.start_s, max(end, phase.start + n.start_s)))
+    return phases, out, whole
+
+
+class Attribution:
+    """The counters of every window and timeline bucket; `at(t)` is those a time falls in."""
+
+    def __init__(self, windows: list[Window], origin: float, end: float, bucket_s: float) -> None:
+        self.windows = windows
+        self.origin = origin
+        self.bucket_s = bucket_s
+        self.by_window = {w.name: Counters() for w in windows}
+        self.buckets = [Counters() for _ in range(max(1, math.ceil(round((end - origin) / bucket_s, 6))))]
+
+    def at(self, t: float) -> list[Counters]:
+        out = [self.by_window[w.name] for w in self.windows if w.holds(t)]
+        index = int((t - self.origin) // self.bucket_s)
+        if 0 <= index < len(self.buckets):
+            out.append(self.buckets[index])
         return out
 
-    received_by_any = {(p, s) for (_sub, p, s) in receipts}
-    for key, p in publishes.items():
+
+At = Callable[[float], list[Counters]]
+
+
+def count_publishes(facts: Facts, at: At, grace: float) -> None:
+    """Step 3: attempts, skips, outcomes and the deliveries of each publish, by send time.
+
+    Per subscriber, a delivery is expected when its latest confirmed subscription before the send
+    lasted until ack + grace; when that subscription was dropped by the cluster instead, an undelivered
+    message is `missed_disconnected` (what the subscriber lost by being disconnected), never `lost`.
+    """
+    for t in facts.skipped:
+        for s in at(t):
+            s.skipped += 1
+    receivers: dict[tuple[str, int], int] = defaultdict(int)
+    for (_sub, p, s_) in facts.receipts:
+        receivers[(p, s_)] += 1
+    for key, p in facts.publishes.items():
         where = at(p.sent)
         if p.pub == CANARY:
-            times = receipts.get((CANARY, p.pub, p.seq))
+            times = facts.receipts.get((CANARY, p.pub, p.seq))
             for s in where:
                 s.canary_sent += 1
                 if p.ok and times:
@@ -261,14 +282,22 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
             else:
                 s.errors[p.error or "other"] += 1
                 s.error_latency.append((p.ack - p.sent) * 1000)
-                if key in received_by_any:
+                s.of_failed += receivers.get(key, 0)
+                if key in receivers:
                     s.recovered += 1
         if not p.ok:
             continue
-        for sub, since, until in intervals.get(p.channel, ()):
-            if not (since < p.sent and until >= p.ack + grace) or sub == p.origin:
+        for sub, spans in facts.intervals.get(p.channel, {}).items():
+            latest = _latest_before(spans, p.sent)
+            if latest is None or sub == p.origin:
                 continue
-            times = receipts.get((sub, p.pub, p.seq))
+            _since, until, dropped = latest
+            times = facts.receipts.get((sub, p.pub, p.seq))
+            if until < p.ack + grace:
+                if dropped and not times:
+                    for s in where:
+                        s.missed_disconnected += 1
+                continue
             for s in where:
                 s.expected += 1
                 if times:
@@ -278,11 +307,25 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
                     if times[0] > p.ack + grace:
                         s.late += 1
 
-    # Unexpected and reordered receipts.
-    highest: dict[tuple[str, str, str], int] = {}
+
+def _latest_before(spans: list[tuple[float, float, bool]], t: float) -> tuple[float, float, bool] | None:
+    """The last subscription confirmed strictly before `t` (spans are in order of confirmation)."""
+    i = bisect_left(spans, (t,)) - 1
+    return spans[i] if i >= 0 else None
+
+
+def count_receipts(facts: Facts, at: At) -> None:
+    """Step 4: unexpected receipts (not published, other run, wrong channel, echoed) and reordered ones.
+
+    Order is promised only between one publisher's sequential requests to one channel: a message
+    received after one that was sent only once it had been acknowledged is reordered. Concurrent
+    requests (open loop) may legally arrive in any order.
+    """
+    run_id = facts.run.get("run_id")
+    latest_sent: dict[tuple[str, str, str], float] = {}
     seen: set[tuple[str, str, int]] = set()
-    for t, sub, channel, receipt_run, pub, seq in order:
-        p = publishes.get((pub, seq))
+    for t, sub, channel, receipt_run, pub, seq in facts.order:
+        p = facts.publishes.get((pub, seq))
         # Unexpected: never published, another run's, another channel's, or a client event echoed to its sender.
         if p is None or receipt_run not in (None, run_id) or p.channel != channel or p.origin == sub:
             for s in at(t):
@@ -292,110 +335,54 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
             continue
         seen.add((sub, pub, seq))
         stream = (sub, pub, channel)
-        if seq < highest.get(stream, -1):
+        if p.ack <= latest_sent.get(stream, -INF):
             for s in at(p.sent):
                 s.reordered += 1
-        highest[stream] = max(highest.get(stream, -1), seq)
+        latest_sent[stream] = max(latest_sent.get(stream, -INF), p.sent)
 
+
+def count_sockets(facts: Facts, at: At) -> None:
+    """Step 5: connects, reconnects, disconnects and server closes (by code) by the time they happened."""
     seen_subs: set[str] = set()
-    for sub, t in connects:
+    for sub, t in facts.connects:
         for s in at(t):
             s.connects += 1
             if sub in seen_subs:
                 s.reconnects += 1
         seen_subs.add(sub)
-    for sub, t in disconnects:
+    for sub, t, code in facts.disconnects:
         for s in at(t):
             s.disconnects += 1
-
-    metrics = {w.name: stats[w.name].metrics(w, _disconnected_seconds(w, connects, disconnects, last_t))
-               for w in all_windows}
-    timeline = [_bucket_metrics(i, origin, bucket_s, b) for i, b in enumerate(buckets)]
-    fault_list = sorted(faults.values(), key=lambda f: f["injected_s"] if f["injected_s"] is not None else INF)
-    _recovery(fault_list, timeline, bucket_s, recovery, all_windows, {w.name for w in phases}, metrics)
-    alert_history = alerting.history(alert_events)
-    presence_metrics = presence.window_metrics(presence_events, all_windows)
-    for w in all_windows:
-        metrics[w.name].update(alerting.window_metrics(alert_history, w.start, w.end))
-        metrics[w.name].update(presence_metrics.get(w.name, {}))
-    return Analysis(run, phases, metrics, fault_list, timeline, named_windows, alert_history)
+            if code is not None:
+                s.server_closes[code] += 1
 
 
-def _resolve(named: Iterable[NamedWindow], phases: list[Window]) -> list[Window]:
-    by_name = {w.name: w for w in phases}
-    out = []
-    for n in named:
-        phase = by_name.get(n.phase)
-        if phase is None:
-            continue  # the phase never started (a killed run): the window has no data
-        end = phase.end if n.end_s is None else min(phase.start + n.end_s, phase.end)
-        out.append(Window(n.name, phase.start + n.start_s, max(end, phase.start + n.start_s)))
-    return out
+def count_harness(facts: Facts, at: At) -> None:
+    """Step 6: the harness's own health (event-loop lag, CPU) and fault confirmation times."""
+    for t, lag_ms, cpu_s in facts.loop_lag:
+        for s in at(t):
+            s.loop_lag.append(lag_ms)
+            s.cpu_s += cpu_s
+    for f in facts.faults.values():
+        if f["injected_s"] is not None and f["confirmed_s"] is not None:
+            f["confirm_s"] = round(f["confirmed_s"] - f["injected_s"], 3)
+            for s in at(f["confirmed_s"]):   # the phase is measured from the confirmation
+                s.confirm_s.append(f["confirm_s"])
 
 
-def _bucket_metrics(i: int, origin: float, bucket_s: float, b: _Stats) -> dict[str, Any]:
-    m: dict[str, Any] = {"t": round(origin + i * bucket_s, 3), "publish.attempts": b.attempts, "publish.ok": b.ok,
-                         "publish.errors": sum(b.errors.values()), "publish.success_rate": _ratio(b.ok, b.attempts),
-                         "delivery.expected": b.expected, "delivery.received": b.received,
-                         "delivery.ratio": _ratio(b.received, b.expected),
-                         "canary.sent": b.canary_sent, "canary.received": b.canary_received}
-    _latency("delivery.latency_ms", b.delivery_latency, m, ("p50", "p99"))
-    return m
+def subscribers(w: Window, facts: Facts) -> int:
+    """Subscribers connected at some time inside the window: the evidence for `ws.*`."""
+    return len({sub for sub, start, until in facts.sessions if start < w.end and until > w.start})
 
 
-def _recovery(faults: list[dict[str, Any]], timeline: list[dict[str, Any]], bucket_s: float, r: Recovery,
-              windows: list[Window], phase_names: set[str], metrics: dict[str, dict[str, Any]]) -> None:
-    """recovery.seconds: reverted → first bucket from which the thresholds hold for `sustain_s`.
-
-    Set on each fault (`recovery_s`); on the phase that follows the revert, and on named windows and the
-    run holding it (`recovery.seconds`, the longest there); None when the run ended before a sustained
-    recovery.
-    """
-    need = max(1, math.ceil(r.sustain_s / bucket_s))
-
-    def healthy(m: dict[str, Any]) -> bool | None:
-        if not m["publish.attempts"]:
-            return None  # no data: neither proves nor disproves recovery
-        ratio = m["delivery.ratio"]
-        return m["publish.success_rate"] >= r.success_rate and (ratio is None or ratio >= r.delivery_ratio)
-
-    for f in faults:
-        f["recovery_s"] = None
-        if f["reverted_s"] is None or not timeline:
-            continue
-        origin = timeline[0]["t"]
-        first = max(0, int((f["reverted_s"] - origin) // bucket_s))
-        for b in range(first, len(timeline) - need + 1):
-            verdicts = [healthy(timeline[i]) for i in range(b, b + need)]
-            if all(v is not False for v in verdicts) and any(verdicts):
-                f["recovery_s"] = round(max(0.0, timeline[b]["t"] - f["reverted_s"]), 3)
-                break
-    phases = [w for w in windows if w.name in phase_names]
-    for w in windows:
-        values = []
-        for f in faults:
-            if f["reverted_s"] is None:
-                continue
-            if w.name in phase_names:
-                # A phase's faults are reverted as it ends: recovery belongs to the phase that follows.
-                following = next((p for p in phases if p.start >= f["reverted_s"] - 1e-6), None)
-                if following is not None and following.name == w.name:
-                    values.append(f["recovery_s"])
-            elif w.holds(f["reverted_s"]):
-                values.append(f["recovery_s"])
-        if values:
-            metrics[w.name]["recovery.seconds"] = None if None in values else max(values)
-
-
-def _disconnected_seconds(w: Window, connects: list[tuple[str, float]], disconnects: list[tuple[str, float]],
-                          end_t: float) -> float:
+def disconnected_seconds(w: Window, facts: Facts) -> float:
     """Seconds subscribers spent between a disconnect and their next connect, clipped to the window."""
     total = 0.0
     connect_times: dict[str, list[float]] = defaultdict(list)
-    for sub, t in connects:
+    for sub, t in facts.connects:
         connect_times[sub].append(t)
-    for sub, t in disconnects:
+    for sub, t, _code in facts.disconnects:
         later = [c for c in connect_times[sub] if c >= t]
-        back = min(later) if later else end_t
-        total += max(0.0, min(back, w.end, end_t) - max(t, w.start))
+        back = min(later) if later else facts.last_t
+        total += max(0.0, min(back, w.end, facts.last_t) - max(t, w.start))
     return round(total, 3)

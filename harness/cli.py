@@ -1,4 +1,4 @@
-"""The `harness` command line (DESIGN.md, "The command line contract").
+"""The `harness` command line (docs/architecture.md).
 
 Exit status: 0 every expectation held; 1 an expectation failed; 2 bad input; 3 the harness or its
 infrastructure failed.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from harness import __version__
 from harness.journal import JournalError, read_journal
-from harness.runner import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, Runner, judge_events
 from harness import repeat
+from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, judge_events
 from harness.params import load_variants, variant
 from harness.scenario import Scenario, ScenarioError
 
@@ -70,6 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except OSError as exc:
             _err(f"cannot write to --out {out}: {exc.strerror}")
             return EXIT_BAD_INPUT
+    from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
     for scenario in scenarios:
         summaries = []
@@ -141,7 +142,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_BAD_INPUT
     end = next((e for e in reversed(events) if e["kind"] == "run_end"), None)
-    error = (end or {}).get("error") if end else None
+    if end is None and not args.partial:
+        _err(f"{args.journal}: the run is incomplete (no run_end: it was killed); nothing judged. "
+             "`harness report --partial` gives the verdicts up to its last line (still exit 3)")
+        return EXIT_ERROR
+    error = end.get("error") if end else None
     try:
         summary = judge_events(events, scenario, error)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -156,8 +161,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         _err(f"cannot write the reports to {out}: {exc.strerror}")
         return EXIT_BAD_INPUT
     print(render(summary))
-    if end is None:
-        print("note: the journal has no run_end (the run was killed); judged up to its last complete line")
     return summary["exit_status"]
 
 
@@ -332,6 +335,8 @@ def parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="re-judge a journal and write its reports")
     report.add_argument("journal", metavar="JOURNAL")
     report.add_argument("--out", metavar="DIR", help="where to write (default: the journal's directory)")
+    report.add_argument("--partial", action="store_true",
+                        help="judge a journal without run_end (a killed run) up to its last line; exit 3 still")
     report.set_defaults(func=cmd_report)
 
     up = sub.add_parser("up", help="start a cluster and leave it running")

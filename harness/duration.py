@@ -1,4 +1,7 @@
-"""Durations as scenarios write them: 10, 2.5, "10s", "500ms", "2m", "1h"; and ranges "5s..15s"."""
+"""The one duration grammar of the harness: scenario fields and expectation lines alike.
+
+`10` / `2.5` (seconds), `"10s"`, `"500ms"`, `"2m"`, `"1h"`; ranges `"5s..15s"`.
+"""
 from __future__ import annotations
 
 import re
@@ -6,6 +9,7 @@ from typing import Any
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+EXAMPLES = "10s, 500ms, 2m, 1h (or plain seconds)"
 
 
 def parse_duration(value: Any) -> float | None:

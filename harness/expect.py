@@ -8,7 +8,7 @@ optional offset:
     latency: delivery.latency_ms.p99 >= steady.delivery.latency_ms.p99 + 150
     run: delivery.duplicated == 0
 
-Lines starting with `alert` are alert expectations (harness/alerts.py, docs/monitoring.md):
+Lines starting with `alert` are alert expectations (harness/alert_expect.py, docs/monitoring.md):
 
     alert RedisCacheErrors fires within 30s after phase misconf
     alert RedisDown silent during misconf
@@ -18,20 +18,19 @@ from __future__ import annotations
 import math
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from harness import alerts
-
-WHOLE_RUN = "run"
-METRIC_FAMILIES = ("publish", "delivery", "canary", "ws", "alert", "recovery", "presence")
+from harness import alert_expect as alerts
+from harness import vocabulary
+from harness.alerts import AlertHistory
+from harness.windows import WHOLE_RUN
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "!=": operator.ne,
 }
 _LINE = re.compile(r"^\s*(?P<window>[A-Za-z][\w-]*)\s*:\s*(?P<metric>[\w.]+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<rhs>.+?)\s*$")
 _RHS = re.compile(r"^(?P<ref>[A-Za-z][\w.-]*?)\s*(?:(?P<sign>[+-])\s*(?P<offset>\d+(?:\.\d+)?))?$")
-_METRIC = re.compile(rf"^(?:{'|'.join(METRIC_FAMILIES)})\.[A-Za-z0-9_.]+$")
 
 
 @dataclass(frozen=True)
@@ -79,9 +78,7 @@ def parse(text: Any, windows: set[str], phases: set[str] | None = None,
     if window not in allowed:
         raise ValueError(f"unknown window {window!r}; allowed: {', '.join(allowed)}")
     metric = match["metric"]
-    if not _METRIC.match(metric):
-        raise ValueError(f"unknown metric {metric!r}; metrics start with {', '.join(m + '.' for m in METRIC_FAMILIES)} "
-                         "(docs/metrics.md)")
+    vocabulary.check(metric)
     rhs_text = match["rhs"]
     try:
         rhs = Operand(float(rhs_text))
@@ -92,8 +89,10 @@ def parse(text: Any, windows: set[str], phases: set[str] | None = None,
         ref_window, _, ref_metric = ref["ref"].partition(".")
         if ref_window not in allowed:
             raise ValueError(f"unknown window {ref_window!r} in {rhs_text!r}; allowed: {', '.join(allowed)}")
-        if not _METRIC.match(ref_metric):
-            raise ValueError(f"unknown metric {ref_metric!r} in {rhs_text!r} (docs/metrics.md)")
+        try:
+            vocabulary.check(ref_metric)
+        except ValueError as exc:
+            raise ValueError(f"{exc} in {rhs_text!r}") from None
         offset = float(ref["offset"] or 0) * (-1 if ref["sign"] == "-" else 1)
         rhs = Operand(offset, ref_window, ref_metric)
     return Expectation(text, window, metric, match["op"], rhs)
@@ -109,8 +108,15 @@ def _lookup(metrics: dict[str, dict[str, Any]], window: str, metric: str) -> flo
 
 
 def judge(expectation: Expectation, metrics: dict[str, dict[str, Any]]) -> Verdict:
-    """Evaluate against metrics keyed by window then metric name; a missing value fails with evidence."""
+    """Evaluate against metrics keyed by window then metric name; missing evidence or a missing value
+    fails, saying which."""
     e = expectation
+    sides = [(e.window, e.metric)] + ([(e.rhs.window, e.rhs.metric or "")] if e.rhs.window else [])
+    for window, metric in sides:
+        if window not in metrics:
+            return Verdict(e.text, False, None, f"window {window} never happened (no evidence)")
+        if (missing := vocabulary.missing_evidence(metric, window, metrics[window])) is not None:
+            return Verdict(e.text, False, None, f"{missing} (needed for {window}: {metric})")
     observed = _lookup(metrics, e.window, e.metric)
     if observed is None:
         return Verdict(e.text, False, None, f"{e.window}: {e.metric} has no value (nothing observed in that window)")
@@ -130,15 +136,19 @@ def judge(expectation: Expectation, metrics: dict[str, dict[str, Any]]) -> Verdi
 def judge_all(expectations: tuple[Expectation | alerts.AlertExpectation, ...] | list,
               metrics: dict[str, dict[str, Any]], alert_context: AlertContext | None = None) -> list[Verdict]:
     """Every verdict; alert expectations are judged on the alert history of `alert_context`."""
-    context = alert_context or AlertContext(alerts.AlertHistory(), {}, {})
-    return [Verdict(e.text, *alerts.judge(e, context.history, context.windows, context.faults))
+    context = alert_context or AlertContext(AlertHistory(), {}, {})
+    return [Verdict(e.text, *alerts.judge(e, context.history, context.windows, context.faults, context.max_gap,
+                                                  context.origins))
             if isinstance(e, alerts.AlertExpectation) else judge(e, metrics) for e in expectations]
 
 
 @dataclass(frozen=True)
 class AlertContext:
-    """What alert expectations are judged on: the episodes, window spans, fault confirmation times."""
+    """What alert expectations are judged on: the episodes, window spans, fault confirmation times, and
+    the longest gap between the watcher's polls that still counts as covered."""
 
-    history: alerts.AlertHistory
+    history: AlertHistory
     windows: dict[str, tuple[float, float]]
     faults: dict[str, float | None]
+    max_gap: float = 3.0
+    origins: dict[str, float] = field(default_factory=dict)   # "phase P" / "fault F" → when it began to act

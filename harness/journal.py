@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
+# The canary's publisher and subscriber name (`pub`/`sub` in the journal), accounted apart from the load.
+CANARY = "canary"
+
 
 class JournalError(Exception):
     """A journal that cannot be read: missing, or corrupt before its last line."""

@@ -45,8 +45,10 @@ def variants(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[s
 
 
 def variant(text: str, file: Path, name: str, recorded_alerts: dict[str, Any] | None = None) -> Scenario:
-    """The one scenario of a text a journal recorded by name (for `harness report`)."""
-    found = [s for s in variants(text, file, recorded_alerts) if s.name == name]
+    """The one scenario of a text a journal recorded by name (for `harness report`); a text without
+    params is its only scenario, whatever the name."""
+    every = variants(text, file, recorded_alerts)
+    found = every if len(every) == 1 else [s for s in every if s.name == name]
     if not found:
         raise ScenarioError(f"{file}: the recorded scenario has no variant named {name!r}")
     return found[0]

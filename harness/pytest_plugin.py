@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner import EXIT_ERROR, Runner
+from harness.judge import EXIT_ERROR
 from harness.params import load_variants
+from harness.runner import Runner
 from harness.scenario import Scenario, ScenarioError, loads
 
 

@@ -7,7 +7,6 @@ unless `keep` is set.
 from __future__ import annotations
 
 import asyncio
-import math
 import secrets
 import sys
 import time
@@ -16,13 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness import alerts, analysis, expect, guardrail, schedule
+from harness import analysis, expect, schedule
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import FAULT_KINDS
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
+from harness.judge import judge_events
+from harness.loop_lag import sample_loop_lag
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
@@ -30,7 +31,6 @@ from harness.guardrail import Guardrail, GuardrailMonitor
 from harness.scenario import STEADY_BEFORE, Scenario
 from harness.workload.load import LoadError, build_load
 
-EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_ERROR = 0, 1, 2, 3
 SUBSCRIBE_TIMEOUT_S = 20.0
 
 
@@ -76,7 +76,7 @@ class Runner:
         """
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(nodes=s.nodes, keep=self.keep, **s.cluster_args())
+        cluster = Cluster(keep=self.keep, **s.cluster_args())
         journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
@@ -147,6 +147,7 @@ class Runner:
         w = s.workload
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
         progress = Progress(journal.clock, self.log)
+        lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
         monitor = GuardrailMonitor(s.abort_when, journal.clock.now) if s.abort_when else None
 
         def published(ok: bool) -> None:
@@ -189,12 +190,13 @@ class Runner:
                     raise HarnessError(watcher.error)
         finally:
             ticker.cancel()
+            lag.cancel()
             if guard:
                 guard.cancel()
             if watcher:
                 await watcher.stop()
             await load.close()
-            await asyncio.gather(ticker, return_exceptions=True)
+            await asyncio.gather(ticker, lag, return_exceptions=True)
             journal.flush()
 
     async def _phase(self, phase, faults: FaultContext, journal: JournalWriter, active: list[Fault],
@@ -210,12 +212,18 @@ class Runner:
         injected = ", ".join(f"{st.fault.kind} on {st.fault.target} at {st.t:g}s" for st in steps if st.action == schedule.INJECT)
         self.log(f"── phase {phase.name} ({phase.duration_s:g} s){' · ' + injected if injected else ''}")
         mine: dict[str, Fault] = {}
-        for step in steps:
+        first = [step for step in steps if step.t == 0 and step.action == schedule.INJECT]
+        for step in first:
+            await self._step(step, phase.name, faults, journal, active, mine)
+        if first:
+            start = journal.clock.now()  # a faulted phase is measured, and lasts, from its first faults' confirmation
+        for step in steps[len(first):]:
             await self._until(start + step.t, journal)
-            await self._step(step, faults, journal, active, mine)
+            await self._step(step, phase.name, faults, journal, active, mine)
         await self._until(start + phase.duration_s, journal)  # the phase's declared duration
         for fault in list(mine.values()):  # the plan reverts everything it injects; this is a safety net
-            await self._step(schedule.Step(phase.duration_s, schedule.REVERT, fault.spec), faults, journal, active, mine)
+            await self._step(schedule.Step(phase.duration_s, schedule.REVERT, fault.spec), phase.name, faults, journal,
+                             active, mine)
         journal.append("phase_end", phase=phase.name)
         journal.flush()
 
@@ -230,8 +238,8 @@ class Runner:
                                + "; ".join(v.evidence for v in failed))
         self.log(f"{self.scenario.name}: steady state holds")
 
-    async def _step(self, step: schedule.Step, faults: FaultContext, journal: JournalWriter, active: list[Fault],
-                    mine: dict[str, Fault]) -> None:
+    async def _step(self, step: schedule.Step, phase: str, faults: FaultContext, journal: JournalWriter,
+                    active: list[Fault], mine: dict[str, Fault]) -> None:
         """Execute one planned step: inject and confirm, update (a ramp), or revert; each journaled."""
         spec = step.fault
         if step.action == schedule.INJECT:
@@ -239,7 +247,7 @@ class Runner:
             # stream and toxicity mean something for Toxiproxy toxics only.
             toxic = {"stream": spec.stream, "toxicity": spec.toxicity} if FAULT_KINDS[spec.kind].toxic_type else {}
             journal.append("fault_injected", fault=spec.name, fault_kind=spec.kind, target=spec.target,
-                           params=spec.params, planned_s=step.t, **toxic)
+                           phase=phase, params=spec.params, planned_s=step.t, **toxic)
             active.append(fault)
             mine[spec.name] = fault
             await fault.inject()
@@ -292,38 +300,3 @@ async def _to_the_end(coro) -> None:
         except asyncio.CancelledError:
             continue  # the task goes on under the shield; wait for it again
     task.result()
-
-
-def judge_events(events: list[dict], scenario: Scenario, error: str | None = None) -> dict:
-    """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status."""
-    a = analysis.analyse(events, scenario.windows, recovery=scenario.recovery)
-    spans = {w.name: (w.start, w.end) for w in [*a.windows, *a.named]}
-    spans[expect.WHOLE_RUN] = (a.windows[0].start if a.windows else 0.0, math.inf)
-    fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
-    alert_context = expect.AlertContext(a.alerts, spans, fault_times)
-    verdicts = expect.judge_all(scenario.expectations, a.metrics, alert_context) if error is None else []
-    verdicts += guardrail.abort_verdicts(events) if error is None else []
-    if error is not None:
-        verdict, status = "error", EXIT_ERROR
-    elif all(v.passed for v in verdicts):
-        verdict, status = "pass", EXIT_PASS
-    else:
-        verdict, status = "fail", EXIT_FAIL
-    return {
-        "scenario": scenario.name,
-        "run_id": a.run.get("run_id"),
-        "seed": a.run.get("seed"),
-        "verdict": verdict,
-        "exit_status": status,
-        "error": error,
-        "phases": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
-                   for w in a.windows],
-        "windows": [{"name": w.name, "start_s": round(w.start, 3), "end_s": round(w.end, 3), "metrics": a.metrics[w.name]}
-                    for w in a.named],
-        "run": {"metrics": a.metrics.get(expect.WHOLE_RUN, {})},
-        "expectations": [v.to_json() for v in verdicts],
-        "faults": a.faults,
-        "timeline": a.timeline,
-        **({"alerts": alerts.summary([e for e in scenario.expectations if isinstance(e, alerts.AlertExpectation)],
-                                     a.alerts, spans, a.faults)} if scenario.monitoring else {}),
-    }

@@ -15,11 +15,12 @@ from typing import Any
 import yaml
 
 from harness import expect, guardrail
+from harness.alert_expect import ANY as ANY_ALERT, AlertExpectation
+from harness.duration import EXAMPLES, parse_duration
 from harness.guardrail import Guardrail
-from harness.duration import parse_duration
-from harness.alerts import ANY as ANY_ALERT, AlertExpectation
 from harness.observe import rules
-from harness.analysis import NamedWindow, Recovery
+from harness.recovery import Recovery
+from harness.windows import WHOLE_RUN, NamedWindow
 from harness.workload.rate import SHAPES, Shape
 from harness.faults.catalog import FAULT_KINDS
 from harness.schedule import Chaos, TimedFault, read_chaos, read_timed_fault
@@ -27,6 +28,9 @@ from harness.schedule import Chaos, TimedFault, read_chaos, read_timed_fault
 
 # The steady-state hypothesis's windows, before the first phase and after the last (reserved names).
 STEADY_BEFORE, STEADY_AFTER = "steady-state-before", "steady-state-after"
+
+
+POLICIES = ("strict", "degrade")
 
 
 class ScenarioError(Exception):
@@ -54,7 +58,6 @@ class SubscribeLoad:
 
 
 CHANNEL_TYPES = ("public", "private", "presence")
-POLICIES = ("strict", "degrade")
 MAX_APPS = 3                      # the first enabled apps of compose/upstream/apps.json have no limits
 
 
@@ -104,14 +107,16 @@ class Scenario:
     recovery: Recovery
     source: str                   # the file's text, recorded in the journal so `report` can re-judge
     monitoring: Monitoring | None = None   # None: the lighter cluster, without the monitoring services
+    redis_policy: str = "strict"           # the nodes' failure policies (docs/node.md): strict | degrade
+    upstream_policy: str = "strict"
     seed: int | None = None       # the fault schedules' seed; `--seed` overrides it, None: drawn per run
     abort_when: tuple[Guardrail, ...] = ()
     steady_state: tuple[expect.Expectation, ...] = ()   # judged on STEADY_BEFORE before any fault
-    policies: dict[str, str] = field(default_factory=dict)   # redis_policy, upstream_policy of the nodes
 
     def cluster_args(self) -> dict[str, Any]:
-        """What Cluster() needs beyond the node count: monitoring and the nodes' failure policies."""
-        return {**(self.monitoring.cluster_args() if self.monitoring else {}), **self.policies}
+        """What the cluster is started with: nodes, failure policies, the monitoring profile."""
+        return {"nodes": self.nodes, "redis_policy": self.redis_policy, "upstream_policy": self.upstream_policy,
+                **(self.monitoring.cluster_args() if self.monitoring else {})}
 
 
 # --- YAML with line numbers ------------------------------------------------------------------------
@@ -179,7 +184,7 @@ class _Reader:
     def duration(self, value: Any, path: Path_) -> float:
         seconds = parse_duration(value)
         if seconds is None or seconds <= 0 or seconds > 24 * 3600:
-            raise self.error(path, f"must be a duration like 10s, 500ms, 2m (or seconds), up to 24h; got {value!r}")
+            raise self.error(path, f"must be a duration like {EXAMPLES}, up to 24h; got {value!r}")
         return seconds
 
     def rate(self, value: Any, path: Path_, high: float) -> float:
@@ -240,15 +245,14 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     if not isinstance(description, str):
         raise r.error(("description",), "must be text")
 
-    cluster = r.mapping(top.get("cluster"), ("cluster",),
-                        {"nodes", "monitoring", "rules", "scrape_interval", "evaluation_interval", "redis_policy",
-                         "upstream_policy"})
+    cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes", "monitoring", "rules", "scrape_interval",
+                                                          "evaluation_interval", "redis_policy", "upstream_policy"})
+    nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
     policies = {}
     for key in ("redis_policy", "upstream_policy"):
         policies[key] = cluster.get(key, "strict")
         if policies[key] not in POLICIES:
-            raise r.error(("cluster", key), f"must be one of {', '.join(POLICIES)} (docs/node.md); got {policies[key]!r}")
-    nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
+            raise r.error(("cluster", key), f"unknown policy {policies[key]!r}; allowed: {', '.join(POLICIES)}")
 
     workload = _workload(r, top.get("workload"), nodes)
     phases = _phases(r, top["phases"], nodes)
@@ -270,7 +274,7 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     return Scenario(name, file, description, nodes, workload, phases,
                     steady[STEADY_BEFORE] + expectations + steady[STEADY_AFTER], windows, recovery, text,
                     monitoring=monitoring, seed=seed, abort_when=abort_when, steady_state=steady[STEADY_BEFORE],
-                    policies=policies)
+                    **policies)
 
 
 def _steady_state(r: _Reader, raw: Any) -> tuple[float, list[tuple[int, Any]]]:
@@ -401,7 +405,7 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
     for i, item in enumerate(raw):
         w = r.mapping(item, ("windows", i), {"name", "phase", "from", "to"}, {"name", "phase"})
         name = r.name(w["name"], ("windows", i, "name"))
-        if name in by_name or name == expect.WHOLE_RUN or name in {n.name for n in out}:
+        if name in by_name or name == WHOLE_RUN or name in {n.name for n in out}:
             raise r.error(("windows", i, "name"), f"window name {name!r} is already a phase or window name")
         phase = by_name.get(w["phase"]) if isinstance(w["phase"], str) else None
         if phase is None:
@@ -412,6 +416,13 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
         end = r.duration(w["to"], ("windows", i, "to")) if "to" in w else None
         if end is not None and end <= start:
             raise r.error(("windows", i, "to"), f"must be after from ({start:g} s)")
+        # A window outside its phase would be empty, and an empty window proves nothing.
+        if start >= phase.duration_s:
+            raise r.error(("windows", i, "from"), f"{start:g} s is not inside phase {phase.name!r} "
+                                                  f"({phase.duration_s:g} s long)")
+        if end is not None and end > phase.duration_s:
+            raise r.error(("windows", i, "to"), f"{end:g} s is past the end of phase {phase.name!r} "
+                                                f"({phase.duration_s:g} s long)")
         out.append(NamedWindow(name, phase.name, start, end))
     return tuple(out)
 
@@ -432,7 +443,7 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
     for i, item in enumerate(raw):
         p = r.mapping(item, ("phases", i), {"name", "duration", "faults", "chaos", "workload"}, {"name", "duration"})
         name = r.name(p["name"], ("phases", i, "name"))
-        if name in seen or name in (expect.WHOLE_RUN, STEADY_BEFORE, STEADY_AFTER):
+        if name in seen or name in (WHOLE_RUN, STEADY_BEFORE, STEADY_AFTER):
             raise r.error(("phases", i, "name"), f"phase name {name!r} is used twice or reserved")
         seen.add(name)
         duration = r.duration(p["duration"], ("phases", i, "duration"))
@@ -469,10 +480,10 @@ def _located(r: _Reader, where: Path_):
 
 def _expectations(r: _Reader, raw: Any, phase_names: set[str],
                   phases: tuple[Phase, ...] = ()) -> tuple[expect.Expectation, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise r.error(("expect",), "must be a list of expectations like 'steady: publish.success_rate >= 0.99'")
+    if not isinstance(raw, list) or not raw:
+        # A scenario that expects nothing would pass whatever happened.
+        raise r.error(("expect",), "needs at least one expectation, a list of lines like "
+                                   "'steady: publish.success_rate >= 0.99' (docs/scenarios.md)")
     out = []
     for i, text in enumerate(raw):
         try:

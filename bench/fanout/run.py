@@ -26,6 +26,7 @@ import redis.asyncio as aioredis
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "node")]
 
+from harness.percentile import percentile  # noqa: E402
 from harness.workload.client import App, PusherSocket, publish  # noqa: E402
 from nodekit import APP, start_node, start_redis, start_upstream, wait_ready  # noqa: E402
 
@@ -60,11 +61,10 @@ class Step:
         return self.failed == 0 and self.lost == 0 and self.p99_ms <= P99_LIMIT_MS
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def _ms(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (harness.percentile), NaN for none so the step table still prints."""
+    value = percentile(values, q)
+    return float("nan") if value is None else value
 
 
 # --- subscriber processes ---------------------------------------------------------------------------
@@ -141,7 +141,7 @@ async def run_step(http: httpx.AsyncClient, urls: list[str], step_no: int, rate:
     for pipe in pipes:
         latencies.extend(await loop.run_in_executor(None, pipe.recv))
     return Step(rate, outcome["ok"], outcome["failed"], outcome["ok"] * subscribers, len(latencies),
-                percentile(latencies, 0.5), percentile(latencies, 0.99), elapsed)
+                _ms(latencies, 0.5), _ms(latencies, 0.99), elapsed)
 
 
 async def bench_nodes(urls: list[str], ws_urls: list[str], per_node: int, rates: list[float],
@@ -222,7 +222,7 @@ async def bench_redis(url: str, subscribers: int, messages: int) -> tuple[float,
             await p.close()
         for c in [*clients, publisher]:
             await c.close(close_connection_pool=True)
-    return len(latencies) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99)
+    return len(latencies) / elapsed, _ms(latencies, 0.5), _ms(latencies, 0.99)
 
 
 def main() -> int:

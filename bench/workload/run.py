@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.analysis import analyse, percentile
+from harness.analysis import analyse
+from harness.percentile import percentile
 from harness.journal import Clock, JournalWriter, iter_journal, read_journal
 
 

@@ -24,6 +24,7 @@ import httpx
 from harness.cluster.compose import ComposeError, compose
 from harness.cluster.images import ImageBuilder, ImageError
 from harness.cluster.paths import COMPOSE_DIR
+from harness.cluster.services import CORE_SERVICES, MONITORING_SERVICES
 from harness.workload.client import App
 
 LABEL_MANAGED = "io.hx.managed"
@@ -32,8 +33,6 @@ LABEL_OWNER = "io.hx.owner-pid"      # "<host>:<pid>" of the harness process tha
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
-CORE_SERVICES = ("redis", "toxiproxy", "upstream")
-MONITORING_SERVICES = ("redis-exporter", "prometheus", "alertmanager", "alertsink")
 # nodeN: the node's own port; clientN: the same node through Toxiproxy's proxy nodeN_client.
 PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"{kind}{i}" for kind in ("node", "client")
                                                       for i in range(1, MAX_NODES + 1))

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.cluster.cluster import CORE_SERVICES
+from harness.cluster.services import CORE_SERVICES
 
 # Links every node has through Toxiproxy: to Redis, to the upstream, and from its own clients. A link
 # target names one link for all nodes (`redis`) or one node's (`node2.client`).

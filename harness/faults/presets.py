@@ -1,7 +1,7 @@
 """Named Redis misconfigurations: each re-creates the redis container with environment variables of
 compose/redis/entrypoint.sh changed, then confirms the failure Redis really shows.
 
-Every preset says which health checks still pass and which operations fail (REFERENCE.md §3): the
+Every preset says which health checks still pass and which operations fail (docs/node.md, "Failure policy"): the
 point of several of them is that Redis looks healthy to a shallow check while the nodes' writes fail.
 After revert the original container is back; Toxiproxy resolves `redis:6379` per new connection, so
 the nodes reconnect through it.

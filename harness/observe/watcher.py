@@ -6,6 +6,9 @@
 - `/api/v1/alerts` lists active alerts: each change is journaled as `alert_pending`, `alert_firing`
   or `alert_resolved`, with `active_t`, Prometheus's activeAt (the evaluation that made it pending).
 - The sink's `/notifications` gives each webhook with its arrival time: `alert_notified` per alert.
+- Every successful Prometheus poll is journaled as `alert_watch_ok`: the watcher's coverage, the
+  evidence that "no alert fired" was watched (a failed poll is `alert_watch_error`). A poll loop that
+  dies of an unforeseen error is journaled as `alert_watch_dead` and kept in `error` (exit 3).
 
 Times from Prometheus and the sink are wall clock; they are turned into run seconds (`*_t`) on the
 journal's clock. Resolution is the poll interval for `alert_firing` / `alert_resolved` (the API has
@@ -58,6 +61,16 @@ class AlertWatcher:
             await self._http.aclose()
             raise
         self._task = asyncio.create_task(self.run(self._http, bound_s))
+        self._task.add_done_callback(self._died)
+
+    def _died(self, task: asyncio.Task) -> None:
+        """A poll loop that ended by an exception is no longer watching: say so, never swallow it."""
+        if task.cancelled() or task.exception() is None:
+            return
+        error = f"{type(task.exception()).__name__}: {task.exception()}"
+        self.journal.append("alert_watch_dead", error=error)
+        if self.error is None:
+            self.error = f"the alert watcher stopped polling: {error}"
 
     async def stop(self) -> None:
         """One last poll (late notifications), then stop polling; safe to call more than once."""
@@ -106,6 +119,7 @@ class AlertWatcher:
         try:
             alerts = (await _get(http, f"{self.prometheus}/api/v1/alerts"))["data"]["alerts"]
             self._alerts(alerts)
+            self.journal.append("alert_watch_ok", source="prometheus", alerts=len(alerts))
             broken = [r for r in await self._rules(http) if r["health"] == "err"]
             if broken and self.error is None:
                 self.error = _rule_failure(broken)

@@ -5,7 +5,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Callable
 
-from harness.analysis import percentile
+from harness.percentile import percentile
 from harness.journal import Clock
 
 

@@ -1,6 +1,6 @@
 """A small Pusher client: signed REST publish and a protocol-7 WebSocket, for the load and for tests.
 
-Written against the protocol (REFERENCE.md §2), independently of the server in compose/pubsub, so
+Written against the protocol (docs/node.md, "HTTP API" and "WebSocket"), independently of the server in compose/pubsub, so
 each checks the other.
 """
 from __future__ import annotations

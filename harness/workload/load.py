@@ -7,9 +7,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from harness.analysis import CANARY
 from harness.cluster.cluster import Endpoints
-from harness.journal import JournalWriter
+from harness.journal import CANARY, JournalWriter
 from harness.workload.presence import PresenceProbe
 from harness.workload.publisher import PublishTarget, Publisher
 from harness.workload.rate import Shape

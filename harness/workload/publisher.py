@@ -27,7 +27,9 @@ def classify(status: int | None, exc: BaseException | None) -> str | None:
             return "timeout"
         if isinstance(exc, httpx.ConnectError):
             return "connect"
-        return "transport"
+        if isinstance(exc, httpx.HTTPError):
+            return "transport"
+        return "harness"  # not the cluster's answer: the harness failed to make the request
     if status is None or 200 <= status < 300:
         return None
     return "http_4xx" if 400 <= status < 500 else "http_5xx" if status >= 500 else "http_other"
@@ -106,10 +108,18 @@ class Publisher:
             status = response.status_code
             if status >= 300:
                 detail = response.text[:200]
-        except httpx.HTTPError as exc:
+        except asyncio.CancelledError as exc:
+            # Cancelled in flight (the run is stopping): still one journal line per scheduled publish.
+            self._journal(target, messages, sent, None, "harness", f"cancelled in flight: {exc}"[:200])
+            raise
+        except Exception as exc:  # httpx errors, and any other: every scheduled publish ends journaled
             error = exc
             detail = f"{type(exc).__name__}: {exc}"[:200]
-        cls = classify(status, error)
+        self._journal(target, messages, sent, status, classify(status, error), detail)
+
+    def _journal(self, target: PublishTarget, messages: list[tuple[int, str, str]], sent: float,
+                 status: int | None, cls: str | None, detail: str | None) -> None:
+        """Exactly one `publish` line per message of the request."""
         t = self.journal.clock.now()
         for seq, channel, _ in messages:
             self.journal.append("publish", t=t, pub=self.pub_id, seq=seq, channel=self.scope + channel, node=target.name,

@@ -68,8 +68,8 @@ def make_cluster(images):
     """Start clusters on demand; all are torn down (and checked gone) after the test."""
     started: list[Cluster] = []
 
-    def start(nodes: int = 2):
-        cluster = Cluster(nodes=nodes)
+    def start(nodes: int = 2, **options):
+        cluster = Cluster(nodes=nodes, **options)
         started.append(cluster)
         return cluster, cluster.up()
 

@@ -77,9 +77,11 @@ def test_run_killed_mid_phase_leaves_a_judgeable_journal_and_nothing_after_down(
     run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
     try:
         assert leftovers(run_id), "the killed run's cluster should still be there before down"
-        report = harness("report", str(journal))
-        assert report.returncode in (0, 1), report.stderr
-        assert "run_end" not in journal.read_text() and "killed" in report.stdout
+        refused = harness("report", str(journal))
+        assert refused.returncode == 3 and "incomplete" in refused.stderr, refused.stderr
+        report = harness("report", "--partial", str(journal))
+        assert report.returncode == 3, report.stderr
+        assert "run_end" not in journal.read_text() and "incomplete" in report.stdout
         judged = json.loads((journal.parent / "summary.json").read_text())["run"]["metrics"]
         # Judged up to the last complete line: the publishes cut off by the kill are not counted lost.
         assert judged["delivery.expected"] > 0 and judged["delivery.lost"] == 0, judged

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from harness.analysis import percentile
+from harness.percentile import percentile
 from harness.faults.catalog import validate_fault
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient

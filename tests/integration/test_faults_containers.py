@@ -76,6 +76,7 @@ phases:
   - name: frozen
     duration: 60s
     faults: [{kind: pause, target: node1}, {kind: recreate-env, target: upstream, env: {HX_FAULT: "1"}}]
+expect: ["steady: publish.success_rate >= 0.99"]
 """
 
 

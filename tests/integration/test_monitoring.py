@@ -16,7 +16,8 @@ import pytest
 
 from harness.cluster.cluster import LABEL_RUN, Cluster, rules_path
 from harness.journal import read_journal
-from harness.runner import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, Runner
+from harness.judge import EXIT_ERROR, EXIT_FAIL, EXIT_PASS
+from harness.runner import Runner
 from harness.scenario import loads
 from tests.integration.conftest import leftovers
 

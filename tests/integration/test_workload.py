@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from harness.journal import read_journal
-from harness.runner import EXIT_PASS, Runner
+from harness.judge import EXIT_PASS
+from harness.runner import Runner
 from harness.scenario import loads
 
 pytestmark = pytest.mark.integration

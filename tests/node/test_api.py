@@ -91,7 +91,7 @@ def test_body_md5_must_match_the_body(cluster):
 
 
 def test_public_vectors_verify_in_the_node():
-    """REFERENCE.md §2: the docs' request and channel vectors, checked by the node's own code."""
+    """docs/node.md ("HTTP API"): the Pusher docs' request and channel vectors, checked by the node's own code."""
     import sys
     sys.path.insert(0, str(PUBSUB_DIR))
     try:

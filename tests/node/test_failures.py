@@ -1,4 +1,4 @@
-"""Each Redis failure mode of REFERENCE.md §3 under both policies, and an upstream outage with a warm
+"""Each Redis failure mode of docs/node.md ("Failure policy") under both policies, and an upstream outage with a warm
 and a cold cache, each created for real (CONFIG SET, an unwritable dir, SIGKILL, SIGSTOP, the upstream's
 fault switch) and asserted against the table in docs/node.md, including its metric."""
 from __future__ import annotations

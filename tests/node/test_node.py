@@ -300,7 +300,7 @@ def test_publish_writes_cache_and_counter(spawn):
 
 
 def test_redis_misconfiguration_is_named(spawn):
-    """OOM and NOAUTH: the failures that a TCP or exporter check does not see (REFERENCE.md §3)."""
+    """OOM and NOAUTH: the failures that a TCP or exporter check does not see (docs/node.md, "Failure policy")."""
     r = spawn.redis()
     node = spawn.node(r.url)
     admin = redis.Redis(port=r.port, decode_responses=True)

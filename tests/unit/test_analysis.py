@@ -1,5 +1,8 @@
 """Journal → metrics on small hand-written journals, one edge case each."""
-from harness.analysis import NamedWindow, Recovery, analyse, percentile
+from harness.analysis import analyse
+from harness.percentile import percentile
+from harness.recovery import Recovery
+from harness.windows import NamedWindow
 
 GRACE = 1.0
 
@@ -116,9 +119,9 @@ def test_faults_are_listed_with_their_times():
     j = J().add(1.0, "fault_injected", fault="f", fault_kind="latency", target="redis")
     j.add(1.1, "fault_confirmed", fault="f").add(4.0, "fault_reverted", fault="f")
     events = sorted(j.events + [{"t": 10.0, "kind": "phase_end", "phase": "p"}], key=lambda e: e["t"])
-    assert analyse(events).faults == [{"name": "f", "kind": "latency", "target": "redis",
-                                       "injected_s": 1.0, "confirmed_s": 1.1, "reverted_s": 4.0,
-                                       "recovery_s": None}]
+    assert analyse(events).faults == [{"name": "f", "kind": "latency", "target": "redis", "phase": "p",
+                                       "injected_s": 1.0, "confirmed_s": 1.1, "reverted_s": 4.0, "planned_s": None,
+                                       "confirm_s": 0.1, "recovery_s": None}]
 
 
 def test_percentile_nearest_rank():

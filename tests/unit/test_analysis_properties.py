@@ -3,6 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.analysis import analyse
+from harness.expect import judge, parse
 
 
 @st.composite
@@ -56,3 +57,51 @@ def test_exactly_the_injected_anomalies_are_counted(history):
     assert m["delivery.duplicated"] == len(duplicated)
     assert m["delivery.reordered"] == len(reordered)
     assert m["delivery.unexpected"] == 0
+
+
+# Property: removing a window's traffic never turns a failing expectation into a passing one -------------
+
+METRICS = ["publish.attempts", "publish.ok", "publish.errors", "publish.errors.timeout", "publish.success_rate",
+           "publish.skipped", "publish.latency_ms.p99", "delivery.received", "delivery.lost", "delivery.duplicated",
+           "delivery.reordered", "delivery.ratio", "delivery.late", "delivery.unexpected", "delivery.latency_ms.p50",
+           "delivery.missed_disconnected", "delivery.of_failed"]
+
+
+@st.composite
+def expectations(draw):
+    window = draw(st.sampled_from(["p", "q"]))
+    metric = draw(st.sampled_from(METRICS))
+    op = draw(st.sampled_from([">=", "<=", ">", "<", "==", "!="]))
+    if draw(st.booleans()):
+        value = str(draw(st.sampled_from([0, 0.5, 0.99, 1, 3, 10, 100])))
+    else:
+        value = f"{'q' if window == 'p' else 'p'}.{draw(st.sampled_from(METRICS))} + {draw(st.integers(0, 5))}"
+    return parse(f"{window}: {metric} {op} {value}", {"p", "q"})
+
+
+def two_phases(history):
+    """The generated history as phase p, then the same shifted into phase q."""
+    events = journal(*history)
+    end = max(e["t"] for e in events)
+    shifted = []
+    for e in events:
+        if e["kind"] in ("publish", "ws_receive"):
+            e2 = dict(e, t=e["t"] + end, seq=e["seq"] + 1000)
+            if "sent" in e2:
+                e2["sent"] = e["sent"] + end
+            shifted.append(e2)
+    phases = [{"t": end, "kind": "phase_start", "phase": "q"}, {"t": 2 * end, "kind": "phase_end", "phase": "q"}]
+    return sorted(events + shifted + phases, key=lambda e: e["t"]), (0.0, end)
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories(), expectations(), st.sampled_from(["p", "q"]))
+def test_removing_a_windows_traffic_never_turns_a_failure_into_a_pass(history, expectation, stripped):
+    events, p_span = two_phases(history)
+    a = analyse(events)
+    span = (a.metrics[stripped]["window.start_s"], a.metrics[stripped]["window.end_s"])
+    sent_there = {(e["pub"], e["seq"]) for e in events if e["kind"] == "publish" and span[0] <= e["sent"] < span[1]}
+    without = [e for e in events if not (e["kind"] in ("publish", "ws_receive") and (e["pub"], e["seq"]) in sent_there)]
+    before = judge(expectation, a.metrics)
+    after = judge(expectation, analyse(without).metrics)
+    assert before.passed or not after.passed, (expectation.text, before.evidence, after.evidence)

@@ -3,8 +3,9 @@ import pytest
 
 from harness.expect import judge, parse
 
-METRICS = {"steady": {"delivery.latency_ms.p99": 10.0, "publish.success_rate": 1.0},
-           "slow": {"delivery.latency_ms.p99": 215.0, "publish.success_rate": None}}
+EVIDENCE = {"publish.scheduled": 10, "delivery.expected": 20}
+METRICS = {"steady": {"delivery.latency_ms.p99": 10.0, "publish.success_rate": 1.0, **EVIDENCE},
+           "slow": {"delivery.latency_ms.p99": 215.0, "publish.success_rate": None, **EVIDENCE}}
 
 
 @pytest.mark.parametrize("text, passed", [

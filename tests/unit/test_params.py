@@ -15,6 +15,7 @@ phases:
     duration: 2s
     faults:
       - {kind: latency, target: redis, latency: ${latency}}
+expect: ["run: delivery.duplicated == 0"]
 """
 
 

@@ -18,3 +18,10 @@ def test_invalid_scenario_is_a_collection_error(pytester):
     result = pytester.runpytest("--collect-only", "-q")
     result.stdout.fnmatch_lines(["*bad.scenario.yaml:3: phases[[]0[]].duration: must be a duration*"])
     assert result.ret != 0
+
+
+def test_a_scenario_without_expectations_is_a_collection_error_not_a_pass(pytester):
+    (pytester.path / "empty.scenario.yaml").write_text(GOOD.split("expect:")[0])
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(["*empty.scenario.yaml:1: expect: needs at least one expectation*"])
+    assert result.ret != 0

@@ -4,7 +4,7 @@ from xml.etree import ElementTree as ET
 
 from harness.report import write_reports
 from harness.report.terminal import render
-from harness.runner import judge_events
+from harness.judge import judge_events
 from harness.scenario import loads
 
 SCENARIO = loads("""\
@@ -31,6 +31,7 @@ def events():
         if ok:
             out.append({"t": sent + 0.02, "kind": "ws_receive", "sub": "a", "channel": "c", "run": "r", "pub": "p1", "seq": i})
     out.append({"t": 4.1, "kind": "phase_end", "phase": "broken"})
+    out.append({"t": 4.2, "kind": "run_end", "error": None})
     return out
 
 

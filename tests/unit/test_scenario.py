@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.scenario import ScenarioError, load, loads, parse_duration
+from harness.duration import parse_duration
+from harness.scenario import ScenarioError, load, loads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,10 +26,12 @@ expect:
 
 
 def test_every_scenario_in_the_library_is_valid():
+    from harness.params import load_variants
     paths = sorted((ROOT / "scenarios").glob("*.yaml"))
-    assert paths, "no scenarios found"
+    assert len(paths) >= 18, "the library has at least 18 scenarios"
     for path in paths:
-        load(path)
+        for scenario in load_variants(path):
+            assert scenario.description.strip(), f"{path}: the description says the customer-visible question"
 
 
 def test_good_scenario_loads():
@@ -137,6 +140,7 @@ phases:
   - {name: a, duration: 3s}
   - {name: b, duration: 4s, workload: {publish: {rate: 30}}}
   - {name: c, duration: 5s}
+expect: ["run: delivery.duplicated == 0"]
 """
 
 
@@ -146,7 +150,7 @@ def test_workload_breadth_loads():
     assert (w.apps, w.subscribe.channel_type, w.subscribe.churn_per_s, w.subscribe.client_events_per_s) == (2, "presence", 2, 1)
     # Offsets from the load's start: the steady-state window comes first, and goes back to the base rate.
     assert w.phase_rates == ((0, 10), (2, 10), (5, 30), (9, 10), (14, 10))
-    assert s.cluster_args() == {"redis_policy": "degrade", "upstream_policy": "strict"}
+    assert s.cluster_args() == {"nodes": 2, "redis_policy": "degrade", "upstream_policy": "strict"}
 
 
 @pytest.mark.parametrize("old, new, message", [
@@ -156,7 +160,7 @@ def test_workload_breadth_loads():
     ("channels: presence, ", "", r":6: workload\.subscribe\.client_events: client events need channels: private or presence"),
     ("rate: 30", "rate: 0", r":10: phases\[1\]\.workload\.publish\.rate: must be from 0.1 to 5000"),
     ("{publish: {rate: 30}}", "{subscribe: {}}", r":10: phases\[1\]\.workload\.subscribe: unknown field; allowed: publish"),
-    ("redis_policy: degrade", "redis_policy: lenient", r":2: cluster\.redis_policy: must be one of strict, degrade"),
+    ("redis_policy: degrade", "redis_policy: lenient", r":2: cluster\.redis_policy: unknown policy .lenient.; allowed: strict, degrade"),
 ])
 def test_workload_errors_are_located(old, new, message):
     with pytest.raises(ScenarioError, match=message):

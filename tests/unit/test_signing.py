@@ -1,4 +1,4 @@
-"""Request signing against the public Pusher test vectors (REFERENCE.md §2)."""
+"""Request signing against the public Pusher test vectors (docs/node.md, "HTTP API" and "WebSocket")."""
 from harness.workload.signing import body_md5, channel_auth, signature, signed_params, string_to_sign
 
 KEY, SECRET = "278d425bdf160c739803", "7ad3773142a6692b25b8"

@@ -1,0 +1,113 @@
+"""The metric vocabulary of docs/metrics.md: every name an expectation may use, and the evidence each needs.
+
+`check(name)` refuses a name outside the vocabulary (suggesting the nearest); `missing_evidence` says
+why a window cannot judge a metric (the evidence rule: a count over an empty window proves nothing).
+A family of metrics with a name inside (`alert.<Name>.…`) is one pattern line in NAMES; adding a
+family is adding lines here and its evidence in EVIDENCE.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+QUANTILES = ("p50", "p90", "p99", "max")
+ERROR_CLASSES = ("http_4xx", "http_5xx", "http_other", "timeout", "connect", "transport", "harness")
+
+# Placeholders in NAMES: the regex each stands for, and an example for suggestions.
+_PLACEHOLDERS: dict[str, tuple[str, str]] = {
+    "<q>": ("(?:p50|p90|p99|max)", "p99"),
+    "<class>": (f"(?:{'|'.join(ERROR_CLASSES)})", "timeout"),
+    "<code>": (r"\d{3,4}", "4100"),
+    "<Name>": (r"[A-Za-z_][A-Za-z0-9_]*", "<Name>"),
+    "<name>": (r"[A-Za-z][A-Za-z0-9_-]*", "<name>"),
+}
+
+NAMES: tuple[str, ...] = (
+    "publish.scheduled", "publish.attempts", "publish.ok", "publish.skipped", "publish.errors",
+    "publish.errors.<class>", "publish.success_rate", "publish.latency_ms.<q>", "publish.error_latency_ms.<q>",
+    "delivery.expected", "delivery.received", "delivery.lost", "delivery.duplicated", "delivery.unexpected",
+    "delivery.reordered", "delivery.late", "delivery.recovered", "delivery.of_failed",
+    "delivery.missed_disconnected", "delivery.ratio", "delivery.latency_ms.<q>",
+    "canary.sent", "canary.received", "canary.success_rate", "canary.latency_ms.p50", "canary.latency_ms.p99",
+    "ws.subscribers", "ws.connects", "ws.reconnects", "ws.disconnects", "ws.disconnected_seconds",
+    "ws.server_closes", "ws.server_closes.<code>",
+    "alert.<Name>.pending_after_s", "alert.<Name>.firing_after_s", "alert.<Name>.notified_after_s",
+    "alert.<Name>.fired",
+    "monitoring.polls", "monitoring.uncovered_s",
+    "recovery.seconds",
+    "presence.checks", "presence.correct", "presence.accuracy", "presence.errors",
+    "fault.confirm_seconds",
+    "harness.loop_lag_ms.<q>", "harness.loop_lag.samples", "harness.saturated_seconds", "harness.cpu_seconds",
+)
+
+
+def _regex(name: str) -> str:
+    out = re.escape(name)
+    for placeholder, (pattern, _) in _PLACEHOLDERS.items():
+        out = out.replace(re.escape(placeholder), pattern)
+    return out
+
+
+_VOCABULARY = re.compile("^(?:" + "|".join(_regex(n) for n in NAMES) + ")$")
+
+
+def _example(name: str) -> str:
+    for placeholder, (_, example) in _PLACEHOLDERS.items():
+        name = name.replace(placeholder, example)
+    return name
+
+
+_EXAMPLES = [_example(n) for n in NAMES]
+
+
+def check(name: str) -> None:
+    """ValueError unless `name` is in the vocabulary; the message suggests the nearest name."""
+    if _VOCABULARY.match(name):
+        return
+    near = difflib.get_close_matches(name, _EXAMPLES, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else f"; metrics start with {', '.join(_families())}"
+    raise ValueError(f"unknown metric {name!r}{hint} (docs/metrics.md)")
+
+
+def _families() -> list[str]:
+    return sorted({n.split(".")[0] + "." for n in NAMES})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The metric that must be above zero in a window for the family's metrics to be judged there."""
+
+    metric: str
+    noun: str
+
+
+EVIDENCE: dict[str, Evidence] = {
+    "publish": Evidence("publish.scheduled", "publishes attempted"),
+    "delivery": Evidence("delivery.expected", "deliveries expected"),
+    "ws": Evidence("ws.subscribers", "subscribers connected"),
+    "canary": Evidence("canary.sent", "canary publishes sent"),
+    "harness": Evidence("harness.loop_lag.samples", "loop-lag samples"),
+    "presence": Evidence("presence.checks", "presence checks judged"),
+}
+# The denominators themselves are observed directly: `publish.scheduled >= 100` needs no other evidence.
+_SELF_EVIDENT = {e.metric for e in EVIDENCE.values()}
+
+
+def missing_evidence(name: str, window: str, values: dict[str, Any]) -> str | None:
+    """Why `window` (its metrics `values`) holds no evidence to judge `name`; None when it does."""
+    if name in _SELF_EVIDENT:
+        return None
+    family = name.split(".", 1)[0]
+    if family == "alert":
+        uncovered = values.get("monitoring.uncovered_s")
+        if uncovered is None or uncovered > 0 or not values.get("monitoring.polls"):
+            seconds = uncovered if uncovered is not None else values.get("window.end_s", 0) - values.get("window.start_s", 0)
+            return f"no monitoring evidence for {seconds:.1f} s of {window}"
+        return None
+    rule = EVIDENCE.get(family)
+    if rule is None:
+        return None
+    count = values.get(rule.metric) or 0
+    return None if count > 0 else f"no evidence: {count} {rule.noun} in {window}"
