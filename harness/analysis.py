@@ -41,6 +41,7 @@ class Publish:
     ok: bool
     error: str | None
     origin: str | None = None     # a client event's sending subscriber: never expected to receive it
+    elsewhere: bool = False       # seen from another node (expect_forms.node_events): no publish.* here
 
 
 @dataclass
@@ -146,7 +147,7 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
         elif kind == "publish":
             pub, seq = intern(e["pub"]), int(e["seq"])
             f.publishes[(pub, seq)] = Publish(pub, seq, intern(e["channel"]), float(e["sent"]), float(t),
-                                              bool(e["ok"]), e.get("error"), e.get("origin"))
+                                              bool(e["ok"]), e.get("error"), e.get("origin"), bool(e.get("elsewhere")))
         elif kind == "publish_skipped":
             f.skipped.append(t)
         elif kind == "ws_subscribed":
@@ -274,7 +275,7 @@ def count_publishes(facts: Facts, at: At, grace: float) -> None:
                     s.canary_received += 1
                     s.canary_latency.append((times[0] - p.sent) * 1000)
             continue
-        for s in where:
+        for s in ([] if p.elsewhere else where):
             s.attempts += 1
             if p.ok:
                 s.ok += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness import alert_expect, analysis, expect, guardrail
+from harness import expect_forms as forms
 from harness.counters import SATURATED_LAG_MS
 from harness.windows import WHOLE_RUN
 
@@ -34,9 +35,13 @@ def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | 
     # `run` for alerts: from the first phase to the last phase's end (the watcher stops at the drain).
     spans[WHOLE_RUN] = (a.windows[0].start, a.windows[-1].end) if a.windows else (0.0, 0.0)
     fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
-    alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins)
+    reverts = {f["name"]: f["reverted_s"] for f in a.faults}
+    alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins, reverts)
+    metrics = {**a.metrics, **node_metrics(events, scenario, expect.node_windows(scenario.expectations))}
+    spans.update({w: spans[w.split(forms.NODE_SEP)[0]] for w in metrics if forms.NODE_SEP in w
+                  and w.split(forms.NODE_SEP)[0] in spans})
     # A failed run is not judged; a cut-short or saturated one is, its verdicts shown but not trusted.
-    verdicts = expect.judge_all(scenario.expectations, a.metrics, alert_context) if error is None else []
+    verdicts = expect.judge_all(scenario.expectations, metrics, alert_context, a.timeline) if error is None else []
     verdicts += guardrail.abort_verdicts(events) if error is None else []   # a run a guardrail ended
     if error is None and not a.complete:
         error = INCOMPLETE
@@ -66,6 +71,15 @@ def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | 
                                            a.alerts, spans, a.faults, max_gap, a.origins)}
            if scenario.monitoring else {}),
     }
+
+
+def node_metrics(events: list[dict[str, Any]], scenario: Scenario, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    """The metrics of each `window@node` the expectations judge: the same analysis of the node's view."""
+    out: dict[str, dict[str, Any]] = {}
+    for node in sorted({w.split(forms.NODE_SEP)[1] for w in wanted}):
+        seen = analysis.analyse(forms.node_events(events, node), scenario.windows, recovery=scenario.recovery)
+        out.update({f"{window}{forms.NODE_SEP}{node}": values for window, values in seen.metrics.items()})
+    return out
 
 
 def saturation(run: dict[str, Any]) -> str | None:

@@ -264,7 +264,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     workload = _phase_rates(r, raw_phases, list(phases), workload)
     windows = _named_windows(r, top.get("windows"), phases)
     recovery = _recovery(r, top.get("recovery"))
-    expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
+    expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases,
+                                 tuple(f"node{i}" for i in range(1, nodes + 1)))
     steady = {when: _steady_expectations(r, steady_lines, when) for when in (STEADY_BEFORE, STEADY_AFTER)}
     seed = top.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
@@ -478,8 +479,8 @@ def _located(r: _Reader, where: Path_):
         raise r.error(where + field_path, message) from None
 
 
-def _expectations(r: _Reader, raw: Any, phase_names: set[str],
-                  phases: tuple[Phase, ...] = ()) -> tuple[expect.Expectation, ...]:
+def _expectations(r: _Reader, raw: Any, phase_names: set[str], phases: tuple[Phase, ...] = (),
+                  nodes: tuple[str, ...] = ()) -> tuple[expect.Expectation, ...]:
     if not isinstance(raw, list) or not raw:
         # A scenario that expects nothing would pass whatever happened.
         raise r.error(("expect",), "needs at least one expectation, a list of lines like "
@@ -488,7 +489,7 @@ def _expectations(r: _Reader, raw: Any, phase_names: set[str],
     for i, text in enumerate(raw):
         try:
             out.append(expect.parse(text, phase_names, {p.name for p in phases},
-                                    {f.name for p in phases for f in p.faults}))
+                                    {f.name for p in phases for f in p.faults}, nodes))
         except ValueError as exc:
             raise r.error(("expect", i), str(exc)) from None
     return tuple(out)
