@@ -118,7 +118,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for path in sorted(directory.glob("*.yaml")):
         try:
             for s in load_variants(path):
-                first = (s.description.strip().splitlines() or [""])[0]
+                # The description's first paragraph: the customer-visible question the scenario answers.
+                first = " ".join(s.description.strip().split("\n\n")[0].split())
                 print(f"{path}  {s.name}  {sum(p.duration_s for p in s.phases):g}s  {first}")
         except ScenarioError as exc:
             print(f"{path}  INVALID  {exc}")
