@@ -104,7 +104,11 @@ class Runner:
                            endpoints=endpoints.to_json())
             self.log(f"{s.name}: cluster ready in {timings['cluster_up_s']:.1f} s")
             async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
-                await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+                try:
+                    await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+                except Aborted:
+                    await self._revert_all(active, journal)   # at once, while the Toxiproxy client is open
+                    raise
         except Aborted as exc:
             self.log(f"{s.name}: aborted: {exc}; reverting every fault")
         except asyncio.CancelledError:
