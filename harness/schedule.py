@@ -185,7 +185,8 @@ def _ms(t: float) -> float:
 
 def read_timed_fault(raw: dict[str, Any], nodes: int, default_name: str, phase_s: float) -> TimedFault:
     """A phase's fault with its timing fields; ValueError("<field>: <what is wrong and allowed>")."""
-    ramps = [k for k, v in raw.items() if isinstance(v, dict) and k in {p.name for p in _params(raw.get("kind"))}]
+    numbers = {p.name for p in _params(raw.get("kind")) if p.type == "number"}
+    ramps = [k for k, v in raw.items() if isinstance(v, dict) and k in numbers]
     ramp_raw = raw[ramps[0]] if ramps else None
     if len(ramps) > 1:
         raise ValueError(f"{ramps[1]}: one ramp per fault; {ramps[0]} already ramps")

@@ -126,3 +126,8 @@ def test_timing_errors_name_the_field(raw, message):
 def test_chaos_errors_name_the_field(change, message):
     with pytest.raises(ValueError, match=message):
         read_chaos({**CHAOS, **change}, 3, "p")
+
+
+def test_a_mapping_parameter_is_not_a_ramp():
+    f = read_timed_fault({"kind": "recreate-env", "target": "redis", "env": {"REDIS_PORT": 6380}, "at": "1s"}, 2, "p-1", 5)
+    assert f.ramp is None and f.spec.params["env"] == {"REDIS_PORT": "6380"}
