@@ -9,6 +9,7 @@ An alert expectation is one line:
     alert RedisDown silent during misconf                            (a phase, a named window, or run)
     alert RedisCacheErrors resolves within 60s after revert of misconf-1  (firing at the revert, resolved by then)
     alert * silent during steady                                     (no alert at all)
+    alert * fires within 20s after fault misconf-1                   (any alert: a hunt's found gap)
 
 `fires` and `notified` need a transition after the anchor: an alert already pending or firing before it
 does not count (write `firing at` for that meaning). Time is measured from the anchor (a phase's
@@ -28,19 +29,18 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from harness.alerts import AlertHistory, timings
+from harness.alerts import ANY, AlertHistory, timings
 from harness.duration import EXAMPLES, parse_duration
 
-ANY = "*"
 SETTLE_S = 30.0    # after a fault's revert, alerts it caused may still fire (windows, for-durations)
-_FIRES = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<kind>fires|notified)\s+within\s+"
+_FIRES = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*|\*)\s+(?P<kind>fires|notified)\s+within\s+"
                     r"(?P<within>\S+)\s+after\s+(?P<anchor_kind>phase|fault)\s+(?P<anchor>[A-Za-z][\w-]*)\s*$")
 _FIRING_AT = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*)\s+firing\s+at\s+"
                         r"(?P<anchor_kind>phase|fault)\s+(?P<anchor>[A-Za-z][\w-]*)\s*$")
 _RESOLVES = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*)\s+resolves\s+within\s+(?P<within>\S+)\s+"
                        r"after\s+revert\s+of\s+(?P<anchor>[A-Za-z][\w.-]*)\s*$")
 _SILENT = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*|\*)\s+silent\s+during\s+(?P<window>[A-Za-z][\w-]*)\s*$")
-GRAMMAR = ("'alert <Name> fires|notified within <duration> after phase|fault <name>', "
+GRAMMAR = ("'alert <Name|*> fires|notified within <duration> after phase|fault <name>', "
            "'alert <Name> firing at phase|fault <name>', 'alert <Name> resolves within <duration> after revert of "
            "<fault>' or 'alert <Name|*> silent during <window>'")
 WATCH_GAP_SCRAPES = 3   # a gap between successful polls longer than this many scrape intervals is no evidence
@@ -194,12 +194,13 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
             anticipated.setdefault(e.alert, []).append((since, _settled(e, windows, faults)))
         if not judge(e, history, windows, confirmed, max_gap, origins)[0]:
             gaps.append(e.alert)
-        expected.append(row)
+        if row not in expected:  # `fires` and `notified` on the same anchor share one row
+            expected.append(row)
     fault_spans = [(f["injected_s"], math.inf if f["reverted_s"] is None else f["reverted_s"] + SETTLE_S)
                    for f in faults if f["injected_s"] is not None]
     noise, during_faults = [], []
     for ep in history.episodes:
-        if ep.firing_t is None or any(a <= ep.firing_t < b for a, b in anticipated.get(ep.alert, [])):
+        if ep.firing_t is None or any(a <= ep.firing_t < b for a, b in anticipated.get(ep.alert, []) + anticipated.get(ANY, [])):
             continue
         row = {"alert": ep.alert, "labels": ep.labels, "firing_s": round(ep.firing_t, 3)}
         (during_faults if any(a <= ep.firing_t < b for a, b in fault_spans) else noise).append(row)

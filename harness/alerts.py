@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+ANY = "*"          # in an expectation: any alert of the rule set
+
 
 @dataclass
 class Episode:
@@ -124,7 +126,7 @@ def timings(history: AlertHistory, alert: str, start: float, end: float = math.i
             since: float | None = None) -> dict[str, Any]:
     """Time to pending, firing and notification of one alert, measured from `start`, looking until `end`
     (with `since`, only episodes that began at or after `since`)."""
-    episodes = [e for e in history.episodes if e.alert == alert]
+    episodes = [e for e in history.episodes if alert in (ANY, e.alert)]
     return {
         "pending_after_s": _first_after(episodes, "pending_t", start, end, since),
         "firing_after_s": _first_after(episodes, "firing_t", start, end, since),

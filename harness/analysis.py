@@ -24,6 +24,7 @@ from harness import alerts as alerting, presence
 from harness.counters import Counters
 from harness.journal import CANARY
 from harness.recovery import Recovery, fault_recoveries, window_recoveries
+from harness.systems import probes
 from harness.windows import WHOLE_RUN, NamedWindow, Window
 
 INF = math.inf
@@ -63,6 +64,7 @@ class Facts:
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)
     alert_events: list[dict[str, Any]] = field(default_factory=list)
     presence_events: list[dict[str, Any]] = field(default_factory=list)
+    probe_answers: list[probes.Answered] = field(default_factory=list)
     loop_lag: list[tuple[float, float, float]] = field(default_factory=list)           # (t, lag ms, cpu s)
     first_t: float = 0.0
     last_t: float = 0.0
@@ -111,6 +113,7 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
     for w in windows:
         metrics[w.name].update(alerting.window_metrics(history, w.start, min(w.end, watched_until), rule_alerts,
                                                        watch_gap_s))
+        metrics[w.name].update(probes.window_metrics(facts.probe_answers, w.start, w.end))
         metrics[w.name].update(presence_metrics.get(w.name, {}))
     origins = {**{f"phase {name}": t for name, t in facts.phase_starts.items()},
                **{f"fault {f['name']}": f["injected_s"] for f in faults if f["injected_s"] is not None}}
@@ -137,6 +140,8 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
         last_t = t
         if kind.startswith("alert_"):
             f.alert_events.append(e)
+        elif kind == "probe":
+            f.probe_answers.append(probes.Answered(t, e["name"], bool(e["ok"]), float(e["latency_ms"])))
         if kind in presence.KINDS:
             f.presence_events.append(e)
         if kind == "ws_receive":

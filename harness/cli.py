@@ -12,13 +12,18 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness import __version__
 from harness.journal import JournalError, read_journal
 from harness import repeat
-from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS, judge_events
+from harness.journal_schema import span_problem
+from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, judge_events
 from harness.params import load_variants, variant
 from harness.scenario import Scenario, ScenarioError
+
+if TYPE_CHECKING:
+    from harness.runner import Runner, RunResult
 
 
 def _err(message: str) -> None:
@@ -29,28 +34,44 @@ def _default_out() -> Path:
     return Path("runs") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
-async def _run_cancellable(coro):
-    """Run a coroutine so that SIGINT/SIGTERM cancel it (its cleanup then runs) instead of killing us.
+INSIST_S = 0.5
 
-    Only the first signal cancels: a second one must not cut the cleanup (fault reverts, teardown) short.
+
+async def _run_interruptible(runner: Runner) -> RunResult:
+    """Run a Runner so that SIGINT/SIGTERM interrupt it (its cleanup then runs) instead of killing us.
+
+    Only the first signal interrupts: a second one must not cut the cleanup (fault reverts, teardown)
+    short. The first is remembered on the runner, not read back from the task's `cancelling()`: libraries
+    that cancel the task for their own timeouts (async_timeout) never uncancel it, so that count lies.
+    Until the run has seen the cancellation it is repeated, in case a library swallowed it.
     """
-    task = asyncio.ensure_future(coro)
+    task = asyncio.ensure_future(runner.run())
     loop = asyncio.get_running_loop()
 
-    def cancel_once() -> None:
-        if task.cancelling():
+    def insist() -> None:
+        if not task.done() and not runner.stopping:
+            task.cancel()
+            loop.call_later(INSIST_S, insist)
+
+    def on_signal() -> None:
+        if runner.interrupt_requested:
             _err("still reverting faults and tearing down; please wait")
         else:
-            task.cancel()
+            runner.interrupt_requested = True
+            insist()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, cancel_once)
-    return await task
+        loop.add_signal_handler(sig, on_signal)
+    result = await task
+    for _ in range(2):
+        await asyncio.sleep(0)  # a signal that came while the result was judged is read now
+    return result
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        scenarios = [s for path in args.scenarios for s in load_variants(path)]
+        rules = _rules_flag(args.rules)
+        scenarios = [s for path in args.scenarios for s in load_variants(path, rules)]
     except ScenarioError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -77,13 +98,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         for k in range(1, args.repeat + 1):
             where = out / scenario.name / (f"run-{k}" if args.repeat > 1 else "")
             runner = Runner(scenario, where, keep=args.keep, seed=args.seed)
-            result = asyncio.run(_run_cancellable(runner.run()))
+            result = asyncio.run(_run_interruptible(runner))
             from harness.report.terminal import render
             print(render(result.summary), flush=True)
             print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
             summaries.append(result.summary)
-            if result.summary.get("error") == "interrupted":
-                return max(worst, result.exit_status)
+            if runner.interrupt_requested:
+                if result.summary.get("error") != "interrupted":
+                    _err("interrupted while the run was being judged; its journal is complete (harness report)")
+                return EXIT_ERROR
         if args.repeat > 1:
             stats = repeat.aggregate(summaries)
             (out / scenario.name / "repeat.json").write_text(json.dumps(stats, indent=2) + "\n")
@@ -94,6 +117,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             status = summaries[0]["exit_status"]
         worst = max(worst, status)  # flaky (4) outranks everything: it is the finding a repeat is for
     return worst
+
+
+def _rules_flag(value: str | None) -> str | None:
+    """--rules: a set's name as is, a rule file made absolute (scenarios resolve paths from their own
+    directory, the flag from the working directory)."""
+    if value is None or not value.endswith((".yml", ".yaml")):
+        return value
+    return str(Path(value).resolve())
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -139,6 +170,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise JournalError(f"{args.journal}: its run_start does not carry a scenario; is this a harness journal?")
         scenario: Scenario = variant(start["source"], Path(str(start.get("path", "<journal>"))),
                                      str(start.get("scenario")), start.get("monitoring"))
+        declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
+        if problem := span_problem(events, declared):
+            raise JournalError(f"{args.journal}: {problem}")
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -165,9 +199,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return summary["exit_status"]
 
 
+def _system(spec: str):
+    """A built-in system's name, or a YAML file declaring a custom one (docs/systems.md)."""
+    import yaml
+    from harness import systems
+    if spec.endswith((".yaml", ".yml")):
+        try:
+            declared = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"{spec}: cannot read the system declaration: {exc}") from None
+        try:
+            return systems.resolve(declared)
+        except ValueError as exc:
+            raise ValueError(f"{spec}: {exc}") from None
+    return systems.resolve(spec)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import Cluster, ClusterError
     from harness.observe import rules
+    try:
+        system = _system(args.system)
+    except ValueError as exc:
+        _err(f"up: --system: {exc}")
+        return EXIT_BAD_INPUT
     monitoring: dict = {}
     if args.monitoring or args.rules:
         try:
@@ -177,7 +232,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             _err(str(exc))
             return EXIT_BAD_INPUT
         monitoring = {"monitoring": True, "rules_file": path}
-    cluster = Cluster(nodes=args.nodes, keep=True, **monitoring)
+    cluster = Cluster(nodes=args.nodes, keep=True, system=system, **monitoring)
     try:
         endpoints = cluster.up()
     except ClusterError as exc:
@@ -192,7 +247,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _print_cluster(e) -> None:
-    print(f"{e.project}")
+    print(f"{e.project}  ({e.system}, {e.protocol} protocol)")
     for n in e.nodes:
         print(f"  {n.name:<10} {n.http}  {n.ws}")
     for name in ("toxiproxy", "redis", "upstream", "prometheus", "alertmanager", "alertsink"):
@@ -203,12 +258,17 @@ def _print_cluster(e) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from harness.cluster.cluster import LABEL_RUN, down_all, remove_labelled
+    from harness.cluster.cluster import LABEL_RUN, down_all, forget_system_dir, remove_labelled
+    if args.scope and not args.all:
+        _err("down: --scope goes with --all")
+        return EXIT_BAD_INPUT
     if args.all:
         from harness.faults.manual import forget_all
-        containers, networks = down_all()
-        forget_all()
-        print(f"removed {containers} containers and {networks} networks labelled by the harness")
+        containers, networks = down_all(args.scope)
+        if not args.scope:
+            forget_all()
+        print(f"removed {containers} containers and {networks} networks labelled by the harness"
+              f"{f' in scope {args.scope}' if args.scope else ''}")
         return EXIT_PASS
     if not args.project:
         _err("down: name a PROJECT (see `harness ps`) or pass --all")
@@ -218,6 +278,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     # Faults made by hand are reverted and Toxiproxy reset first: nothing is removed mid-fault.
     problems = asyncio.run(manual.revert_for_down(f"hx-{run_id}"))
     containers, networks = remove_labelled({LABEL_RUN: run_id})
+    forget_system_dir(run_id)
     if not containers and not networks:
         _err(f"down: no cluster {args.project!r}; `harness ps` lists them")
         return EXIT_BAD_INPUT
@@ -278,15 +339,76 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
 
 def cmd_ps(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import running_clusters
-    clusters = running_clusters()
+    from harness.cluster.status import cluster_statuses
+    clusters = {c.run_id: c for c in running_clusters()}
+    statuses = cluster_statuses({run_id: c.toxiproxy for run_id, c in clusters.items() if c.toxiproxy})
     if args.json:
-        print(json.dumps([c.to_json() for c in clusters], indent=2))
-    else:
-        for c in clusters:
-            _print_cluster(c)
-        if not clusters:
-            print("no harness clusters running")
+        print(json.dumps([{**(clusters[r].to_json() if r in clusters else {"project": f"hx-{r}", "run_id": r}),
+                           "status": statuses[r].to_json()} for r in sorted(statuses)], indent=2))
+        return EXIT_PASS
+    for run_id in sorted(statuses):
+        if run_id in clusters:
+            _print_cluster(clusters[run_id])
+        else:
+            print(f"hx-{run_id} (no container running)")
+        print(f"  status     {statuses[run_id].describe()}")
+    if not statuses:
+        print("no harness clusters running")
     return EXIT_PASS
+
+
+def cmd_hunt(args: argparse.Namespace) -> int:
+    import random
+    from harness.hunt import report
+    from harness.hunt.classify import Thresholds
+    from harness.hunt.hunt import HuntConfig, hunt
+    from harness.observe import rules
+    from harness.duration import parse_duration
+    if args.system != "pusher-node":
+        _err(f"hunt: unknown --system {args.system!r}; allowed: pusher-node")
+        return EXIT_BAD_INPUT
+    budget, deadline = parse_duration(args.budget), parse_duration(args.deadline)
+    if budget is None or not 60 <= budget <= 24 * 3600:
+        _err(f"hunt: --budget must be a duration from 1m to 24h like 10m, 600s; got {args.budget!r}")
+        return EXIT_BAD_INPUT
+    if deadline is None or not 1 <= deadline <= 300:
+        _err(f"hunt: --deadline must be a duration from 1s to 5m like 20s; got {args.deadline!r}")
+        return EXIT_BAD_INPUT
+    for flag, value in (("--success-rate", args.success_rate), ("--delivery-ratio", args.delivery_ratio)):
+        if not 0 < value <= 1:
+            _err(f"hunt: {flag} must be from 0 (exclusive) to 1; got {value:g}")
+            return EXIT_BAD_INPUT
+    if args.latency_ms <= 0 or args.min_publishes < 1 or (args.max_trials is not None and args.max_trials < 1):
+        _err("hunt: --latency-ms must be above 0, --min-publishes and --max-trials at least 1")
+        return EXIT_BAD_INPUT
+    try:
+        rules_file = rules.resolve(args.rules, Path.cwd())
+        rules.check(rules_file)
+    except rules.RuleFileError as exc:
+        _err(f"hunt: --rules: {exc}")
+        return EXIT_BAD_INPUT
+    out = Path(args.out) if args.out else Path("runs") / time.strftime("hunt-%Y%m%dT%H%M%SZ", time.gmtime())
+    if (out / "hunt.json").exists() or (out / "trials").exists():
+        _err(f"{out} already holds a hunt; choose another --out (hunts are never overwritten)")
+        return EXIT_BAD_INPUT
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _err(f"cannot write to --out {out}: {exc.strerror}")
+        return EXIT_BAD_INPUT
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
+    if args.seed is None:
+        print(f"hunt: seed {seed} (replay with --seed {seed})", flush=True)
+    config = HuntConfig(seed, args.nodes, _rules_flag(args.rules) or args.rules, rules_file, budget, out,
+                        Thresholds(args.success_rate, args.delivery_ratio, args.latency_ms, deadline, args.min_publishes),
+                        args.system, args.max_trials)
+    result = asyncio.run(_run_cancellable(hunt(config, lambda m: print(m, file=sys.stderr, flush=True))))
+    doc = report.write(result)
+    print(report.terminal(doc), flush=True)
+    print(f"files: {out}/{{hunt.json,hunt.html,found/,trials/}}", flush=True)
+    if result.error or result.stopped == "interrupted":
+        return EXIT_ERROR
+    return EXIT_FAIL if result.gaps else EXIT_PASS
 
 
 def cmd_images(args: argparse.Namespace) -> int:
@@ -318,6 +440,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml")
     run.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>)")
     run.add_argument("--keep", action="store_true", help="leave the cluster running after the run")
+    run.add_argument("--rules", metavar="SET|FILE",
+                     help="judge with this rule set (baseline, hardened) or rule file instead of the scenario's")
     run.add_argument("--seed", type=int, metavar="N",
                      help="seed of every fault schedule (replays a run's faults exactly; default: the scenario's, "
                           "else drawn and printed)")
@@ -346,14 +470,18 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--monitoring", action="store_true",
                     help="add Prometheus, redis_exporter, Alertmanager and the alert sink")
     up.add_argument("--rules", metavar="SET|FILE", help="rule set (baseline, hardened) or rule file; implies --monitoring")
+    up.add_argument("--system", default="pusher-node", metavar="NAME|FILE.yaml",
+                    help="the system under test: pusher-node (default), centrifugo, or a YAML file declaring your own")
     up.set_defaults(func=cmd_up)
 
     down = sub.add_parser("down", help="remove a cluster, or every harness cluster with --all")
     down.add_argument("project", nargs="?")
-    down.add_argument("--all", action="store_true")
+    down.add_argument("--all", action="store_true", help="every harness cluster on this machine")
+    down.add_argument("--scope", metavar="S", help="with --all: only clusters of this scope (HX_SCOPE; tests use "
+                                                  "their own, users' clusters are 'user')")
     down.set_defaults(func=cmd_down)
 
-    ps = sub.add_parser("ps", help="list running clusters")
+    ps = sub.add_parser("ps", help="list clusters: endpoints, scope, owner (orphaned when it is gone), active faults")
     ps.add_argument("--json", action="store_true")
     ps.set_defaults(func=cmd_ps)
 
@@ -375,6 +503,26 @@ def parser() -> argparse.ArgumentParser:
     frevert.add_argument("--project", required=True, metavar="P")
     frevert.add_argument("--all", action="store_true")
     frevert.set_defaults(func=cmd_fault_revert)
+
+    hunt = sub.add_parser("hunt", help="search the fault catalogue for monitoring gaps (impact, no alert)")
+    hunt.add_argument("--system", default="pusher-node", help="the system under test (default pusher-node)")
+    hunt.add_argument("--nodes", type=int, default=2, choices=(1, 2, 3))
+    hunt.add_argument("--rules", default="baseline", metavar="SET|FILE",
+                      help="the rule set hunted (baseline, hardened) or a rule file (default baseline)")
+    hunt.add_argument("--seed", type=int, help="replays the same hunt (default: drawn and printed)")
+    hunt.add_argument("--budget", default="10m", help="wall time for the whole hunt, cluster included (default 10m)")
+    hunt.add_argument("--out", metavar="DIR", help="output directory (default runs/hunt-<UTC time>)")
+    hunt.add_argument("--success-rate", type=float, default=0.99,
+                      help="impact: publish success below this in the fault or recover phase (default 0.99)")
+    hunt.add_argument("--delivery-ratio", type=float, default=0.99, help="impact: delivery ratio below this (default 0.99)")
+    hunt.add_argument("--latency-ms", type=float, default=1000.0,
+                      help="impact: delivery p99 latency above this, ms (default 1000)")
+    hunt.add_argument("--deadline", default="20s",
+                      help="detected: an alert firing within this after the fault's confirmation (default 20s)")
+    hunt.add_argument("--min-publishes", type=int, default=20,
+                      help="evidence: fewer publish attempts in a phase give no verdict (default 20)")
+    hunt.add_argument("--max-trials", type=int, metavar="N", help="stop after N trials even if budget is left")
+    hunt.set_defaults(func=cmd_hunt)
 
     images = sub.add_parser("images", help="build the cluster's images (no registry needed)")
     images_sub = images.add_subparsers(dest="images_command", required=True, metavar="build")

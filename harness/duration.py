@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -13,14 +14,16 @@ EXAMPLES = "10s, 500ms, 2m, 1h (or plain seconds)"
 
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds from 10, 2.5, "10s", "500ms", "2m", "1h"; None when it is not a duration."""
+    """Seconds from 10, 2.5, "10s", "500ms", "2m", "1h"; None when it is not a finite duration."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and (match := _DURATION.match(value)):
-        return float(match.group(1)) * _UNIT[match.group(2)]
-    return None
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNIT[match.group(2)]   # 400 digits: inf
+    else:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def parse_range(value: Any) -> tuple[float, float] | None:

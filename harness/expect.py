@@ -99,12 +99,15 @@ def _parse_line(text: str, windows: set[str], nodes: tuple[str, ...]) -> Expecta
     metric = match["metric"]
     vocabulary.check(metric)
     rhs_text = match["rhs"]
-    try:
-        rhs = Operand(float(rhs_text))
-    except ValueError:
+    constant = _number(rhs_text)
+    if constant is not None:
+        if not math.isfinite(constant):  # nan, inf, 1e999: no observation can be judged against it
+            raise ValueError(f"the value {rhs_text!r} is not a finite number")
+        rhs = Operand(constant)
+    else:
         ref = _RHS.match(rhs_text)
         if not ref or "." not in ref["ref"]:
-            raise ValueError(f"cannot read the value {rhs_text!r}; use a number or <phase>.<metric> [+|- number]") from None
+            raise ValueError(f"cannot read the value {rhs_text!r}; use a number or <phase>.<metric> [+|- number]")
         ref_window, _, ref_metric = ref["ref"].partition(".")
         if ref_window not in allowed:
             raise ValueError(f"unknown window {ref_window!r} in {rhs_text!r}; allowed: {', '.join(allowed)}")
@@ -113,8 +116,17 @@ def _parse_line(text: str, windows: set[str], nodes: tuple[str, ...]) -> Expecta
         except ValueError as exc:
             raise ValueError(f"{exc} in {rhs_text!r}") from None
         offset = float(ref["offset"] or 0) * (-1 if ref["sign"] == "-" else 1)
+        if not math.isfinite(offset):
+            raise ValueError(f"the offset in {rhs_text!r} is not a finite number")
         rhs = Operand(offset, ref_window, ref_metric)
     return Expectation(text, window, metric, match["op"], rhs)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _lookup(metrics: dict[str, dict[str, Any]], window: str, metric: str) -> float | None:

@@ -2,8 +2,8 @@
 
 Every event is one line `{"t": <monotonic s since run start>, "wall": <unix s>, "kind": ..., ...}`.
 The writer buffers in memory and flushes at least every `flush_interval` seconds and at phase
-boundaries, so a run killed with SIGKILL leaves every event up to its last flush; the reader skips a
-truncated last line for the same reason. Schema: docs/journal.md.
+boundaries, so a run killed with SIGKILL leaves every event up to its last flush; the reader checks every
+event against the schema and skips a truncated last line for the same reason. Schema: docs/journal.md.
 """
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
+from harness.journal_schema import SchemaChecker
+
 # The canary's publisher and subscriber name (`pub`/`sub` in the journal), accounted apart from the load.
 CANARY = "canary"
+
+
+MAX_LINE_CHARS = 16 << 20   # run_start carries the scenario (at most 1 MiB); no event comes near this
 
 
 class JournalError(Exception):
@@ -79,31 +84,45 @@ class JournalWriter:
             self._file.close()
 
 
-def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the events of a journal; a truncated (unparsable) last line is skipped, not an error."""
+def iter_journal(path: Path, schema: bool = True) -> Iterator[dict[str, Any]]:
+    """Yield the events of a journal, each checked against the schema (harness/journal_schema.py).
+
+    The first bad line raises JournalError naming it; a truncated (unparsable) last line is skipped,
+    not an error: a killed writer leaves one. `schema=False` reads a fragment (one component's events,
+    in its tests) checking only that each line is an event.
+    """
     try:
         handle = open(path, encoding="utf-8", errors="replace")
     except OSError as exc:
         raise JournalError(f"{path}: cannot read journal: {exc.strerror}") from None
+    checker = SchemaChecker() if schema else None
     with handle:
         pending: tuple[int, str] | None = None
-        for number, line in enumerate(handle, 1):
+        # Lines are read at most MAX_LINE_CHARS at a time: a file with no newline (/dev/zero) stays bounded.
+        for number, line in enumerate(iter(lambda: handle.readline(MAX_LINE_CHARS + 1), ""), 1):
             if pending is not None:
                 raise JournalError(f"{path}:{pending[0]}: corrupt journal line: {pending[1][:80]!r}")
+            if len(line) > MAX_LINE_CHARS:
+                raise JournalError(f"{path}:{number}: a line longer than {MAX_LINE_CHARS >> 20} Mi characters; "
+                                   "not a harness journal")
             if not line.strip():
                 continue
             try:
                 event = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer of over 4300 digits
                 # Only the last line may be cut short (a killed writer); decide once we know it is last.
                 pending = (number, line)
                 continue
-            if not (isinstance(event, dict) and isinstance(event.get("kind"), str)
-                    and isinstance(event.get("t"), (int, float))):
-                raise JournalError(f"{path}:{number}: not a journal event (an object with t and kind): {line[:80]!r}")
+            if checker is None:
+                if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
+                    raise JournalError(f"{path}:{number}: not a journal event: {line[:80]!r}")
+            elif problem := checker.check(event):
+                raise JournalError(f"{path}:{number}: {problem}")
             yield event
+    if checker is not None and checker.count == 0:
+        raise JournalError(f"{path}: no complete event; is this a harness journal?")
 
 
-def read_journal(path: Path) -> list[dict[str, Any]]:
-    """All complete events of a journal, in file order."""
-    return list(iter_journal(path))
+def read_journal(path: Path, schema: bool = True) -> list[dict[str, Any]]:
+    """All complete events of a journal, in file order, checked against the schema (see iter_journal)."""
+    return list(iter_journal(path, schema))

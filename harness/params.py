@@ -21,12 +21,14 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_COMBINATIONS = 64
 
 
-def load_variants(path: str | Path) -> list[Scenario]:
-    """Every scenario a file stands for: itself, or one per combination of its params."""
-    return variants(read_source(path), Path(path))
+def load_variants(path: str | Path, rules: str | None = None) -> list[Scenario]:
+    """Every scenario a file stands for: itself, or one per combination of its params (`rules`: as
+    scenario.load's, `harness run --rules`)."""
+    return variants(read_source(path), Path(path), rules=rules)
 
 
-def variants(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None) -> list[Scenario]:
+def variants(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None,
+             rules: str | None = None) -> list[Scenario]:
     """The scenarios of a text: one per combination of its `params` (or just the one)."""
     matrix = _matrix(text, file)
     for number, line in enumerate(text.splitlines(), 1):
@@ -35,11 +37,11 @@ def variants(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[s
                 allowed = ", ".join(matrix) or "none: add a params: block"
                 raise ScenarioError(f"{file}:{number}: ${{{ref}}}: unknown parameter; defined: {allowed}")
     if not matrix:
-        return [loads(text, file, recorded_alerts)]
+        return [loads(text, file, recorded_alerts, rules)]
     out = []
     for combination in itertools.product(*matrix.values()):
         chosen = dict(zip(matrix, combination))
-        scenario = loads(_REF.sub(lambda m: _scalar(chosen[m[1]]), text), file, recorded_alerts)
+        scenario = loads(_REF.sub(lambda m: _scalar(chosen[m[1]]), text), file, recorded_alerts, rules)
         out.append(replace(scenario, name=f"{scenario.name}[{'-'.join(f'{k}={_scalar(v)}' for k, v in chosen.items())}]"))
     return out
 

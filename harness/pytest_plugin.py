@@ -110,12 +110,14 @@ def run_scenario(scenario: Scenario, out: Path, keep: bool = False) -> dict:
 
 @pytest.fixture
 def hx_cluster():
-    """Start clusters: `endpoints = hx_cluster(nodes=2)`; every one is torn down after the test."""
+    """Start clusters: `endpoints = hx_cluster(nodes=2, system="centrifugo")` (a system's name or
+    declaration, docs/systems.md); every one is torn down after the test."""
+    from harness import systems
     from harness.cluster.cluster import Cluster
     started: list[Cluster] = []
 
-    def start(nodes: int = 2):
-        cluster = Cluster(nodes=nodes)
+    def start(nodes: int = 2, system: str | dict = systems.DEFAULT):
+        cluster = Cluster(nodes=nodes, system=systems.resolve(system))
         started.append(cluster)
         return cluster.up()
 

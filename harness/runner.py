@@ -24,11 +24,13 @@ from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.journal import Clock, JournalWriter, read_journal
 from harness.judge import judge_events
 from harness.loop_lag import sample_loop_lag
+from harness.observe.infra import InfraWatch, watched_parts
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
 from harness.guardrail import Guardrail, GuardrailMonitor
 from harness.scenario import STEADY_BEFORE, Scenario
+from harness.systems.probes import Prober
 from harness.workload.load import LoadError, build_load
 
 SUBSCRIBE_TIMEOUT_S = 20.0
@@ -60,6 +62,10 @@ class Runner:
     out_dir: Path
     keep: bool = False
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
+    interrupt_requested: bool = False   # set by whoever delivers SIGINT/SIGTERM (the CLI), before cancelling
+    stopping: bool = False              # the run has seen its cancellation, or is cleaning up anyway
+    # A cluster already up (the hunt's, shared by its trials): used as is, neither started nor torn down.
+    running: tuple[Cluster, Endpoints] | None = None
     seed: int | None = None       # --seed: replaces the scenario's and every chaos block's seed
 
     def __post_init__(self) -> None:
@@ -72,49 +78,70 @@ class Runner:
     async def run(self) -> RunResult:
         """Run the scenario end to end and judge it; never raises for a failure of the run itself.
 
+        To interrupt it, set `interrupt_requested` and cancel its task until `stopping` is set: a library
+        may swallow one cancellation (async_timeout turns one that meets its own timeout into a timeout).
+
         The output directory must be new (the CLI checks); OSError creating it is the caller's to report.
         """
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        cluster = Cluster(keep=self.keep, **s.cluster_args())
+        cluster = self.running[0] if self.running else Cluster(keep=self.keep, **s.cluster_args())
         journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
         recorded = ({"monitoring": {"rule_set": s.monitoring.rule_set, "rules_file": str(s.monitoring.rules_file),
                                     "alerts": list(s.monitoring.alerts)}} if s.monitoring else {})
         journal.append("run_start", run_id=cluster.run_id, scenario=s.name, path=str(s.path), nodes=s.nodes,
-                       grace_s=s.workload.grace_s, seed=self.seed, source=s.source, **recorded)
+                       grace_s=s.workload.grace_s, seed=self.seed, source=s.source, system=s.system.describe(),
+                       probes=[p.to_json() for p in s.all_probes], **recorded)
         journal.flush()
         self.log(f"{s.name}: seed {self.seed} (replay: harness run {s.path} --seed {self.seed})")
         active: list[Fault] = []
         error: str | None = None
         timings: dict[str, float] = {}
         starting: asyncio.Future | None = None
+        watch: InfraWatch | None = None
         try:
-            swept = await asyncio.to_thread(sweep_orphans)
-            if swept:
-                self.log(f"swept clusters left by killed runs: {', '.join(swept)}")
-            self.log(f"{s.name}: starting cluster {cluster.project} ({s.nodes} nodes) …")
-            started = time.monotonic()
-            # Shielded: cancelling cannot stop the thread, so cleanup waits for it (see finally).
-            starting = asyncio.ensure_future(asyncio.to_thread(cluster.up))
-            endpoints = await asyncio.shield(starting)
-            timings["cluster_up_s"] = round(time.monotonic() - started, 2)
-            journal.append("cluster_ready", project=cluster.project, seconds=timings["cluster_up_s"],
+            if self.running:
+                endpoints = self.running[1]
+            else:
+                swept = await asyncio.to_thread(sweep_orphans)
+                if swept:
+                    self.log(f"swept clusters left by killed runs: {', '.join(swept)}")
+                self.log(f"{s.name}: starting cluster {cluster.project} ({s.nodes} nodes) …")
+                started = time.monotonic()
+                # Shielded: cancelling cannot stop the thread, so cleanup waits for it (see finally).
+                starting = asyncio.ensure_future(asyncio.to_thread(cluster.up))
+                endpoints = await asyncio.shield(starting)
+                timings["cluster_up_s"] = round(time.monotonic() - started, 2)
+            journal.append("cluster_ready", project=cluster.project, seconds=timings.get("cluster_up_s", 0.0),
                            endpoints=endpoints.to_json())
-            self.log(f"{s.name}: cluster ready in {timings['cluster_up_s']:.1f} s")
-            async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
-                try:
-                    await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
-                except Aborted:
-                    await self._revert_all(active, journal)   # at once, while the Toxiproxy client is open
-                    raise
+            self.log(f"{s.name}: cluster ready in {timings.get('cluster_up_s', 0.0):.1f} s")
+            run_task = asyncio.current_task()
+            targeted = {t for p in s.phases for t in schedule.possible_targets(p.faults, p.chaos, s.nodes)}
+            watch = InfraWatch(watched_parts(endpoints, targeted),
+                               journal, lambda part, problem: run_task.cancel())
+            watch.start()
+            try:
+                async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
+                    try:
+                        await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+                    except Aborted:
+                        await self._revert_all(active, journal)   # at once, while the Toxiproxy client is open
+                        raise
+            finally:
+                await watch.stop()
         except Aborted as exc:
             self.log(f"{s.name}: aborted: {exc}; reverting every fault")
         except asyncio.CancelledError:
-            error = "interrupted"
-            journal.append("run_interrupted")
-            self.log(f"{s.name}: interrupted; reverting faults and tearing down")
+            if watch is not None and watch.down and not self.interrupt_requested:
+                error = f"the harness's {watch.down[0]} died mid-run ({watch.down[1]}); the run cannot be judged"
+                journal.append("run_error", error=error)
+                self.log(f"{s.name}: harness error: {error}")
+            else:
+                error = "interrupted"
+                journal.append("run_interrupted")
+                self.log(f"{s.name}: interrupted; reverting faults and tearing down")
         except (ClusterError, ToxiproxyError, FaultError, HarnessError, LoadError, WatchError, OSError) as exc:
             error = str(exc)
             journal.append("run_error", error=error)
@@ -124,26 +151,34 @@ class Runner:
             journal.append("run_error", error=error, traceback=traceback.format_exc())
             self.log(f"{s.name}: harness error: {error}")
         finally:
+            self.stopping = True
             # No signal may cut this short: faults reverted, journal closed, cluster down, whatever comes.
-            await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
+            error = await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
         return self._judge(error, timings)
 
     async def _clean_up(self, cluster: Cluster, starting: asyncio.Future | None, active: list[Fault],
-                        journal: JournalWriter, error: str | None, timings: dict[str, float]) -> None:
+                        journal: JournalWriter, error: str | None, timings: dict[str, float]) -> str | None:
+        """Revert, journal the end, tear down; returns the run's error (an interrupt arriving now is one)."""
         if starting is not None and not starting.done():
             cluster.abort()  # up() gives up at its next step and tears down what it made
             await asyncio.wait([starting])
             if not starting.cancelled() and starting.exception() is not None:
                 journal.append("cluster_start_aborted", error=str(starting.exception()))
         await self._revert_all(active, journal)
+        if self.interrupt_requested and error is None:  # the signal came after the phases: still no verdict
+            error = "interrupted"
+            journal.append("run_interrupted", during="cleanup")
         journal.append("run_end", error=error)
         journal.close()
+        if self.running:
+            return  # the caller's cluster: the caller decides when it goes
         if self.keep and error is None:
             self.log(f"{self.scenario.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
         else:
             started = time.monotonic()
             await asyncio.to_thread(cluster.down)
             timings["cluster_down_s"] = round(time.monotonic() - started, 2)
+        return error
 
     async def _drive(self, endpoints: Endpoints, faults: FaultContext, journal: JournalWriter,
                      active: list[Fault]) -> None:
@@ -171,6 +206,9 @@ class Runner:
         guard: asyncio.Task | None = None
         watcher = (AlertWatcher(endpoints.prometheus or "", endpoints.alertsink or "", journal, s.monitoring.rule_set)
                    if s.monitoring else None)
+        prober = Prober(s.all_probes, {n.name: n.direct or n.http for n in endpoints.nodes}, journal)
+        probing_stop = asyncio.Event()
+        probing = asyncio.create_task(prober.run(probing_stop, bound_s))
         try:
             if watcher:
                 await watcher.start(bound_s)
@@ -192,15 +230,19 @@ class Runner:
                 await watcher.stop()
                 if watcher.error:
                     raise HarnessError(watcher.error)
+        except asyncio.CancelledError:
+            self.stopping = True  # seen: the CLI need not cancel again (cli._run_interruptible)
+            raise
         finally:
             ticker.cancel()
             lag.cancel()
+            probing_stop.set()
             if guard:
                 guard.cancel()
             if watcher:
                 await watcher.stop()
             await load.close()
-            await asyncio.gather(ticker, lag, return_exceptions=True)
+            await asyncio.gather(ticker, lag, probing, return_exceptions=True)
             journal.flush()
 
     async def _phase(self, phase, faults: FaultContext, journal: JournalWriter, active: list[Fault],
@@ -295,7 +337,7 @@ class Runner:
         return RunResult(self.out_dir, result, result["exit_status"])
 
 
-async def _to_the_end(coro) -> None:
+async def _to_the_end(coro):
     """Await a coroutine to its end even if the awaiting task is cancelled meanwhile (cleanup)."""
     task = asyncio.ensure_future(coro)
     while not task.done():
@@ -303,4 +345,4 @@ async def _to_the_end(coro) -> None:
             await asyncio.shield(task)
         except asyncio.CancelledError:
             continue  # the task goes on under the shield; wait for it again
-    task.result()
+    return task.result()

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from harness import expect, guardrail
+from harness import expect, guardrail, strict_yaml, systems
+from harness.strict_yaml import shown
 from harness.alert_expect import ANY as ANY_ALERT, AlertExpectation
 from harness.duration import EXAMPLES, parse_duration
 from harness.guardrail import Guardrail
@@ -34,7 +33,11 @@ POLICIES = ("strict", "degrade")
 
 
 class ScenarioError(Exception):
-    """A scenario the harness refuses: the message says where and why."""
+    """A scenario the harness refuses: the message says where and why, on one bounded line."""
+
+    def __init__(self, message: str) -> None:
+        line = " ".join(message.split())
+        super().__init__(line if len(line) <= 400 else line[:399] + "…")
 
 
 @dataclass(frozen=True)
@@ -109,41 +112,26 @@ class Scenario:
     monitoring: Monitoring | None = None   # None: the lighter cluster, without the monitoring services
     redis_policy: str = "strict"           # the nodes' failure policies (docs/node.md): strict | degrade
     upstream_policy: str = "strict"
+    system: systems.System = field(default_factory=systems.resolve)   # the system under test
+    probes: tuple[systems.Probe, ...] = ()  # the scenario's own probes, polled beside the system's
+
+    @property
+    def all_probes(self) -> tuple[systems.Probe, ...]:
+        return self.system.probes + self.probes
     seed: int | None = None       # the fault schedules' seed; `--seed` overrides it, None: drawn per run
     abort_when: tuple[Guardrail, ...] = ()
     steady_state: tuple[expect.Expectation, ...] = ()   # judged on STEADY_BEFORE before any fault
 
     def cluster_args(self) -> dict[str, Any]:
-        """What the cluster is started with: nodes, failure policies, the monitoring profile."""
+        """What the cluster is started with: nodes, failure policies, the system, the monitoring profile."""
         return {"nodes": self.nodes, "redis_policy": self.redis_policy, "upstream_policy": self.upstream_policy,
-                **(self.monitoring.cluster_args() if self.monitoring else {})}
+                "system": self.system, **(self.monitoring.cluster_args() if self.monitoring else {})}
 
 
-# --- YAML with line numbers ------------------------------------------------------------------------
+# --- located errors -------------------------------------------------------------------------------
 
-Path_ = tuple[Any, ...]
-
-
-def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
-    """Turn a composed YAML node into plain Python, remembering each value's line by its path."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            out[key] = _construct(value_node, path + (key,), lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, path + (i,), lines) for i, item in enumerate(node.value)]
-    # Scalars get YAML's usual typing (int, float, bool, null, str).
-    return yaml.SafeLoader("").construct_object(node, deep=True)
-
-
-def _dotted(path: Path_) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
+Path_ = strict_yaml.Path_
+MAX_FILE_BYTES = 1 << 20
 
 
 class _Reader:
@@ -158,7 +146,7 @@ class _Reader:
         while probe and probe not in self.lines:
             probe = probe[:-1]
         line = self.lines.get(probe, 1)
-        return ScenarioError(f"{self.file}:{line}: {_dotted(path)}: {message}")
+        return ScenarioError(f"{self.file}:{line}: {strict_yaml.dotted(path)}: {message}")
 
     def mapping(self, value: Any, path: Path_, allowed: set[str], required: set[str] = frozenset()) -> dict:
         if value is None:
@@ -176,15 +164,15 @@ class _Reader:
     def number(self, value: Any, path: Path_, low: float, high: float, integer: bool = False) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
             kind = "an integer" if integer else "a number"
-            raise self.error(path, f"must be {kind} from {low:g} to {high:g}, got {value!r}")
+            raise self.error(path, f"must be {kind} from {low:g} to {high:g}, got {shown(value)}")
         if not low <= value <= high:
-            raise self.error(path, f"must be from {low:g} to {high:g}, got {value!r}")
+            raise self.error(path, f"must be from {low:g} to {high:g}, got {shown(value)}")
         return value
 
     def duration(self, value: Any, path: Path_) -> float:
         seconds = parse_duration(value)
         if seconds is None or seconds <= 0 or seconds > 24 * 3600:
-            raise self.error(path, f"must be a duration like {EXAMPLES}, up to 24h; got {value!r}")
+            raise self.error(path, f"must be a duration like {EXAMPLES}, up to 24h; got {shown(value)}")
         return seconds
 
     def rate(self, value: Any, path: Path_, high: float) -> float:
@@ -201,45 +189,50 @@ class _Reader:
 
     def name(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", value):
-            raise self.error(path, f"must be a name of letters, digits, '-' and '_' starting with a letter; got {value!r}")
+            raise self.error(path, f"must be a name of letters, digits, '-' and '_' starting with a letter; got {shown(value)}")
         return value
 
 
 # --- the loader ------------------------------------------------------------------------------------
 
-def load(path: str | Path) -> Scenario:
+def load(path: str | Path, rules: str | None = None) -> Scenario:
     """Read and validate a scenario file; raises ScenarioError naming file, line and field."""
-    return loads(read_source(path), Path(path))
+    return loads(read_source(path), Path(path), rules=rules)
 
 
 def read_source(path: str | Path) -> str:
     """A scenario file's text; ScenarioError when it cannot be read."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB; a scenario is a short file")
+    try:
+        return strict_yaml.decode(data)
+    except strict_yaml.YamlError as exc:
+        raise ScenarioError(f"{path}:{exc}") from None
 
 
-def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None) -> Scenario:
+def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None,
+          rules: str | None = None) -> Scenario:
     """Validate a scenario given as text (file is used in error messages).
 
     `recorded_alerts` ({"rule_set", "rules_file", "alerts"}, from a journal's run_start) stands in for
     resolving and promtool-checking the rule file, so a journal is re-judged from itself alone.
+    `rules` (a set's name or an absolute rule file path; `harness run --rules`) replaces the file's
+    `cluster.rules` and turns monitoring on: one scenario judged against several rule sets.
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}" if mark else str(file)
-        raise ScenarioError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if node is None:
+        doc, lines = strict_yaml.load(text)
+    except strict_yaml.YamlError as exc:
+        raise ScenarioError(f"{file}:{exc}") from None
+    if doc is None:
         raise ScenarioError(f"{file}:1: empty scenario; expected a mapping with name, phases, expect")
-    lines: dict[Path_, int] = {}
-    doc = _construct(node, (), lines)
     r = _Reader(file, lines)
-    top = r.mapping(doc, (), {"name", "description", "cluster", "workload", "phases", "windows", "recovery", "expect",
-                              "seed", "abort_when", "steady_state", "params"},
-                    {"name", "phases"})
+    top = r.mapping(doc, (), {"name", "description", "system", "probes", "cluster", "workload", "phases", "windows",
+                              "recovery", "expect", "seed", "abort_when", "steady_state", "params"}, {"name", "phases"})
     name = r.name(top["name"], ("name",))
     description = top.get("description") or ""
     if not isinstance(description, str):
@@ -247,14 +240,22 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
 
     cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes", "monitoring", "rules", "scrape_interval",
                                                           "evaluation_interval", "redis_policy", "upstream_policy"})
+    if rules is not None:
+        cluster = {**cluster, "monitoring": True, "rules": rules}
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
+    system = _system(r, top.get("system", systems.DEFAULT))
+    probes = _probes(r, top.get("probes"), system, nodes)
     policies = {}
     for key in ("redis_policy", "upstream_policy"):
         policies[key] = cluster.get(key, "strict")
         if policies[key] not in POLICIES:
-            raise r.error(("cluster", key), f"unknown policy {policies[key]!r}; allowed: {', '.join(POLICIES)}")
+            raise r.error(("cluster", key), f"unknown policy {shown(policies[key])}; allowed: {', '.join(POLICIES)}")
 
     workload = _workload(r, top.get("workload"), nodes)
+    sub = workload.subscribe
+    if system.protocol != "pusher" and (workload.apps > 1 or sub.channel_type != "public" or sub.client_events_per_s):
+        raise r.error(("workload",), f"apps, private/presence channels and client events need the pusher protocol; "
+                      f"{system.name} speaks {system.protocol}")
     phases = _phases(r, top["phases"], nodes)
     raw_phases = list(top["phases"])
     steady_s, steady_lines = _steady_state(r, top.get("steady_state"))
@@ -274,8 +275,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
     return Scenario(name, file, description, nodes, workload, phases,
                     steady[STEADY_BEFORE] + expectations + steady[STEADY_AFTER], windows, recovery, text,
-                    monitoring=monitoring, seed=seed, abort_when=abort_when, steady_state=steady[STEADY_BEFORE],
-                    **policies)
+                    monitoring=monitoring, system=system, probes=probes, seed=seed, abort_when=abort_when,
+                    steady_state=steady[STEADY_BEFORE], **policies)
 
 
 def _steady_state(r: _Reader, raw: Any) -> tuple[float, list[tuple[int, Any]]]:
@@ -317,6 +318,49 @@ def _guardrails(r: _Reader, raw: Any) -> tuple[Guardrail, ...]:
     return tuple(out)
 
 
+def _system(r: _Reader, raw: Any) -> systems.System:
+    try:
+        return systems.resolve(raw)
+    except ValueError as exc:
+        field_name, _, message = str(exc).partition(": ")
+        # A custom declaration's message starts with the field it is about.
+        if isinstance(raw, dict) and field_name and " " not in field_name:
+            raise r.error(("system", field_name), message) from None
+        raise r.error(("system",), str(exc)) from None
+
+
+PROBE_METHODS = ("GET", "HEAD", "POST")
+
+
+def _probes(r: _Reader, raw: Any, system: systems.System, nodes: int) -> tuple[systems.Probe, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise r.error(("probes",), "must be a list of {name, path, node?, method?} (HTTP probes polled every second)")
+    taken = {p.name for p in system.probes}
+    node_names = ["all"] + [f"node{i}" for i in range(1, nodes + 1)]
+    out = []
+    for i, item in enumerate(raw):
+        at = ("probes", i)
+        p = r.mapping(item, at, {"name", "path", "node", "method"}, {"name", "path"})
+        name = r.name(p["name"], at + ("name",))
+        if name in taken:
+            raise r.error(at + ("name",), f"probe name {name!r} is taken (the system's probes: "
+                          f"{', '.join(q.name for q in system.probes)}; names must differ)")
+        taken.add(name)
+        path = p["path"]
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise r.error(at + ("path",), f"must be a URL path starting with /, got {path!r}")
+        node = p.get("node", "all")
+        if node not in node_names:
+            raise r.error(at + ("node",), f"unknown node {node!r}; allowed: {', '.join(node_names)}")
+        method = p.get("method", "GET")
+        if method not in PROBE_METHODS:
+            raise r.error(at + ("method",), f"must be one of {', '.join(PROBE_METHODS)}, got {method!r}")
+        out.append(systems.Probe(name, path, node, method))
+    return tuple(out)
+
+
 def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
     w = r.mapping(raw, ("workload",), {"apps", "publish", "subscribe", "canary", "grace"})
     at = ("workload", "publish")
@@ -325,7 +369,7 @@ def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
     d = PublishLoad()
     kind = pub.get("shape", "constant")
     if kind not in SHAPES:
-        raise r.error(at + ("shape",), f"unknown shape {kind!r}; allowed: {', '.join(SHAPES)}")
+        raise r.error(at + ("shape",), f"unknown shape {shown(kind)}; allowed: {', '.join(SHAPES)}")
     steps: tuple[float, ...] = ()
     if kind == "stepped":
         raw_steps = pub.get("steps")
@@ -342,7 +386,7 @@ def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
     targets = ["round-robin"] + [f"node{i}" for i in range(1, nodes + 1)]
     target = pub.get("target", d.target)
     if target not in targets:
-        raise r.error(at + ("target",), f"unknown target {target!r}; allowed: {', '.join(targets)}")
+        raise r.error(at + ("target",), f"unknown target {shown(target)}; allowed: {', '.join(targets)}")
     publish = PublishLoad(
         shape=shape,
         publishers=int(r.number(pub.get("publishers", d.publishers), at + ("publishers",), 1, 50, integer=True)),
@@ -407,13 +451,13 @@ def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[Nam
         w = r.mapping(item, ("windows", i), {"name", "phase", "from", "to"}, {"name", "phase"})
         name = r.name(w["name"], ("windows", i, "name"))
         if name in by_name or name == WHOLE_RUN or name in {n.name for n in out}:
-            raise r.error(("windows", i, "name"), f"window name {name!r} is already a phase or window name")
+            raise r.error(("windows", i, "name"), f"window name {shown(name)} is already a phase or window name")
         phase = by_name.get(w["phase"]) if isinstance(w["phase"], str) else None
         if phase is None:
-            raise r.error(("windows", i, "phase"), f"unknown phase {w['phase']!r}; allowed: {', '.join(by_name)}")
+            raise r.error(("windows", i, "phase"), f"unknown phase {shown(w['phase'])}; allowed: {', '.join(by_name)}")
         start = parse_duration(w.get("from", 0))
         if start is None or start < 0:
-            raise r.error(("windows", i, "from"), f"must be a duration from the phase's start like 0s, 2s; got {w['from']!r}")
+            raise r.error(("windows", i, "from"), f"must be a duration from the phase's start like 0s, 2s; got {shown(w['from'])}")
         end = r.duration(w["to"], ("windows", i, "to")) if "to" in w else None
         if end is not None and end <= start:
             raise r.error(("windows", i, "to"), f"must be after from ({start:g} s)")
@@ -445,7 +489,7 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
         p = r.mapping(item, ("phases", i), {"name", "duration", "faults", "chaos", "workload"}, {"name", "duration"})
         name = r.name(p["name"], ("phases", i, "name"))
         if name in seen or name in (WHOLE_RUN, STEADY_BEFORE, STEADY_AFTER):
-            raise r.error(("phases", i, "name"), f"phase name {name!r} is used twice or reserved")
+            raise r.error(("phases", i, "name"), f"phase name {shown(name)} is used twice or reserved")
         seen.add(name)
         duration = r.duration(p["duration"], ("phases", i, "duration"))
         faults_raw = p.get("faults") or []
@@ -528,5 +572,5 @@ def _monitoring(r: _Reader, raw: dict, file: Path, expectations: tuple,
             raise r.error(at + (key,), f"must be from 500ms to 15s, got {seconds:g} s")
     for i, e in alert_lines:
         if e.alert != ANY_ALERT and e.alert not in alerts:
-            raise r.error(("expect", i), f"rule set {rule_set!r} has no alert {e.alert!r}; it has: {', '.join(alerts)}")
+            raise r.error(("expect", i), f"rule set {shown(rule_set)} has no alert {shown(e.alert)}; it has: {', '.join(alerts)}")
     return Monitoring(rule_set, path, alerts, intervals[0], intervals[1])

@@ -111,6 +111,21 @@ def plan(phase: str, duration_s: float, faults: tuple[TimedFault, ...], chaos: C
     return sorted(steps, key=lambda s: (s.t, _ORDER[s.action]))
 
 
+def possible_targets(faults: tuple[TimedFault, ...], chaos: Chaos | None, nodes: int) -> set[str]:
+    """Every single target a phase's faults may act on, selectors expanded to every node they may choose
+    (the infrastructure watch leaves these out: a part a fault targets may look dead)."""
+    specs = [f.spec for f in faults] + [replace(template, target=",".join(eligible))
+                                        for template, eligible in (chaos.choices if chaos else ())]
+    every = random.Random(0)   # `nodes` selects them all, whatever the draw
+    return {t for spec in specs for part in spec.targets
+            for t in resolve(replace(spec, target=_all_nodes(part)), nodes, every).targets}
+
+
+def _all_nodes(target: str) -> str:
+    head, dot, link = target.partition(".")
+    return f"nodes{dot}{link}" if head in SELECTORS else target
+
+
 def resolve(spec: FaultSpec, nodes: int, rng: random.Random) -> FaultSpec:
     """The spec with each selector in its target replaced by node names drawn from `rng`."""
     names = [f"node{i}" for i in range(1, nodes + 1)]

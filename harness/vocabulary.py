@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 QUANTILES = ("p50", "p90", "p99", "max")
-ERROR_CLASSES = ("http_4xx", "http_5xx", "http_other", "timeout", "connect", "transport", "harness")
+ERROR_CLASSES = ("http_4xx", "http_5xx", "http_other", "api_error", "timeout", "connect", "transport", "harness",
+                 "other")
 
 # Placeholders in NAMES: the regex each stands for, and an example for suggestions.
 _PLACEHOLDERS: dict[str, tuple[str, str]] = {
@@ -35,6 +36,7 @@ NAMES: tuple[str, ...] = (
     "ws.server_closes", "ws.server_closes.<code>",
     "alert.<Name>.pending_after_s", "alert.<Name>.firing_after_s", "alert.<Name>.notified_after_s",
     "alert.<Name>.fired",
+    "probe.<name>.ok_ratio", "probe.<name>.latency_ms.p99", "probe.<name>.answers", "probe.<name>.failed",
     "monitoring.polls", "monitoring.uncovered_s",
     "recovery.seconds",
     "presence.checks", "presence.correct", "presence.accuracy", "presence.errors",
@@ -100,6 +102,9 @@ def missing_evidence(name: str, window: str, values: dict[str, Any]) -> str | No
     if name in _SELF_EVIDENT:
         return None
     family = name.split(".", 1)[0]
+    if family == "probe":   # each probe is its own evidence: answers to that probe in the window
+        probe = name.split(".")[1]
+        return None if values.get(f"probe.{probe}.answers") else f"no evidence: 0 answers to probe {probe} in {window}"
     if family == "alert":
         uncovered = values.get("monitoring.uncovered_s")
         if uncovered is None or uncovered > 0 or not values.get("monitoring.polls"):

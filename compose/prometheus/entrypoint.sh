@@ -3,17 +3,22 @@
 # only prints the config (the test suite feeds that to `promtool check config`).
 #   PROM_SCRAPE_INTERVAL, PROM_EVAL_INTERVAL  e.g. 1s (default 1s)
 #   PROM_NODES                                pub/sub nodes node1..nodeN to scrape (default 1)
+#   PROM_NODE_PORT, PROM_METRICS_PATH         where the nodes serve metrics (default 8080, /metrics)
+#   PROM_NODE_JOB                             the nodes' job label (default pubsub)
 #   PROM_RULES                                the rule file (default /etc/hx/rules.yml, bind-mounted)
 set -eu
 scrape="${PROM_SCRAPE_INTERVAL:-1s}"
 eval_every="${PROM_EVAL_INTERVAL:-1s}"
 nodes="${PROM_NODES:-1}"
+node_port="${PROM_NODE_PORT:-8080}"
+node_job="${PROM_NODE_JOB:-pubsub}"
+metrics_path="${PROM_METRICS_PATH:-/metrics}"
 rules="${PROM_RULES:-/etc/hx/rules.yml}"
 
 targets=""
 i=1
 while [ "$i" -le "$nodes" ]; do
-  targets="$targets${targets:+, }\"node$i:8080\""
+  targets="$targets${targets:+, }\"node$i:$node_port\""
   i=$((i + 1))
 done
 
@@ -28,7 +33,8 @@ alerting:
   alertmanagers:
     - static_configs: [{targets: ["alertmanager:9093"]}]
 scrape_configs:
-  - job_name: pubsub
+  - job_name: $node_job
+    metrics_path: $metrics_path
     static_configs: [{targets: [$targets]}]
   - job_name: redis
     static_configs: [{targets: ["redis-exporter:9121"]}]

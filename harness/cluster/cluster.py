@@ -1,15 +1,19 @@
 """One cluster = one Compose project `hx-<run id>`, ports on 127.0.0.1 chosen free at start.
 
-Every container and network carries the labels io.hx.managed=true and io.hx.run-id; a cluster is
-ready only when each node's /readyz (a Redis write and read through Toxiproxy, the upstream reachable)
-answers 200. Clusters are found again by label, never by container name (Compose v1 and v2 differ).
+The nodes are the system under test's (harness/systems/): its compose fragment joins the cluster file.
+Every container and network carries the labels io.hx.managed=true, io.hx.run-id and io.hx.system; a
+cluster is ready only when each node passes its system's readiness probe (the project's node: /readyz,
+a Redis write and read through Toxiproxy, the upstream reachable). Clusters are found again by label,
+never by container name (Compose v1 and v2 differ).
 """
 from __future__ import annotations
 
 import calendar
-import json
 import os
+import shutil
+import re
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -21,15 +25,22 @@ from typing import Any
 import docker
 import httpx
 
+from harness import systems
 from harness.cluster.compose import ComposeError, compose
-from harness.cluster.images import ImageBuilder, ImageError
+from harness.cluster.images import ImageBuilder, ImageError, image_exists
 from harness.cluster.paths import COMPOSE_DIR
 from harness.cluster.services import CORE_SERVICES, MONITORING_SERVICES
+from harness.systems import probes
+from harness.systems.base import Probe, System
 from harness.workload.client import App
 
 LABEL_MANAGED = "io.hx.managed"
 LABEL_RUN = "io.hx.run-id"
 LABEL_OWNER = "io.hx.owner-pid"      # "<host>:<pid>" of the harness process that owns it; "" = kept on purpose
+LABEL_SYSTEM = "io.hx.system"        # the system under test's name
+LABEL_SCOPE = "io.hx.scope"          # "user", or "test-…" for the harness's own tests (HX_SCOPE)
+DEFAULT_SCOPE = "user"
+SCOPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 LABEL_PROJECT = "com.docker.compose.project"
 LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
@@ -42,6 +53,8 @@ CONTAINER_PORT_KEYS = {("toxiproxy", 8474): "toxiproxy",
 MONITORING_PORT_KEYS = ("prometheus", "alertmanager", "alertsink")
 # Where each monitoring service answers once it is ready (Prometheus and Alertmanager's own probes).
 MONITORING_READY_PATHS = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "alertsink": "/healthz"}
+# Where a custom system's per-node env files live while its cluster runs (compose/systems/custom.yml).
+SYSTEM_DIRS = Path(tempfile.gettempdir()) / "hx-systems"
 
 
 def rules_path(rule_set: str) -> Path:
@@ -72,6 +85,9 @@ class Endpoints:
     run_id: str
     nodes: list[NodeEndpoint]
     apps: list[App]
+    system: str = systems.DEFAULT          # the system under test, its driver and WebSocket path
+    protocol: str = "pusher"
+    ws_path: str = ""
     toxiproxy: str | None = None
     redis: str | None = None
     upstream: str | None = None
@@ -86,8 +102,7 @@ class Endpoints:
 
 def default_apps() -> list[App]:
     """The enabled apps the upstream serves (compose/upstream/apps.json)."""
-    apps = json.loads((COMPOSE_DIR / "upstream" / "apps.json").read_text())
-    return [App(str(a["id"]), a["key"], a["secret"]) for a in apps if a.get("enabled", True)]
+    return list(systems.resolve(systems.DEFAULT).credentials)
 
 
 def free_ports(count: int) -> list[int]:
@@ -105,14 +120,16 @@ def new_run_id() -> str:
     return time.strftime("%m%d%H%M%S", time.gmtime()) + uuid.uuid4().hex[:6]
 
 
-def endpoints_from_ports(run_id: str, ports: dict[str, int], nodes: int | None = None) -> Endpoints:
+def endpoints_from_ports(run_id: str, ports: dict[str, int], nodes: int | None = None,
+                         system: System | None = None) -> Endpoints:
     """Endpoints of a cluster from its published ports (services without a port are left out)."""
+    system = system or systems.resolve()
     names = [f"node{i}" for i in range(1, (nodes or MAX_NODES) + 1) if f"node{i}" in ports]
     url = lambda scheme, service, path="": f"{scheme}://127.0.0.1:{ports[service]}{path}" if service in ports else None
     return Endpoints(f"hx-{run_id}", run_id,
                      [NodeEndpoint(n, url("http", f"client{n[4:]}") or url("http", n),
                                    url("ws", f"client{n[4:]}") or url("ws", n), url("http", n)) for n in names],
-                     default_apps(),
+                     list(system.credentials), system=system.name, protocol=system.protocol, ws_path=system.ws_path,
                      toxiproxy=url("http", "toxiproxy"), redis=url("redis", "redis", "/0"),
                      upstream=url("http", "upstream"), prometheus=url("http", "prometheus"),
                      alertmanager=url("http", "alertmanager"), alertsink=url("http", "alertsink"))
@@ -133,9 +150,13 @@ class Cluster:
     evaluation_interval_s: float = 1.0
     redis_policy: str = "strict"             # the nodes' failure policies (docs/node.md): strict | degrade
     upstream_policy: str = "strict"
+    system: System = field(default_factory=systems.resolve)
+    scope: str = field(default_factory=lambda: os.environ.get("HX_SCOPE") or DEFAULT_SCOPE)
 
     def __post_init__(self) -> None:
         self._aborted = threading.Event()
+        if not SCOPE_PATTERN.fullmatch(self.scope):
+            raise ClusterError(f"HX_SCOPE must be 1-63 of lower-case letters, digits, '.', '_' and '-'; got {self.scope!r}")
         if not 1 <= self.nodes <= MAX_NODES:
             raise ClusterError(f"nodes must be from 1 to {MAX_NODES}, got {self.nodes}")
 
@@ -150,9 +171,12 @@ class Cluster:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HX_")}
-        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else owner_id())
+        env.update(HX_RUN_ID=self.run_id, HX_OWNER_PID="" if self.keep else owner_id(), HX_SCOPE=self.scope)
         env.update({f"HX_PORT_{k.upper()}": str(p) for k, p in self.ports.items()})
         env.update({f"HX_IMAGE_{k.upper()}": tag for k, tag in self.images.items()})
+        env.update(HX_SYSTEM=self.system.name, HX_NODE_PORT=str(self.system.http_port),
+                   HX_NODE_JOB=self.system.metrics_job, HX_METRICS_PATH=self.system.metrics_path,
+                   HX_SYSTEM_DIR=str(self.system_dir))
         # Set even without monitoring: Compose interpolates the whole file, started services or not.
         env.update(HX_NODES=str(self.nodes), HX_RULES_FILE=str(Path(self.rules_file).resolve()),
                    HX_SCRAPE_INTERVAL=f"{round(self.scrape_interval_s * 1000)}ms",
@@ -160,22 +184,52 @@ class Cluster:
                    HX_REDIS_POLICY=self.redis_policy, HX_UPSTREAM_POLICY=self.upstream_policy)
         return env
 
+    @property
+    def system_dir(self) -> Path:
+        return SYSTEM_DIRS / self.run_id
+
+    @property
+    def fragments(self) -> tuple[Path, ...]:
+        return (COMPOSE_DIR / "systems" / f"{self.system.fragment}.yml",)
+
     def endpoints(self) -> Endpoints:
-        return endpoints_from_ports(self.run_id, self.ports, self.nodes)
+        return endpoints_from_ports(self.run_id, self.ports, self.nodes, self.system)
+
+    def _images(self, builder: ImageBuilder) -> dict[str, str]:
+        """The cluster's images and the system's (`node`): built-in ones built, a user's image found."""
+        system = self.system
+        images = builder.ensure(systems=(system.image,) if system.builtin_image else ())
+        if system.builtin_image:
+            images["node"] = images.pop(system.image)
+        elif image_exists(system.image):
+            images["node"] = system.image
+        else:
+            raise ClusterError(f"system image {system.image!r} is not on this machine; build or load it first "
+                               "(the harness builds only its own images)")
+        return images
+
+    def _write_system_env(self) -> None:
+        """Each node's environment file of a custom system (its declared env, links filled in)."""
+        self.system_dir.mkdir(parents=True, exist_ok=True)
+        for i in range(1, MAX_NODES + 1):
+            lines = [f"{k}={v}" for k, v in self.system.node_env(i).items()]
+            (self.system_dir / f"node{i}.env").write_text("".join(line + "\n" for line in lines))
 
     def up(self, ready_timeout: float = 90.0, builder: ImageBuilder | None = None) -> Endpoints:
         """Build missing images, start the project, wait until deeply ready; tears down on failure."""
         try:
-            self.images = (builder or ImageBuilder()).ensure()
+            self.images = self._images(builder or ImageBuilder())
         except ImageError as exc:
             raise ClusterError(f"images: {exc}") from None
+        if self.system.fragment == "custom":   # compose/systems/custom.yml reads the nodes' env files
+            self._write_system_env()
         if self._aborted.is_set():
             raise ClusterError(f"cluster {self.project}: start aborted")
         for attempt in range(3):
             keys = PORT_KEYS + (MONITORING_PORT_KEYS if self.monitoring else ())
             self.ports = dict(zip(keys, free_ports(len(keys))))
             try:
-                compose(self.project, ["up", "-d", "--no-build", *self.services], self.env())
+                compose(self.project, ["up", "-d", "--no-build", *self.services], self.env(), fragments=self.fragments)
                 break
             except ComposeError as exc:
                 self.down()
@@ -183,32 +237,58 @@ class Cluster:
                 if "port is already allocated" not in str(exc) and "address already in use" not in str(exc) or attempt == 2:
                     raise ClusterError(str(exc)) from None
         try:
+            self._point_clients_at_system_port()
             self.wait_ready(ready_timeout)
         except ClusterError:
             self.down()
             raise
         return self.endpoints()
 
+    def _point_clients_at_system_port(self) -> None:
+        """Toxiproxy's nodeN_client proxies lead to nodeN:8080; a system on another port gets them moved."""
+        if self.system.http_port == 8080:
+            return
+        base = f"http://127.0.0.1:{self.ports['toxiproxy']}"
+        deadline = time.monotonic() + 30
+        with httpx.Client(timeout=2.0, trust_env=False) as http:
+            for i in range(1, self.nodes + 1):
+                while True:
+                    try:
+                        http.post(f"{base}/proxies/node{i}_client",
+                                  json={"upstream": f"node{i}:{self.system.http_port}"}).raise_for_status()
+                        break
+                    except httpx.HTTPError as exc:
+                        if time.monotonic() > deadline:
+                            raise ClusterError(f"cluster {self.project}: cannot move proxy node{i}_client "
+                                               f"to port {self.system.http_port}: {exc}") from None
+                        if self._aborted.wait(0.25):  # Toxiproxy still starting; cut short by abort()
+                            raise ClusterError(f"cluster {self.project}: start aborted")
+
     def wait_ready(self, timeout: float) -> None:
-        """Poll Toxiproxy and every node's /readyz until all answer, or raise with the last answers."""
+        """Poll Toxiproxy, the monitoring services and every node's readiness probe until all pass, or
+        raise with the last answers."""
         deadline = time.monotonic() + timeout
-        urls = {"toxiproxy": f"http://127.0.0.1:{self.ports['toxiproxy']}/version"}
-        urls.update({f"node{i}": f"http://127.0.0.1:{self.ports[f'node{i}']}/readyz" for i in range(1, self.nodes + 1)})
+        checks = {"toxiproxy": (Probe("ready", "/version"), f"http://127.0.0.1:{self.ports['toxiproxy']}")}
+        checks.update({f"node{i}": (self.system.readiness, f"http://127.0.0.1:{self.ports[f'node{i}']}")
+                       for i in range(1, self.nodes + 1)})
         if self.monitoring:
-            urls.update({name: f"http://127.0.0.1:{self.ports[name]}{path}" for name, path in MONITORING_READY_PATHS.items()})
-        last: dict[str, str] = {name: "no answer yet" for name in urls}
+            checks.update({name: (Probe("ready", path), f"http://127.0.0.1:{self.ports[name]}")
+                           for name, path in MONITORING_READY_PATHS.items()})
+        last: dict[str, str] = {name: "no answer yet" for name in checks}
         with httpx.Client(timeout=2.0, trust_env=False) as http:
             while last:
                 for name in list(last):
+                    probe, base = checks[name]
                     try:
-                        response = http.get(urls[name])
+                        response = http.request(**probes.request_args(probe, base))
                     except httpx.TransportError as exc:
                         last[name] = type(exc).__name__
                         continue
-                    if response.status_code == 200:
+                    ok, error = probes.verdict(probe, response.status_code, response.content)
+                    if ok:
                         del last[name]
                     else:
-                        last[name] = f"{response.status_code} {response.text[:200]}"
+                        last[name] = f"{error}: {response.text[:200]}"
                 if last and time.monotonic() > deadline:
                     detail = "; ".join(f"{k}: {v}" for k, v in last.items())
                     raise ClusterError(f"cluster {self.project} not ready after {timeout:.0f} s: {detail}\n"
@@ -223,6 +303,12 @@ class Cluster:
     def down(self) -> None:
         """Remove the project's containers, networks and volumes (and anything else with its run id)."""
         remove_labelled({LABEL_RUN: self.run_id})
+        forget_system_dir(self.run_id)
+
+
+def forget_system_dir(run_id: str | None = None) -> None:
+    """Remove a cluster's system files (a custom system's env files), or every cluster's with None."""
+    shutil.rmtree(SYSTEM_DIRS / run_id if run_id else SYSTEM_DIRS, ignore_errors=True)
 
 
 def container_logs(project: str, services: list[str], lines: int = 15) -> str:
@@ -269,9 +355,12 @@ def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
         client.close()
 
 
-def down_all() -> tuple[int, int]:
-    """Remove everything the harness labelled, whoever started it."""
-    return remove_labelled({LABEL_MANAGED: "true"})
+def down_all(scope: str | None = None) -> tuple[int, int]:
+    """Remove everything the harness labelled, whoever started it; only one scope's when `scope` is given."""
+    removed = remove_labelled({LABEL_MANAGED: "true", **({LABEL_SCOPE: scope} if scope else {})})
+    if not scope:
+        forget_system_dir()
+    return removed
 
 
 SWEEP_AGE_S = 120.0  # a killed run's cluster is left this long for whoever is looking at it
@@ -313,7 +402,7 @@ def sweep_orphans(now: float | None = None) -> list[str]:
     finally:
         client.close()
     swept = []
-    for run_id in orphan_runs(objects, time.time() if now is None else now, _alive):
+    for run_id in orphan_runs(objects, time.time() if now is None else now, process_alive):
         try:
             remove_labelled({LABEL_RUN: run_id})
             swept.append(f"hx-{run_id}")
@@ -330,7 +419,8 @@ def _timestamp(created: str) -> float:
         return 0.0
 
 
-def _alive(pid: str) -> bool:
+def process_alive(pid: str) -> bool:
+    """Whether a process of this host with this pid (text) exists."""
     try:
         os.kill(int(pid), 0)
     except (ValueError, ProcessLookupError):
@@ -345,8 +435,10 @@ def running_clusters() -> list[Endpoints]:
     client = docker.from_env()
     try:
         by_run: dict[str, dict[str, int]] = {}
+        system_of: dict[str, str] = {}
         for c in client.containers.list(filters={"label": f"{LABEL_MANAGED}=true"}, ignore_removed=True):
             run_id = c.labels.get(LABEL_RUN, "")
+            system_of[run_id] = c.labels.get(LABEL_SYSTEM) or systems.DEFAULT
             service = c.labels.get(LABEL_SERVICE, "")
             for container_port, bindings in (c.attrs.get("NetworkSettings", {}).get("Ports") or {}).items():
                 key = CONTAINER_PORT_KEYS.get((service, int(container_port.split("/")[0])), service)
@@ -354,7 +446,17 @@ def running_clusters() -> list[Endpoints]:
                     by_run.setdefault(run_id, {})[key] = int(bindings[0]["HostPort"])
     finally:
         client.close()
-    return [endpoints_from_ports(run_id, ports) for run_id, ports in sorted(by_run.items())]
+    return [_with_system(endpoints_from_ports(run_id, ports), system_of[run_id]) for run_id, ports in sorted(by_run.items())]
+
+
+def _with_system(endpoints: Endpoints, name: str) -> Endpoints:
+    """A running cluster's endpoints with its system's credentials and protocol, from its label. A custom
+    system's declaration is not kept: its cluster shows the name only, with the default credentials."""
+    if name in systems.BUILTIN:
+        system = systems.resolve(name)
+        endpoints.apps, endpoints.protocol, endpoints.ws_path = list(system.credentials), system.protocol, system.ws_path
+    endpoints.system = name
+    return endpoints
 
 
 def find_cluster(project: str) -> Endpoints:

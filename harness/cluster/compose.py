@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+from pathlib import Path
 
 from harness.cluster.paths import COMPOSE_FILE
 
@@ -24,13 +25,16 @@ def compose_command() -> tuple[str, ...]:
     raise ComposeError("neither `docker compose` (v2) nor `docker-compose` (v1) is installed")
 
 
-def compose(project: str, args: list[str], env: dict[str, str], timeout: float = 300) -> str:
-    """Run one compose command for a project; returns stdout, raises ComposeError with the output tail."""
-    cmd = [*compose_command(), "-p", project, "-f", str(COMPOSE_FILE), *args]
+def compose(project: str, args: list[str], env: dict[str, str], timeout: float = 300,
+            fragments: tuple[Path, ...] = ()) -> str:
+    """Run one compose command for a project (the cluster file plus `fragments`, e.g. the system's nodes);
+    returns stdout, raises ComposeError with the output tail."""
+    files = [arg for path in (COMPOSE_FILE, *fragments) for arg in ("-f", str(path))]
+    cmd = [*compose_command(), "-p", project, *files, *args]
     try:
         result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise ComposeError(f"{' '.join(cmd[-len(args) - 4:])}: no answer in {timeout:.0f} s") from None
+        raise ComposeError(f"compose {' '.join(args)} (project {project}): no answer in {timeout:.0f} s") from None
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
         raise ComposeError(f"compose {' '.join(args)} (project {project}) failed:\n{tail}")

@@ -1,7 +1,7 @@
 """Building the cluster's images with no registry, tagged by a hash of their inputs.
 
 Offline (default): a Debian 12 base from packages (`mmdebstrap | docker import`), the real Toxiproxy
-built from source with `go install` into a FROM scratch image, the node, upstream, Redis and alert
+and the real Centrifugo built from source with `go install` into FROM scratch images, the node, upstream, Redis and alert
 sink images on the base, and Prometheus, Alertmanager and redis_exporter on an image adding Debian's
 packages to the base (`apt-get install` during `docker build`). `from_registry=True` builds the same Dockerfiles from official images instead.
 An image whose tag (hash of its inputs) already exists is not rebuilt.
@@ -26,17 +26,23 @@ TOXIPROXY_VERSION = "v2.12.0"
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
 # Stamp the version the way Toxiproxy's release build does (it reports "git" otherwise).
 TOXIPROXY_LDFLAGS = f"-s -w -X github.com/Shopify/toxiproxy/v2.Version={TOXIPROXY_VERSION.removeprefix('v')}"
+CENTRIFUGO_VERSION = "v6.9.1"
+CENTRIFUGO_MODULE = "github.com/centrifugal/centrifugo/v6"
+# Without the stamp Centrifugo reports version 0.0.0 (its release build sets internal/build.Version).
+CENTRIFUGO_LDFLAGS = f"-s -w -X {CENTRIFUGO_MODULE}/internal/build.Version={CENTRIFUGO_VERSION.removeprefix('v')}"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("HX_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 REGISTRY_SOURCES = {
     "base": {"PYTHON_IMAGE": "python:3.11-slim-bookworm"},
     "toxiproxy": {"TOXIPROXY_SOURCE": "ghcr.io/shopify/toxiproxy:2.12.0"},
+    "centrifugo": {"CENTRIFUGO_SOURCE": "centrifugo/centrifugo:v6.9.1"},
     "redis": {"BASE": "redis:7.0-bookworm"},
     "prometheus": {"BASE": "prom/prometheus:v2.42.0"},
     "alertmanager": {"BASE": "prom/alertmanager:v0.25.0"},
     "redis-exporter": {"BASE": "oliver006/redis_exporter:v1.45.0"},
 }
 MONITORING_TOOLS = ("prometheus", "alertmanager", "redis-exporter")
+SYSTEM_IMAGES = ("pubsub", "centrifugo")   # the systems under test the harness builds itself
 
 
 class ImageError(Exception):
@@ -68,7 +74,8 @@ def _tree_digest(directory: Path) -> str:
     return _digest(*parts)
 
 
-def _exists(tag: str) -> bool:
+def image_exists(tag: str) -> bool:
+    """Whether Docker has this image locally."""
     return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
 
 
@@ -88,7 +95,7 @@ def _packages() -> list[str]:
 def _go() -> str:
     found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
     if not found:
-        raise ImageError("Go is needed to build Toxiproxy from source and was not found (PATH, /usr/local/go/bin)")
+        raise ImageError("Go is needed to build Toxiproxy and Centrifugo from source and was not found (PATH, /usr/local/go/bin)")
     return found
 
 
@@ -115,8 +122,20 @@ class ImageBuilder:
         if self.from_registry:
             return self._docker_build("toxiproxy", context, REGISTRY_SOURCES["toxiproxy"])
         source = f"hx-toxiproxy-bin:{_digest(TOXIPROXY_MODULE, TOXIPROXY_VERSION, TOXIPROXY_LDFLAGS)}"
-        self._once("toxiproxy-bin", source, lambda: self._toxiproxy_binary(source))
+        self._once("toxiproxy-bin", source,
+                   lambda: self._go_binary_image(source, TOXIPROXY_MODULE, TOXIPROXY_VERSION, TOXIPROXY_LDFLAGS, "toxiproxy"))
         return self._docker_build("toxiproxy", context, {"TOXIPROXY_SOURCE": source})
+
+    def centrifugo(self) -> str:
+        """The real Centrifugo server: `go install` from the module proxy into a FROM scratch image."""
+        context = COMPOSE_DIR / "centrifugo"
+        if self.from_registry:
+            return self._docker_build("centrifugo", context, REGISTRY_SOURCES["centrifugo"])
+        source = f"hx-centrifugo-bin:{_digest(CENTRIFUGO_MODULE, CENTRIFUGO_VERSION, CENTRIFUGO_LDFLAGS)}"
+        self._once("centrifugo-bin", source,
+                   lambda: self._go_binary_image(source, CENTRIFUGO_MODULE, CENTRIFUGO_VERSION, CENTRIFUGO_LDFLAGS,
+                                                 "usr/local/bin/centrifugo"))
+        return self._docker_build("centrifugo", context, {"CENTRIFUGO_SOURCE": source})
 
     def redis(self, base: str) -> str:
         args = REGISTRY_SOURCES["redis"] if self.from_registry else {"BASE": base}
@@ -132,23 +151,28 @@ class ImageBuilder:
         tools = self._docker_build("monitoring", COMPOSE_DIR / "images" / "monitoring", {"BASE": base})
         return {name: self._docker_build(name, COMPOSE_DIR / name, {"BASE": tools}) for name in MONITORING_TOOLS}
 
-    def ensure(self) -> dict[str, str]:
-        """Every image the compose file needs, built if missing."""
+    def ensure(self, systems: tuple[str, ...] = SYSTEM_IMAGES) -> dict[str, str]:
+        """Every image the compose file needs, with the named system images (`pubsub`, `centrifugo`),
+        built if missing."""
         base = self.base()
-        return {
+        built = {
             "redis": self.redis(base),
             "toxiproxy": self.toxiproxy(),
-            "pubsub": self.service("pubsub", base),
             "upstream": self.service("upstream", base),
             **{name.replace("-", "_"): tag for name, tag in self.monitoring(base).items()},
             "alertsink": self.service("alertsink", base),
         }
+        for name in systems:
+            if name not in SYSTEM_IMAGES:
+                raise ImageError(f"no built-in image {name!r}; built-in system images: {', '.join(SYSTEM_IMAGES)}")
+            built[name] = self.centrifugo() if name == "centrifugo" else self.service(name, base)
+        return built
 
     # --- mechanics ----------------------------------------------------------------------------------
 
     def _once(self, name: str, tag: str, build) -> str:
         start = time.monotonic()
-        if _exists(tag):
+        if image_exists(tag):
             self.built.append(Built(name, tag, time.monotonic() - start, True))
             return tag
         self.log(f"images: building {tag} …")
@@ -179,16 +203,22 @@ class ImageBuilder:
                   f"--change 'CMD [\"/bin/bash\"]' - {tag}")
         _run(["bash", "-c", script], f"mmdebstrap {DEBIAN_SUITE} | docker import {tag}")
 
-    def _toxiproxy_binary(self, tag: str) -> None:
-        with tempfile.TemporaryDirectory(prefix="hx-toxiproxy-") as tmp:
+    def _go_binary_image(self, tag: str, module: str, version: str, ldflags: str, path: str) -> None:
+        """`go install module@version` (static, trimmed paths: Go's build cache makes a rebuild quick) and
+        import the binary as a one-file image holding /<path>, where the official image has it."""
+        with tempfile.TemporaryDirectory(prefix="hx-go-") as tmp:
             env = dict(os.environ, CGO_ENABLED="0", GOBIN=tmp, GOFLAGS="-trimpath")
-            _run([_go(), "install", f"-ldflags={TOXIPROXY_LDFLAGS}", f"{TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}"],
-                 f"go install {TOXIPROXY_MODULE}@{TOXIPROXY_VERSION}", env=env)
-            binary = Path(tmp) / "server"
-            # A one-file image holding /toxiproxy, the layout of the official image.
+            _run([_go(), "install", f"-ldflags={ldflags}", f"{module}@{version}"],
+                 f"go install {module}@{version}", env=env)
+            binary = next(Path(tmp).iterdir())
             buffer = io.BytesIO()
             with tarfile.open(fileobj=buffer, mode="w") as tar:
-                info = tar.gettarinfo(str(binary), arcname="toxiproxy")
+                parents = Path(path).parents
+                for directory in reversed([p for p in parents if str(p) != "."]):
+                    entry = tarfile.TarInfo(str(directory))
+                    entry.type, entry.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(entry)
+                info = tar.gettarinfo(str(binary), arcname=path)
                 info.mode, info.uid, info.gid = 0o755, 0, 0
                 with open(binary, "rb") as handle:
                     tar.addfile(info, handle)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.cluster.services import CORE_SERVICES
+from harness.strict_yaml import shown
 
 # Links every node has through Toxiproxy: to Redis, to the upstream, and from its own clients. A link
 # target names one link for all nodes (`redis`) or one node's (`node2.client`).
@@ -157,29 +158,29 @@ class FaultSpec:
 def _param(p: Param, value: Any) -> Any:
     if p.type == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not p.low <= value <= p.high:
-            raise ValueError(f"{p.name}: must be a number from {p.low:g} to {p.high:g} ({p.doc}); got {value!r}")
+            raise ValueError(f"{p.name}: must be a number from {p.low:g} to {p.high:g} ({p.doc}); got {shown(value)}")
         return value
     if p.type == "choice":
         if value not in p.choices:
-            raise ValueError(f"{p.name}: must be one of {', '.join(p.choices)}; got {value!r}")
+            raise ValueError(f"{p.name}: must be one of {', '.join(p.choices)}; got {shown(value)}")
         return value
     if isinstance(value, bool) and p.type in ("string", "env"):
         value = "yes" if value else "no"    # YAML reads yes/no as booleans; Redis and env mean the words
     if p.type == "string":
         if not isinstance(value, (str, int, float)) or str(value) == "":
-            raise ValueError(f"{p.name}: must be a non-empty string ({p.doc}); got {value!r}")
+            raise ValueError(f"{p.name}: must be a non-empty string ({p.doc}); got {shown(value)}")
         return str(value)
     # env: NAME -> value; null removes the variable
     if not isinstance(value, dict) or not value:
-        raise ValueError(f"{p.name}: must be a non-empty mapping NAME: value (null removes NAME); got {value!r}")
+        raise ValueError(f"{p.name}: must be a non-empty mapping NAME: value (null removes NAME); got {shown(value)}")
     env: dict[str, str | None] = {}
     for name, v in value.items():
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError(f"{p.name}: {name!r} is not an environment variable name")
+            raise ValueError(f"{p.name}: {shown(name)} is not an environment variable name")
         if isinstance(v, bool):
             v = "yes" if v else "no"
         if isinstance(v, (dict, list)):
-            raise ValueError(f"{p.name}: value of {name} must be a string, a number or null; got {v!r}")
+            raise ValueError(f"{p.name}: value of {name} must be a string, a number or null; got {shown(v)}")
         env[name] = None if v is None else str(v)
     return env
 
@@ -188,7 +189,7 @@ def validate_fault(raw: dict[str, Any], nodes: int, default_name: str) -> FaultS
     """Check one fault mapping; ValueError("<field>: <what is wrong and what is allowed>")."""
     kind_name = raw.get("kind")
     if not isinstance(kind_name, str) or kind_name not in FAULT_KINDS:
-        raise ValueError(f"kind: unknown fault kind {kind_name!r}; allowed: {', '.join(sorted(FAULT_KINDS))}")
+        raise ValueError(f"kind: unknown fault kind {shown(kind_name)}; allowed: {', '.join(sorted(FAULT_KINDS))}")
     kind = FAULT_KINDS[kind_name]
     allowed = COMMON_FIELDS | {p.name for p in kind.params} | (TOXIC_FIELDS if kind.family == "toxic" else set())
     for key in raw:
@@ -201,7 +202,7 @@ def validate_fault(raw: dict[str, Any], nodes: int, default_name: str) -> FaultS
     several = "; several comma-separated" if kind.multi else ""
     if not all(t in allowed_targets for t in targets) or len(set(targets)) < len(targets) \
             or (len(targets) > 1 and not kind.multi):
-        raise ValueError(f"target: unknown target {target!r} for {kind_name}; allowed: "
+        raise ValueError(f"target: unknown target {shown(target)} for {kind_name}; allowed: "
                          f"{', '.join(allowed_targets)}{several}")
 
     params: dict[str, Any] = {}
@@ -213,11 +214,11 @@ def validate_fault(raw: dict[str, Any], nodes: int, default_name: str) -> FaultS
 
     stream = raw.get("stream", "downstream")
     if stream not in ("downstream", "upstream"):
-        raise ValueError(f"stream: must be downstream or upstream; got {stream!r}")
+        raise ValueError(f"stream: must be downstream or upstream; got {shown(stream)}")
     toxicity = raw.get("toxicity", 1.0)
     if isinstance(toxicity, bool) or not isinstance(toxicity, (int, float)) or not 0 <= toxicity <= 1:
-        raise ValueError(f"toxicity: must be a number from 0 to 1; got {toxicity!r}")
+        raise ValueError(f"toxicity: must be a number from 0 to 1; got {shown(toxicity)}")
     name = raw.get("name", default_name)
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
-        raise ValueError(f"name: must be 1-64 of letters, digits, '.', '_' and '-'; got {name!r}")
+        raise ValueError(f"name: must be 1-64 of letters, digits, '.', '_' and '-'; got {shown(name)}")
     return FaultSpec(name, kind_name, target, params, stream, float(toxicity))

@@ -19,6 +19,7 @@ import docker
 from docker.models.containers import Container
 
 from harness.cluster.cluster import LABEL_PROJECT, LABEL_SERVICE
+from harness.cluster.status import LABEL_FAULT
 from harness.faults.base import FaultError
 from harness.faults.catalog import FaultSpec
 
@@ -211,7 +212,10 @@ class RecreateFault:
                 self.memo["original"] = snapshot(current)
             elif self._has_changes(env_of(current.attrs["Config"])):
                 return  # injected already
-            recreate(client, current, with_env(self.memo["original"], self.env))
+            # Labelled with the fault: `harness ps` shows it, even after the run that made it was killed.
+            changed = with_env(self.memo["original"], self.env)
+            labels = {**(changed["config"].get("Labels") or {}), LABEL_FAULT: f"{self.spec.kind} ({self.spec.name})"}
+            recreate(client, current, {**changed, "config": {**changed["config"], "Labels": labels}})
         await in_docker(act)
 
     def _has_changes(self, env: dict[str, str]) -> bool:

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import docker
-import yaml
 
 from harness.cluster.cluster import LABEL_PROJECT, LABEL_SERVICE, MAX_NODES, ClusterError, find_cluster
 from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import FaultSpec, validate_fault
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient
+from harness import strict_yaml
 
 REVERT_TIMEOUT_S = 60.0
 
@@ -68,7 +68,10 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--param: expected key=value; got {pair!r}")
-        value = yaml.safe_load(text) if text else None
+        try:
+            value = strict_yaml.load(text)[0] if text else None   # bounded: a parameter is a value, not a bomb
+        except strict_yaml.YamlError as exc:
+            raise ValueError(f"--param {key}: {exc.message}") from None
         if "." in key:
             outer, inner = key.split(".", 1)
             raw.setdefault(outer, {})[inner] = value

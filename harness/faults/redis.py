@@ -29,8 +29,11 @@ async def redis_command(url: str, *args: Any, timeout: float = 2.0) -> Any:
     try:
         return await client.execute_command(*args)
     finally:
-        await client.close()
-        await client.connection_pool.disconnect()
+        try:
+            await client.close()
+            await client.connection_pool.disconnect()
+        except rex.RedisError:
+            pass  # closing failed: it must not replace the command's outcome, a cancellation above all
 
 
 async def blocked(url: str, *args: Any) -> bool:

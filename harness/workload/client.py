@@ -62,6 +62,17 @@ class ProtocolError(ValueError):
     """The server sent a frame the protocol does not allow (not JSON, not an object)."""
 
 
+def json_object(text: str | bytes, what: str) -> dict[str, Any]:
+    """The JSON object a frame (or one line of it) holds; ProtocolError names what it holds instead."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise ProtocolError(f"a {what} that is not JSON: {text[:80]!r}") from None
+    if not isinstance(doc, dict):
+        raise ProtocolError(f"a {what} that is not a JSON object: {text[:80]!r}")
+    return doc
+
+
 class PusherSocket:
     """One WebSocket connection: `async with PusherSocket(ws_url, key) as s: await s.subscribe("c")`."""
 
@@ -119,13 +130,7 @@ class PusherSocket:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            raw = await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - loop.time()))
-            try:
-                frame = json.loads(raw)
-            except ValueError:
-                raise ProtocolError(f"a frame that is not JSON: {raw[:80]!r}") from None
-            if not isinstance(frame, dict):
-                raise ProtocolError(f"a frame that is not a JSON object: {raw[:80]!r}")
+            frame = json_object(await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - loop.time())), "frame")
             if frame.get("event") == "pusher:ping":
                 await self.send("pusher:pong", "{}")
                 continue

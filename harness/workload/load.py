@@ -9,6 +9,7 @@ from typing import Callable
 
 from harness.cluster.cluster import Endpoints
 from harness.journal import CANARY, JournalWriter
+from harness.workload import protocols
 from harness.workload.presence import PresenceProbe
 from harness.workload.publisher import PublishTarget, Publisher
 from harness.workload.rate import Shape
@@ -81,6 +82,7 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
     With several apps, each app gets the same publishers, subscribers and channel names; its journaled
     channels carry the app id (`100004/hx-load-0`), so a message crossing tenants is unexpected."""
     w = workload
+    driver = protocols.driver(endpoints.protocol, endpoints.ws_path)
     prefix = "" if w.subscribe.channel_type == "public" else f"{w.subscribe.channel_type}-"
     channels = [f"{prefix}hx-load-{i}" for i in range(w.publish.channels)]
     subscribers: list[Subscriber] = []
@@ -101,13 +103,12 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
             for i in range(w.subscribe.per_node):
                 k = len(subscribers) - mine_start
                 mine = [channels[k % len(channels)]] if w.subscribe.spread else channels
-                subscribers.append(Subscriber(f"{tag}s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app.key,
-                                              mine, journal, on_receive, secret=app.secret, scope=scope,
-                                              run_id=endpoints.run_id,
+                subscribers.append(Subscriber(f"{tag}s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app,
+                                              mine, journal, driver, on_receive, scope=scope, run_id=endpoints.run_id,
                                               client_events_per_s=w.subscribe.client_events_per_s))
         publishers += [Publisher(f"{tag}p{k + 1}", endpoints.run_id, app,
                                  targets[k % len(targets):] + targets[:k % len(targets)], channels, share, journal,
-                                 w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
+                                 driver, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
                                  max_count=int(max_rate * bound_s) + 10, on_result=on_publish, scope=scope)
                        for k in range(n)]
         if w.subscribe.channel_type == "presence":
@@ -116,8 +117,8 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
         # Through the first node, received on the last: the canary always crosses Redis fan-out.
         app = endpoints.apps[0]
         first, last = endpoints.nodes[0], endpoints.nodes[-1]
-        subscribers.append(Subscriber(CANARY, last.name, last.ws, app.key, [CANARY_CHANNEL], journal))
+        subscribers.append(Subscriber(CANARY, last.name, last.ws, app, [CANARY_CHANNEL], journal, driver))
         publishers.append(Publisher(CANARY, endpoints.run_id, app, [PublishTarget(first.name, first.http)],
-                                    [CANARY_CHANNEL], Shape("constant", 1.0), journal, w.publish.timeout_s,
+                                    [CANARY_CHANNEL], Shape("constant", 1.0), journal, driver, w.publish.timeout_s,
                                     max_count=int(bound_s) + 2))
     return Load(subscribers, publishers, bound_s, w.subscribe.churn_per_s, probes)

@@ -1,8 +1,9 @@
-"""A publisher: signed REST publishes on a schedule, open loop, each outcome journaled.
+"""A publisher: publishes through a node's server API (its protocol's driver) on a schedule, open loop,
+each outcome journaled.
 
 Open loop means a slow answer does not slow the schedule: each request runs as its own task (up to
 `max_in_flight`), so a degraded cluster sees the offered load it would see from real customers. With
-`batch` > 1 each request is a batch_events call carrying that many messages.
+`batch` > 1 each request is a batch call carrying that many messages.
 """
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from typing import Callable
 import httpx
 
 from harness.journal import JournalWriter
-from harness.workload.client import App, publish, publish_batch
+from harness.workload.client import App
 from harness.workload.message import Stamp, encode
+from harness.workload.protocols.base import Driver, status_class
+from harness.workload.protocols.pusher import PusherDriver
 from harness.workload.rate import Shape, due_times
 
 
@@ -30,9 +33,7 @@ def classify(status: int | None, exc: BaseException | None) -> str | None:
         if isinstance(exc, httpx.HTTPError):
             return "transport"
         return "harness"  # not the cluster's answer: the harness failed to make the request
-    if status is None or 200 <= status < 300:
-        return None
-    return "http_4xx" if 400 <= status < 500 else "http_5xx" if status >= 500 else "http_other"
+    return None if status is None else status_class(status)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Publisher:
     channels: list[str]                    # round-robin over these
     shape: Shape
     journal: JournalWriter
+    driver: Driver = field(default_factory=PusherDriver)   # the system's protocol (default: the project's node)
     timeout_s: float = 2.0
     padding: int = 0
     batch: int = 1
@@ -95,27 +97,16 @@ class Publisher:
         sent = self.journal.clock.now()
         messages = [(seq, self.channels[seq % len(self.channels)],
                      encode(Stamp(self.run_id, self.pub_id, seq, sent), self.padding)) for seq in seqs]
-        status: int | None = None
-        error: BaseException | None = None
-        detail = None
         try:
-            if len(messages) == 1:
-                _, channel, data = messages[0]
-                response = await publish(http, target.http, self.app, channel, "hx-load", data)
-            else:
-                response = await publish_batch(http, target.http, self.app,
-                                               [{"name": "hx-load", "channel": c, "data": d} for _, c, d in messages])
-            status = response.status_code
-            if status >= 300:
-                detail = response.text[:200]
+            answer = await self.driver.publish(http, target.http, self.app, [(c, d) for _, c, d in messages])
         except asyncio.CancelledError as exc:
             # Cancelled in flight (the run is stopping): still one journal line per scheduled publish.
             self._journal(target, messages, sent, None, "harness", f"cancelled in flight: {exc}"[:200])
             raise
         except Exception as exc:  # httpx errors, and any other: every scheduled publish ends journaled
-            error = exc
-            detail = f"{type(exc).__name__}: {exc}"[:200]
-        self._journal(target, messages, sent, status, classify(status, error), detail)
+            self._journal(target, messages, sent, None, classify(None, exc), f"{type(exc).__name__}: {exc}"[:200])
+            return
+        self._journal(target, messages, sent, answer.status, answer.error, answer.detail)
 
     def _journal(self, target: PublishTarget, messages: list[tuple[int, str, str]], sent: float,
                  status: int | None, cls: str | None, detail: str | None) -> None:

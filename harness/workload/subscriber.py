@@ -1,23 +1,23 @@
-"""A WebSocket subscriber (protocol 7) with its own reconnect, every step journaled.
+"""A WebSocket subscriber (its system's protocol, through a driver) with its own reconnect, every step
+journaled in the same protocol-neutral events whatever the protocol.
 
-Built on the `websockets` library, an implementation independent of the server's aiohttp, so the two
-check each other. Reconnects back off from 0.2 s to 2 s (the library's own loop would wait up to 60 s)
+Built on the `websockets` library, an implementation independent of the servers', so the two check
+each other. Reconnects back off from 0.2 s to 2 s (the library's own loop would wait up to 60 s)
 and resubscribe every channel.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from harness.journal import JournalWriter
-from harness.workload.client import ProtocolError, PusherSocket
+from harness.workload.client import App, ProtocolError
 from harness.workload.message import Stamp, decode, encode
-from harness.workload.signing import channel_auth
+from harness.workload.protocols.base import Driver, Incoming
 
 CHURN = "churn"   # the disconnect reason of a subscriber the load closed on purpose
 
@@ -27,17 +27,17 @@ class Subscriber:
     sub_id: str
     node: str                              # node name, for the journal
     ws_url: str                            # ws://127.0.0.1:PORT
-    key: str
+    app: App
     channels: list[str]
     journal: JournalWriter
+    driver: Driver
     on_receive: Callable[[float], None] | None = None   # latency ms, for live progress
-    secret: str | None = None              # signs private-/presence- subscriptions, as an app's auth endpoint
     scope: str = ""                        # prefix of journaled channels: tells apps apart (tenant isolation)
     run_id: str = ""                       # stamped into client events
-    client_events_per_s: float = 0.0       # client-* events sent on each channel, journaled as publishes
+    client_events_per_s: float = 0.0       # client events sent on each channel, journaled as publishes
     connected: bool = False
     subscribed: int = 0
-    _socket: PusherSocket | None = field(default=None, repr=False)
+    _connection: Any = field(default=None, repr=False)
     _churning: bool = False
     _client_seq: int = 0
 
@@ -69,17 +69,17 @@ class Subscriber:
 
     async def churn(self) -> None:
         """Close the connection on purpose (connection churn); the subscriber reconnects as after a drop."""
-        if self._socket is not None and self._socket.ws is not None and self.connected:
+        if self._connection is not None and self.connected:
             self._churning = True
-            await self._socket.ws.close()
+            await self._connection.close()
 
     async def _session(self, deadline: float) -> None:
-        async with PusherSocket(self.ws_url, self.key) as socket:
-            self._socket = socket
+        async with self.driver.connect(self.ws_url, self.app, self.sub_id) as socket:
+            self._connection = socket
             self.connected = True
             self.journal.append("ws_connect", sub=self.sub_id, node=self.node, socket_id=socket.socket_id)
             for channel in self.channels:
-                await socket.request_subscribe(channel, *self._auth(socket.socket_id, channel))
+                await socket.request_subscribe(channel)
             sender = asyncio.create_task(self._client_events(socket)) if self.client_events_per_s else None
             try:
                 while True:
@@ -87,26 +87,19 @@ class Subscriber:
                     if remaining <= 0:
                         return
                     try:
-                        frame = await socket.next_frame(remaining)
+                        found = await socket.next_incoming(remaining)
                     except ProtocolError as exc:  # journaled as evidence; the connection goes on
                         self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
                         continue
-                    self._handle(frame)
+                    self._handle(found)
             finally:
-                self._socket = None
+                self._connection = None
                 if sender:
                     sender.cancel()
                     await asyncio.gather(sender, return_exceptions=True)
 
-    def _auth(self, socket_id: str, channel: str) -> tuple[str | None, str | None]:
-        """(auth, channel_data) of a subscribe: signed for private-/presence- channels (user id: the sub id)."""
-        if self.secret is None or not channel.startswith(("private-", "presence-")):
-            return None, None
-        data = json.dumps({"user_id": self.sub_id}) if channel.startswith("presence-") else None
-        return channel_auth(self.key, self.secret, socket_id, channel, data), data
-
-    async def _client_events(self, socket: PusherSocket) -> None:
-        """Send client-hx events on every subscribed channel, each journaled as a publish by this sub.
+    async def _client_events(self, socket: Any) -> None:
+        """Send client events on every subscribed channel, each journaled as a publish by this sub.
 
         A client event is acknowledged by nobody: `t` is its send time, and the sender itself is not
         expected to receive it (the `origin` field)."""
@@ -119,21 +112,24 @@ class Subscriber:
                 sent = self.journal.clock.now()
                 seq = self._client_seq
                 self._client_seq += 1
-                await socket.send("client-hx", encode(Stamp(self.run_id, pub, seq, sent)), channel)
+                await socket.send_client_event(channel, encode(Stamp(self.run_id, pub, seq, sent)))
                 self.journal.append("publish", t=sent, pub=pub, seq=seq, channel=self.scope + channel, node=self.node,
                                     sent=round(sent, 6), ok=True, status=None, error=None, origin=self.sub_id)
 
-    def _handle(self, frame: dict) -> None:
-        event = frame.get("event", "")
-        if event == "pusher_internal:subscription_succeeded":
+    def _handle(self, found: Incoming) -> None:
+        if found.kind == "subscribed":
             self.subscribed += 1
-            self.journal.append("ws_subscribed", sub=self.sub_id, channel=self.scope + str(frame.get("channel")))
-        elif event == "pusher:error":
-            self.journal.append("ws_error", sub=self.sub_id, data=frame.get("data"))
-        elif not event.startswith("pusher"):
+            self.journal.append("ws_subscribed", sub=self.sub_id, channel=self.scope + str(found.channel))
+        elif found.kind == "unsubscribed":
+            self.subscribed -= 1
+            self.journal.append("ws_unsubscribed", sub=self.sub_id, channel=self.scope + str(found.channel),
+                                reason=found.data)
+        elif found.kind == "error":
+            self.journal.append("ws_error", sub=self.sub_id, data=found.data)
+        elif found.kind == "message":
             t = self.journal.clock.now()
-            stamp = decode(frame.get("data"))
-            channel = self.scope + str(frame.get("channel"))
+            stamp = decode(found.data)
+            channel = self.scope + str(found.channel)
             if stamp is None:
                 self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=channel, run=None,
                                     pub=None, seq=-1, sent=None)

@@ -77,6 +77,12 @@ def test_run_killed_mid_phase_leaves_a_judgeable_journal_and_nothing_after_down(
     run_id = json.loads(journal.read_text().splitlines()[0])["run_id"]
     try:
         assert leftovers(run_id), "the killed run's cluster should still be there before down"
+        # `harness ps` says the cluster is orphaned, and in what state the killed run left it.
+        ps = harness("ps", "--json")
+        status = next(c["status"] for c in json.loads(ps.stdout) if c["run_id"] == run_id)
+        assert status["orphaned"] and status["scope"].startswith("test-"), status
+        assert [f for f in status["faults"] if f.startswith("latency toxic hx-slow-1 on node")], status
+        assert "ORPHANED" in harness("ps").stdout
         refused = harness("report", str(journal))
         assert refused.returncode == 3 and "incomplete" in refused.stderr, refused.stderr
         report = harness("report", "--partial", str(journal))

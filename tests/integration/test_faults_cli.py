@@ -40,6 +40,11 @@ def test_faults_by_hand_are_remembered_reverted_and_undone_by_down(cluster, tmp_
     assert [entry["spec"]["name"] for entry in state] == ["pause", "recreate-env"]
     assert state[1]["memo"]["original"]["name"]          # what revert re-creates, kept on disk
 
+    # `harness ps` shows both faults, read from the cluster itself; its owner (this test) is alive.
+    ps = next(x for x in json.loads(harness("ps", "--json").stdout) if x["run_id"] == c.run_id)["status"]
+    assert "node1 paused" in ps["faults"] and "upstream re-created by recreate-env (recreate-env)" in ps["faults"], ps
+    assert not ps["orphaned"]
+
     twice = harness("fault", "inject", "pause", "--project", e.project, "--target", "node2")
     assert twice.returncode == 2 and "is active already" in twice.stderr
 

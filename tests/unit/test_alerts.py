@@ -46,7 +46,7 @@ def test_parse_fires_after_phase_and_fault_and_silent():
     ("alert X fires within 30s after fault nope", "unknown fault 'nope'; allowed: misconf-1"),
     ("alert X fires within soon after phase misconf", "cannot read the duration 'soon'"),
     ("alert X silent during nowhere", "unknown window 'nowhere'"),
-    ("alert X shouts", "cannot read 'alert X shouts'; write 'alert <Name> fires"),
+    ("alert X shouts", "cannot read 'alert X shouts'; write 'alert <Name|*> fires"),
 ])
 def test_parse_errors_say_what_is_allowed(text, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("*", r"\*")):
@@ -159,3 +159,12 @@ def test_the_notifications_starts_at_refines_the_polled_firing_time():
                      arrived_t=15.2, starts_t=14.05))
     [e] = alerts.history(events).episodes
     assert (e.firing_t, e.notified_t) == (14.05, 15.2)
+
+
+def test_any_alert_fires_within_is_met_by_the_first_alert_of_any_name():
+    h = alerts.history(episode_events("B", pending=15.0, firing=17.0) + episode_events("A", pending=30.0, firing=31.0))
+    e = parse("alert * fires within 5s after fault misconf-1")
+    assert e.alert == alert_expect.ANY
+    assert alert_expect.judge(e, h, WINDOWS, {"misconf-1": 14.0})[:2] == (True, 3.0)
+    passed, observed, evidence = alert_expect.judge(e, h, WINDOWS, {"misconf-1": 1.0})
+    assert not passed and "fired only after 16.0 s" in evidence

@@ -28,9 +28,9 @@ def promtool(*args: str, cwd: Path = PROM) -> subprocess.CompletedProcess:
     return subprocess.run([PROMTOOL or "promtool", *args], capture_output=True, text=True, cwd=cwd, timeout=60)
 
 
-def test_there_are_the_two_rule_sets_and_a_test_file_for_each():
-    assert [p.stem for p in RULE_FILES] == ["baseline", "hardened"]
-    assert [p.name for p in TEST_FILES] == ["baseline_test.yml", "hardened_test.yml"]
+def test_there_are_the_rule_sets_and_a_test_file_for_each():
+    assert [p.stem for p in RULE_FILES] == ["baseline", "centrifugo-baseline", "centrifugo-hardened", "hardened"]
+    assert [p.name for p in TEST_FILES] == [f"{p.stem}_test.yml" for p in RULE_FILES]
 
 
 @pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.stem)
@@ -134,7 +134,7 @@ def test_alert_expectation_after_a_fault_by_its_default_name():
 @pytest.mark.parametrize("cluster, expect, message", [
     ("", "  - \"alert RedisDown silent during steady\"", "s.yaml:12: expect[0]: alert expectations need cluster: {monitoring: true}"),
     ("  rules: hardened", "  - \"alert Nope silent during steady\"", "s.yaml:12: expect[0]: rule set 'hardened' has no alert 'Nope'"),
-    ("  rules: gold", "  - \"alert RedisDown silent during steady\"", "s.yaml:4: cluster.rules: unknown rule set 'gold'; allowed: baseline, hardened"),
+    ("  rules: gold", "  - \"alert RedisDown silent during steady\"", "s.yaml:4: cluster.rules: unknown rule set 'gold'; allowed: baseline, centrifugo-baseline, centrifugo-hardened, hardened"),
     ("  monitoring: false\n  rules: hardened", "  - \"steady: publish.ok >= 0\"", "cluster.rules: only meaningful with"),
     ("  monitoring: true\n  scrape_interval: 100ms", "  - \"steady: publish.ok >= 0\"", "cluster.scrape_interval: must be from 500ms to 15s"),
     ("  rules: hardened", "  - \"alert RedisDown fires within 5s after phase later\"", "unknown phase 'later'; allowed: fault, steady"),

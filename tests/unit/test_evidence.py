@@ -121,7 +121,7 @@ def test_a_scenario_without_expectations_is_refused(tail, tmp_path, capsys):
 def write(tmp_path: Path, j: Journal, s_text: str) -> Path:
     path = tmp_path / "journal.jsonl"
     j.events[0]["source"] = s_text
-    path.write_text("".join(json.dumps(e) + "\n" for e in j.sorted()))
+    path.write_text("".join(json.dumps({"wall": 1.7e9 + e["t"], **e}) + "\n" for e in j.sorted()))
     return path
 
 

@@ -24,7 +24,7 @@ def test_harness_report_imports_no_docker(tmp_path: Path):
               {"t": 0.0, "kind": "phase_start", "phase": "steady"},
               {"t": 0.2, "kind": "publish", "pub": "p1", "seq": 0, "channel": "c", "sent": 0.1, "ok": True},
               {"t": 1.0, "kind": "phase_end", "phase": "steady"}, {"t": 1.1, "kind": "run_end", "error": None}]
-    journal.write_text("".join(json.dumps(e) + "\n" for e in events))
+    journal.write_text("".join(json.dumps({"wall": 1.7e9 + e["t"], **e}) + "\n" for e in events))
     out = subprocess.run([sys.executable, "-c", CHECK, str(journal)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     status, loaded = out.stdout.strip().splitlines()[-1].split(" ", 1)
@@ -32,7 +32,7 @@ def test_harness_report_imports_no_docker(tmp_path: Path):
     assert status in {"0", "1"}
 
 
-JUDGE_SIDE = ("journal", "windows", "duration", "percentile", "vocabulary", "counters", "recovery", "alerts",
+JUDGE_SIDE = ("strict_yaml", "journal_schema", "journal", "windows", "duration", "percentile", "vocabulary", "counters", "recovery", "alerts",
               "analysis", "expect", "alert_expect", "judge")
 RUN_SIDE = ("harness.runner", "harness.cluster.cluster", "harness.faults", "harness.workload", "harness.observe",
             "harness.scenario", "harness.report")

@@ -150,7 +150,8 @@ def test_workload_breadth_loads():
     assert (w.apps, w.subscribe.channel_type, w.subscribe.churn_per_s, w.subscribe.client_events_per_s) == (2, "presence", 2, 1)
     # Offsets from the load's start: the steady-state window comes first, and goes back to the base rate.
     assert w.phase_rates == ((0, 10), (2, 10), (5, 30), (9, 10), (14, 10))
-    assert s.cluster_args() == {"nodes": 2, "redis_policy": "degrade", "upstream_policy": "strict"}
+    assert {k: s.cluster_args()[k] for k in ("nodes", "redis_policy", "upstream_policy")} == {
+        "nodes": 2, "redis_policy": "degrade", "upstream_policy": "strict"}
 
 
 @pytest.mark.parametrize("old, new, message", [
@@ -165,3 +166,13 @@ def test_workload_breadth_loads():
 def test_workload_errors_are_located(old, new, message):
     with pytest.raises(ScenarioError, match=message):
         loads(WORKLOAD.replace(old, new, 1))
+
+
+def test_rules_override_replaces_the_files_rule_set_and_checks_its_alerts():
+    baseline = load(ROOT / "scenarios" / "incident-ap4-baseline.yaml")
+    hardened = load(ROOT / "scenarios" / "incident-ap4-baseline.yaml", rules="hardened")
+    assert baseline.monitoring.rule_set == "baseline" and hardened.monitoring.rule_set == "hardened"
+    assert "RedisRefusingCommands" in hardened.monitoring.alerts
+    assert loads(GOOD, rules="baseline").monitoring.rule_set == "baseline"   # monitoring turned on
+    with pytest.raises(ScenarioError, match="rule set 'baseline' has no alert 'RedisCacheErrors'"):
+        load(ROOT / "scenarios" / "incident-ap4-hardened.yaml", rules="baseline")

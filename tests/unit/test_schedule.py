@@ -131,3 +131,12 @@ def test_chaos_errors_name_the_field(change, message):
 def test_a_mapping_parameter_is_not_a_ramp():
     f = read_timed_fault({"kind": "recreate-env", "target": "redis", "env": {"REDIS_PORT": 6380}, "at": "1s"}, 2, "p-1", 5)
     assert f.ramp is None and f.spec.params["env"] == {"REDIS_PORT": "6380"}
+
+
+def test_possible_targets_expand_selectors_and_chaos():
+    faults = (read_timed_fault({"kind": "pause", "target": "any-node"}, 3, "p-1", 20),
+              read_timed_fault({"kind": "latency", "target": "redis", "latency": 5}, 3, "p-2", 20))
+    # CHAOS's latency and reset_peer suit only `redis` (a link); pause suits any-node and the redis container.
+    assert schedule.possible_targets(faults, read_chaos(CHAOS, 3, "p"), 3) == {"node1", "node2", "node3", "redis"}
+    link = (read_timed_fault({"kind": "down", "target": "half-of-nodes.redis"}, 3, "p-1", 20),)
+    assert schedule.possible_targets(link, None, 3) == {"node1.redis", "node2.redis", "node3.redis"}

@@ -1,0 +1,11 @@
+"""`harness hunt`: search the fault catalogue for monitoring gaps — customer impact and no alert.
+
+plan.py      the seeded explorer: which trials to run, a pure function of seed, catalogue and budget
+classify.py  one trial's journal → detected | gap | noise | tolerated | no-evidence, and lying health (pure)
+shrink.py    a gap made smaller (fewer faults, milder magnitudes, shorter) while it stays a gap
+trial.py     a trial as a scenario, run on the hunt's one cluster, which is checked (or recreated) between trials
+hunt.py      the loop: explore within the budget, then shrink every gap; found scenarios
+report.py    hunt.json, hunt.html and the terminal summary
+
+docs/hunt.md explains the classes, thresholds and seeds.
+"""

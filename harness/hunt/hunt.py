@@ -1,0 +1,218 @@
+"""The hunt: explore the plan within the budget, shrink every gap, write each as a regression scenario.
+
+Time: the budget covers everything (cluster start, trials, shrinking, teardown). A trial is started
+only if it fits in what is left, by its planned length plus the largest overhead a trial has shown so
+far. Exploration takes the first EXPLORE_SHARE of the budget; then every gap found is shrunk; then, if
+time is left, exploration goes on, and each new gap is shrunk at once.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from harness.hunt.classify import GAP, NO_EVIDENCE, Classification, Thresholds, classify
+from harness.hunt.plan import Trial, plan
+from harness.hunt.shrink import shrink
+from harness.hunt.trial import Bench, planned_s, scenario_text
+from harness.scenario import ScenarioError, load
+
+EXPLORE_SHARE = 0.55
+FIRST_OVERHEAD_S = 20.0      # a trial's seconds beyond its phases (load start, fault re-creations, reports) until measured
+TEARDOWN_S = 15.0            # kept back for the cluster's removal
+
+
+@dataclass(frozen=True)
+class HuntConfig:
+    seed: int
+    nodes: int
+    rules: str                  # a set's name or an absolute rule file path, as scenarios state it
+    rules_file: Path
+    budget_s: float
+    out: Path
+    thresholds: Thresholds = Thresholds()
+    system: str = "pusher-node"
+    max_trials: int | None = None   # a cap besides the budget (tests, quick looks)
+
+
+@dataclass
+class TrialRecord:
+    name: str                   # t01, t02, …: the order they ran in
+    role: str                   # explore | shrink
+    trial: Trial
+    classification: Classification
+    seconds: float
+    parent: str | None = None   # shrink: the trial whose gap it shrinks
+
+
+@dataclass
+class Gap:
+    found_by: TrialRecord
+    minimal_by: TrialRecord     # the smallest trial still a gap (found_by if nothing smaller was)
+    complete: bool              # False: the budget stopped shrinking before a fixed point
+    same_as: str | None = None  # the gap (its found_by name) this one repeats: not shrunk again
+    scenario: Path | None = None
+    scenario_error: str | None = None   # the emitted scenario did not validate (a harness defect)
+
+
+@dataclass
+class HuntResult:
+    config: HuntConfig
+    trials: list[TrialRecord] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    planned: list[Trial] = field(default_factory=list)
+    cluster_up_s: float = 0.0
+    recreated: int = 0
+    projects: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    stopped: str = ""           # why the hunt ended
+    error: str | None = None
+
+
+def signature(trial: Trial) -> frozenset[tuple[str, str]]:
+    """What makes two gaps the same: their fault kinds and targets."""
+    return frozenset((c.kind, c.target) for c in trial.faults)
+
+
+async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
+    """Run a whole hunt; harness failures end up in `error` (the cluster is always removed)."""
+    started = time.monotonic()
+    t = config.thresholds
+    result = HuntResult(config, planned=plan(config.seed, config.nodes, config.budget_s))
+    queue = list(result.planned)
+    bench = Bench(config.nodes, config.rules, config.rules_file, t, log)
+    overhead = FIRST_OVERHEAD_S
+
+    def left() -> float:
+        return config.budget_s - (time.monotonic() - started)
+
+    def fits(trial: Trial) -> bool:
+        if config.max_trials is not None and len(result.trials) >= config.max_trials:
+            return False
+        return left() >= planned_s(trial, t) + overhead + TEARDOWN_S
+
+    async def run(trial: Trial, role: str, parent: str | None = None) -> TrialRecord:
+        nonlocal overhead
+        name = f"t{len(result.trials) + 1:02d}"
+        ran = await bench.run(trial, name, config.out / "trials" / name)
+        c = classify(ran.events, t)
+        overhead = max(overhead, ran.seconds - planned_s(trial, t))
+        record = TrialRecord(name, role, trial, c, ran.seconds, parent)
+        result.trials.append(record)
+        after = f" (after {c.detected_after_s:.1f} s)" if c.detected_after_s is not None else ""
+        log(f"{name} {role:<7} {trial.describe()} → {c.cls}{after}: {c.reason}"
+            + (" · health green throughout" if c.lying_health else ""))
+        if _interrupted(ran.events):
+            raise KeyboardInterrupt
+        if await bench.ensure_steady(force=not c.steady):
+            log(f"cluster replaced: now {bench.cluster.project if bench.cluster else '-'}")
+        return record
+
+    async def minimise(found: TrialRecord) -> None:
+        if _repeated(found, result.gaps):
+            return
+        records: dict[Trial, TrialRecord] = {}
+
+        async def still_gap(candidate: Trial) -> bool | None:
+            record = await run(candidate, "shrink", found.name)
+            records[candidate] = record
+            return None if record.classification.cls == NO_EVIDENCE else record.classification.cls == GAP
+
+        shrunk = await shrink(found.trial, still_gap, lambda: fits(found.trial))
+        gap = Gap(found, records.get(shrunk.minimal, found), shrunk.complete)
+        result.gaps.append(gap)
+        _write_scenario(gap, config, len(result.gaps))
+
+    async def explore() -> None:
+        record = await run(queue.pop(0), "explore")
+        if record.classification.cls == GAP:
+            pending.append(record)
+
+    pending: list[TrialRecord] = []
+    try:
+        log(f"hunt: seed {config.seed}, rules {config.rules}, {config.nodes} nodes, budget {config.budget_s:g} s; "
+            f"starting the cluster …")
+        up = time.monotonic()
+        await bench.up()
+        result.cluster_up_s = round(time.monotonic() - up, 1)
+        log(f"cluster {bench.cluster.project if bench.cluster else '-'} ready in {result.cluster_up_s:.1f} s")
+        while queue and time.monotonic() < started + EXPLORE_SHARE * config.budget_s and fits(queue[0]):
+            await explore()
+        while True:                    # shrink what was found; then explore on, shrinking each new gap at once
+            pending.sort(key=severity)  # customers hurt most first: the budget may not reach them all
+            while pending:
+                await minimise(pending.pop(0))
+            if not (queue and fits(queue[0])):
+                break
+            await explore()
+        result.stopped = ("the plan is exhausted" if not queue else
+                          "the trial cap is reached" if config.max_trials is not None
+                          and len(result.trials) >= config.max_trials else "the budget is spent")
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        result.stopped = "interrupted"
+    except Exception as exc:  # a cluster that never starts, Docker gone: the hunt's own failure
+        result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        result.stopped = "harness error"
+    finally:
+        result.recreated, result.projects = bench.recreated, bench.projects
+        await bench.down()
+        result.wall_s = round(time.monotonic() - started, 1)
+    for record in pending:          # gaps the budget left no time to shrink: reported as found
+        if not _repeated(record, result.gaps):
+            result.gaps.append(Gap(record, record, False))
+            _write_scenario(result.gaps[-1], config, len(result.gaps))
+    return result
+
+
+def _repeated(found: TrialRecord, gaps: list[Gap]) -> bool:
+    """If an earlier gap had the same faults (found or minimised), list this one as the same; True then."""
+    twin = next((g for g in gaps if signature(found.trial) in
+                 (signature(g.found_by.trial), signature(g.minimal_by.trial))), None)
+    if twin is not None:
+        gaps.append(Gap(found, found, True, same_as=twin.found_by.name))
+    return twin is not None
+
+
+def severity(record: TrialRecord) -> tuple[float, float]:
+    """Sort key, worst first: the fault phase's publish success, then its delivery ratio (None as 1)."""
+    m = record.classification.metrics.get("fault", {})
+    value = lambda key: 1.0 if m.get(key) is None else float(m[key])
+    return value("publish.success_rate"), value("delivery.ratio")
+
+
+def _interrupted(events: list[dict]) -> bool:
+    return any(e["kind"] == "run_end" and e.get("error") == "interrupted" for e in events)
+
+
+def found_scenario(gap: Gap, config: HuntConfig, number: int) -> tuple[str, str]:
+    """(name, YAML) of the regression scenario of a gap: its minimal trial, expected to hurt customers
+    as it did and to be caught by some alert within the deadline."""
+    minimal = gap.minimal_by
+    t = config.thresholds
+    first = minimal.trial.faults[0]
+    name = f"found-{number}-{first.kind}"[:64]
+    impact = minimal.classification.impact
+    expect = [impact[0].expectation()] if impact else []
+    expect.append(f"alert * fires within {t.deadline_s:g}s after fault f1")
+    description = (
+        f"Found by `harness hunt --seed {config.seed} --rules {config.rules}` (trial {gap.found_by.name}: "
+        f"{gap.found_by.trial.describe()}), minimised by trial {minimal.name} to {minimal.trial.describe()}"
+        f"{'' if gap.complete else ' (shrinking stopped by the budget)'}.\n"
+        f"Customers were hurt ({'; '.join(map(str, impact))}) and no alert fired within {t.deadline_s:g} s.\n"
+        f"This scenario fails (exit 1) until the rule set has an alert that fires within {t.deadline_s:g} s of the "
+        f"fault; then name that alert instead of * (docs/hunt.md).\n")
+    return name, scenario_text(minimal.trial, name, config.rules, config.nodes, t, description, expect)
+
+
+def _write_scenario(gap: Gap, config: HuntConfig, number: int) -> None:
+    name, text = found_scenario(gap, config, number)
+    path = config.out / "found" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    gap.scenario = path
+    try:
+        load(path)
+    except ScenarioError as exc:
+        gap.scenario_error = str(exc)

@@ -1,0 +1,188 @@
+"""Centrifugo's protocols (v6): the client protocol as JSON over WebSocket, and the HTTP server API.
+
+Client side: connect with a connection token (an HS256 JWT signed with the server's HMAC key, not
+insecure mode), subscribe by command, receive publications as pushes. The server may put several
+replies and pushes in one WebSocket frame, one JSON object a line; an empty object `{}` is a ping,
+answered with `{}`. A server-side unsubscribe with code >= 2500 (e.g. 2500 "insufficient state" after
+a broker hiccup) asks the client to subscribe again, as Centrifugo's SDKs do.
+
+Server API: POST /api/publish (or /api/batch) with the `X-API-Key` header. Errors come back as
+`{"error": {"code", "message"}}` with HTTP 200: such a publish is failed, error class `api_error`.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import httpx
+import websockets
+
+from harness.workload.client import App, ProtocolError, json_object
+from harness.workload.protocols.base import Answer, Incoming, status_class
+
+TOKEN_TTL_S = 3600
+RESUBSCRIBE_FROM = 2500   # unsubscribe codes from here on ask the client to resubscribe
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def hs256_jwt(claims: dict[str, Any], secret: str) -> str:
+    """A JWT signed with HMAC-SHA256 (header {"alg":"HS256","typ":"JWT"}, compact JSON in claim order)."""
+    compact = lambda doc: _b64url(json.dumps(doc, separators=(",", ":")).encode())
+    signing_input = f"{compact({'alg': 'HS256', 'typ': 'JWT'})}.{compact(claims)}"
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(signature)}"
+
+
+def connection_token(secret: str, user: str, now: float | None = None, ttl_s: int = TOKEN_TTL_S) -> str:
+    """A Centrifugo connection token: user id in `sub`, expiry in `exp` (Unix seconds)."""
+    issued = int(time.time() if now is None else now)
+    return hs256_jwt({"sub": user, "exp": issued + ttl_s}, secret)
+
+
+def parse_frame(raw: str | bytes) -> list[dict[str, Any]]:
+    """The JSON objects of one WebSocket frame: one a line (pure). ProtocolError names a bad line."""
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    return [json_object(line, "line") for line in text.split("\n") if line.strip()]
+
+
+def api_error(doc: Any) -> str | None:
+    """The error of a server API answer (`error`, or the first failed reply of a batch), or None (pure)."""
+    if not isinstance(doc, dict):
+        return "answer is not a JSON object"
+    errors = [doc.get("error")] + [r.get("error") for r in doc.get("replies") or () if isinstance(r, dict)]
+    first = next((e for e in errors if e), None)
+    if first is None:
+        return None
+    if isinstance(first, dict):
+        return f"code {first.get('code')}: {first.get('message')}"
+    return str(first)
+
+
+class CentrifugoConnection:
+    """One client connection; `request_subscribe` and `next_incoming` as the workload needs them."""
+
+    def __init__(self, ws: Any, open_timeout: float) -> None:
+        self.ws = ws
+        self.open_timeout = open_timeout
+        self.socket_id = ""
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[str, str | None]] = {}     # command id → (method, channel)
+        self._queue: deque[dict[str, Any]] = deque()              # lines received, not yet handed over
+
+    async def handshake(self, token: str, name: str) -> None:
+        """Send connect and wait for its reply; ConnectionError if refused."""
+        command_id = await self._send("connect", {"token": token, "name": name})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.open_timeout
+        while True:
+            doc = await self._next_doc(deadline - loop.time())
+            if doc.get("id") != command_id:
+                self._queue.append(doc)
+                continue
+            if "error" in doc:
+                raise ConnectionError(f"connect refused: {_describe(doc['error'])}")
+            self.socket_id = str((doc.get("connect") or {}).get("client", ""))
+            return
+
+    async def request_subscribe(self, channel: str) -> None:
+        await self._send("subscribe", {"channel": channel}, channel)
+
+    async def next_incoming(self, timeout: float) -> Incoming:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            doc = await self._next_doc(deadline - loop.time())
+            if not doc:                       # ping: answer with an empty object
+                await self.ws.send("{}")
+                continue
+            found = await self.interpret(doc)
+            if found is not None:
+                return found
+
+    async def interpret(self, doc: dict[str, Any]) -> Incoming | None:
+        """What one reply or push means to the workload (None: nothing to hand over)."""
+        if "id" in doc:
+            method, channel = self._pending.pop(doc["id"], ("?", None))
+            if "error" in doc:
+                return Incoming("error", channel, f"{method} {channel or ''}: {_describe(doc['error'])}".strip())
+            return Incoming("subscribed", channel) if method == "subscribe" else Incoming("other", channel, method)
+        push = doc.get("push")
+        if not isinstance(push, dict):
+            raise ProtocolError(f"neither a reply, a push nor a ping: {json.dumps(doc)[:80]}")
+        channel = push.get("channel")
+        if isinstance(push.get("pub"), dict):
+            return Incoming("message", channel, push["pub"].get("data"))
+        if isinstance(push.get("unsubscribe"), dict):
+            code = int(push["unsubscribe"].get("code", 0))
+            if code >= RESUBSCRIBE_FROM and channel:
+                await self.request_subscribe(channel)
+            return Incoming("unsubscribed", channel, _describe(push["unsubscribe"]))
+        if isinstance(push.get("disconnect"), dict):
+            return Incoming("error", channel, f"disconnect {_describe(push['disconnect'])}")
+        return Incoming("other", channel, next(iter(push.keys() - {"channel"}), None))
+
+    async def _send(self, method: str, params: dict[str, Any], channel: str | None = None) -> int:
+        command_id = next(self._ids)
+        self._pending[command_id] = (method, channel)
+        await self.ws.send(json.dumps({"id": command_id, method: params}, separators=(",", ":")))
+        return command_id
+
+    async def _next_doc(self, timeout: float) -> dict[str, Any]:
+        if not self._queue:
+            raw = await asyncio.wait_for(self.ws.recv(), max(0.0, timeout))
+            self._queue.extend(parse_frame(raw))
+            if not self._queue:
+                raise ProtocolError("an empty frame")
+        return self._queue.popleft()
+
+
+def _describe(detail: Any) -> str:
+    if isinstance(detail, dict):
+        return f"{detail.get('code')} {detail.get('message') or detail.get('reason') or ''}".strip()
+    return str(detail)
+
+
+class CentrifugoDriver:
+    name = "centrifugo"
+
+    def __init__(self, ws_path: str = "/connection/websocket", open_timeout: float = 5.0) -> None:
+        self.ws_path = ws_path
+        self.open_timeout = open_timeout
+
+    async def publish(self, http: httpx.AsyncClient, base_url: str, app: App,
+                      messages: list[tuple[str, str]]) -> Answer:
+        commands = [{"channel": channel, "data": json.loads(data)} for channel, data in messages]
+        path, body = (("/api/publish", commands[0]) if len(commands) == 1
+                      else ("/api/batch", {"commands": [{"publish": c} for c in commands]}))
+        response = await http.post(base_url + path, content=json.dumps(body, separators=(",", ":")),
+                                   headers={"X-API-Key": app.key, "Content-Type": "application/json"})
+        error = status_class(response.status_code)
+        if error:
+            return Answer(response.status_code, error, response.text[:200])
+        try:
+            refused = api_error(response.json())
+        except ValueError:
+            refused = "answer is not JSON"
+        return Answer(response.status_code, "api_error" if refused else None, refused)
+
+    @asynccontextmanager
+    async def connect(self, ws_url: str, app: App, client: str) -> AsyncIterator[CentrifugoConnection]:
+        ws = await websockets.connect(ws_url + self.ws_path, open_timeout=self.open_timeout, close_timeout=1,
+                                      max_size=1 << 20)
+        try:
+            connection = CentrifugoConnection(ws, self.open_timeout)
+            await connection.handshake(connection_token(app.secret, f"{app.id}-{client}"), "hx-harness")
+            yield connection
+        finally:
+            await ws.close()
