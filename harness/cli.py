@@ -12,10 +12,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, TypeVar
 
 from harness import __version__
-from harness.journal import JournalError, read_journal
+from harness.journal import JOURNAL_NAME, JournalError, iter_journal, iter_run, run_bounds
+from harness.journal_codec import CODECS, SUFFIXES
 from harness import repeat
 from harness.journal_schema import span_problem
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, judge_events
@@ -23,7 +24,9 @@ from harness.params import load_variants, variant
 from harness.scenario import Scenario, ScenarioError
 
 if TYPE_CHECKING:
-    from harness.runner import Runner, RunResult
+    from harness.runner import Runner
+
+T = TypeVar("T")
 
 
 def _err(message: str) -> None:
@@ -37,25 +40,31 @@ def _default_out() -> Path:
 INSIST_S = 0.5
 
 
-async def _run_interruptible(runner: Runner) -> RunResult:
-    """Run a Runner so that SIGINT/SIGTERM interrupt it (its cleanup then runs) instead of killing us.
+async def _run_interruptible(work: Awaitable[T], runner: Runner | None = None) -> T:
+    """Await `work` so that SIGINT/SIGTERM interrupt it (its cleanup then runs) instead of killing us.
 
     Only the first signal interrupts: a second one must not cut the cleanup (fault reverts, teardown)
-    short. The first is remembered on the runner, not read back from the task's `cancelling()`: libraries
-    that cancel the task for their own timeouts (async_timeout) never uncancel it, so that count lies.
-    Until the run has seen the cancellation it is repeated, in case a library swallowed it.
+    short. For a Runner the first is remembered on it, not read back from the task's `cancelling()`:
+    libraries that cancel the task for their own timeouts (async_timeout) never uncancel it, so that count
+    lies; and until the run has seen the cancellation it is repeated, in case a library swallowed it.
+    Without a runner (the hunt, whose trials are runs) the first signal cancels once.
     """
-    task = asyncio.ensure_future(runner.run())
+    task = asyncio.ensure_future(work)
     loop = asyncio.get_running_loop()
+    first = [True]
 
     def insist() -> None:
-        if not task.done() and not runner.stopping:
+        if not task.done() and runner is not None and not runner.stopping:
             task.cancel()
             loop.call_later(INSIST_S, insist)
 
     def on_signal() -> None:
-        if runner.interrupt_requested:
+        if not first[0]:
             _err("still reverting faults and tearing down; please wait")
+            return
+        first[0] = False
+        if runner is None:
+            task.cancel()
         else:
             runner.interrupt_requested = True
             insist()
@@ -69,6 +78,9 @@ async def _run_interruptible(runner: Runner) -> RunResult:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.workers < 0:
+        _err(f"--workers must be 0 or more, got {args.workers}")
+        return EXIT_BAD_INPUT
     try:
         rules = _rules_flag(args.rules)
         scenarios = [s for path in args.scenarios for s in load_variants(path, rules)]
@@ -82,8 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
              "their output directories would collide; rename one")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
-        taken = out / scenario.name / ("run-1" if args.repeat > 1 else "") / "journal.jsonl"
-        if taken.exists():
+        taken = next((out / scenario.name / ("run-1" if args.repeat > 1 else "")).glob(f"{JOURNAL_NAME}*"), None)
+        if taken is not None:
             _err(f"{taken} already holds a run; choose another --out (runs are never overwritten)")
             return EXIT_BAD_INPUT
         try:
@@ -97,11 +109,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         summaries = []
         for k in range(1, args.repeat + 1):
             where = out / scenario.name / (f"run-{k}" if args.repeat > 1 else "")
-            runner = Runner(scenario, where, keep=args.keep, seed=args.seed)
-            result = asyncio.run(_run_interruptible(runner))
+            runner = Runner(scenario, where, keep=args.keep, seed=args.seed, journal_codec=args.journal,
+                            workers=args.workers)
+            result = asyncio.run(_run_interruptible(runner.run(), runner))
             from harness.report.terminal import render
             print(render(result.summary), flush=True)
-            print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
+            print(f"files: {result.out_dir}/{{{runner.journal_file.name},summary.json,junit.xml,report.html}}",
+                  flush=True)
             summaries.append(result.summary)
             if runner.interrupt_requested:
                 if result.summary.get("error") != "interrupted":
@@ -158,36 +172,43 @@ def cmd_list(args: argparse.Namespace) -> int:
     return status
 
 
+def judge_journal(path: Path) -> tuple[dict, bool]:
+    """Re-judge a journal (and its shards) from itself alone: (summary, whether it reached run_end). The
+    journal is read twice, never held: once for its bounds, once streamed to the judge.
+
+    JournalError or ScenarioError when it is not a harness journal."""
+    next(iter_journal(path), None)  # the first line checked against the schema: a clear error for junk
+    bounds = run_bounds(path)
+    start, end = bounds.start, bounds.end
+    if start is None or "source" not in start:
+        raise JournalError(f"{path}: no run_start event with the scenario; is this a harness journal?")
+    if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
+        raise JournalError(f"{path}: its run_start does not carry a scenario; is this a harness journal?")
+    scenario: Scenario = variant(start["source"], Path(str(start.get("path", "<journal>"))),
+                                 str(start.get("scenario")), start.get("monitoring"))
+    declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
+    if problem := span_problem(bounds.first_phase_s, bounds.last_s, declared):
+        raise JournalError(f"{path}: {problem}")
+    error = end.get("error") if end else None
+    try:
+        return judge_events(iter_run(path), scenario, error), end is not None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise JournalError(f"{path}: not a harness journal (an event lacks a field or has the wrong type: "
+                           f"{type(exc).__name__}: {exc})") from None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import write_reports
     from harness.report.terminal import render
     try:
-        events = read_journal(Path(args.journal))
-        start = next((e for e in events if e["kind"] == "run_start"), None)
-        if start is None or "source" not in start:
-            raise JournalError(f"{args.journal}: no run_start event with the scenario; is this a harness journal?")
-        if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
-            raise JournalError(f"{args.journal}: its run_start does not carry a scenario; is this a harness journal?")
-        scenario: Scenario = variant(start["source"], Path(str(start.get("path", "<journal>"))),
-                                     str(start.get("scenario")), start.get("monitoring"))
-        declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
-        if problem := span_problem(events, declared):
-            raise JournalError(f"{args.journal}: {problem}")
+        summary, ended = judge_journal(Path(args.journal))
     except (JournalError, ScenarioError) as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
-    end = next((e for e in reversed(events) if e["kind"] == "run_end"), None)
-    if end is None and not args.partial:
+    if not ended and not args.partial:
         _err(f"{args.journal}: the run is incomplete (no run_end: it was killed); nothing judged. "
              "`harness report --partial` gives the verdicts up to its last line (still exit 3)")
         return EXIT_ERROR
-    error = end.get("error") if end else None
-    try:
-        summary = judge_events(events, scenario, error)
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        _err(f"{args.journal}: not a harness journal (an event lacks a field or has the wrong type: "
-             f"{type(exc).__name__}: {exc})")
-        return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else Path(args.journal).parent
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -199,20 +220,61 @@ def cmd_report(args: argparse.Namespace) -> int:
     return summary["exit_status"]
 
 
-def _system(spec: str):
-    """A built-in system's name, or a YAML file declaring a custom one (docs/systems.md)."""
+def run_journal(run: str) -> Path:
+    """The journal of a run named by its journal, its directory, or a directory holding one run's."""
+    path = Path(run)
+    if path.is_file():
+        return path
+    for name in (JOURNAL_NAME + suffix for suffix in SUFFIXES.values()):
+        if (path / name).is_file():
+            return path / name
+    found = sorted(p for suffix in SUFFIXES.values() for p in path.glob(f"*/{JOURNAL_NAME}{suffix}"))
+    if len(found) == 1:
+        return found[0]
+    raise JournalError(f"{run}: not a run: expected a journal.jsonl, a run directory, or a directory holding "
+                       f"one run{' (it holds ' + str(len(found)) + ': name one)' if found else ''}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.report import compare
+    try:
+        a, b = (judge_journal(run_journal(run))[0] for run in (args.run_a, args.run_b))
+    except (JournalError, ScenarioError) as exc:
+        _err(f"compare: {exc}")
+        return EXIT_BAD_INPUT
+    out = Path(args.out) if args.out else Path("runs") / time.strftime("compare-%Y%m%dT%H%M%SZ", time.gmtime())
+    c = compare.compare(a, b)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.html").write_text(compare.render_html(c))
+    except OSError as exc:
+        _err(f"compare: cannot write to {out}: {exc.strerror}")
+        return EXIT_BAD_INPUT
+    print(compare.render_text(c))
+    print(f"file: {out / 'compare.html'}")
+    return EXIT_PASS
+
+
+def _system_spec(spec: str) -> str | dict:
+    """`--system` as a scenario's `system:` field: a built-in system's name, or the declaration a YAML
+    file holds (docs/systems.md); ValueError when the file cannot be read."""
     import yaml
-    from harness import systems
     if spec.endswith((".yaml", ".yml")):
         try:
-            declared = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+            return yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ValueError(f"{spec}: cannot read the system declaration: {exc}") from None
-        try:
-            return systems.resolve(declared)
-        except ValueError as exc:
-            raise ValueError(f"{spec}: {exc}") from None
-    return systems.resolve(spec)
+    return spec
+
+
+def _system(spec: str):
+    """The system `--system` names (docs/systems.md); ValueError saying what is wrong."""
+    from harness import systems
+    declared = _system_spec(spec)
+    try:
+        return systems.resolve(declared)
+    except ValueError as exc:
+        raise ValueError(f"{spec}: {exc}" if isinstance(declared, dict) else str(exc)) from None
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -305,9 +367,15 @@ def cmd_fault_list(args: argparse.Namespace) -> int:
 
 def cmd_fault_inject(args: argparse.Namespace) -> int:
     from harness.faults import manual
+    from harness.gameday import commands
     try:
         raw = {"kind": args.kind, **manual.parse_params(args.param)}
         raw.update({k: v for k, v in (("target", args.target), ("name", args.name)) if v is not None})
+        status = commands.via_game_day("fault inject", args.project, {"op": "inject", "fault": raw}, lambda a: print(
+            f"injected {a['name']} ({a['kind']} on {a['target']}): {a['evidence']}\n"
+            f"revert it with: harness fault revert --project {args.project} {a['name']}"))
+        if status is not None:
+            return status
         spec, evidence = asyncio.run(manual.inject(args.project, raw))
     except ValueError as exc:
         _err(f"fault inject: {exc}")
@@ -325,7 +393,12 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
     if args.all == (args.name is not None):
         _err("fault revert: name one fault, or pass --all")
         return EXIT_BAD_INPUT
+    from harness.gameday import commands
     try:
+        status = commands.via_game_day("fault revert", args.project, {"op": "revert", "name": args.name}, lambda a: print(
+            f"reverted: {', '.join(a['reverted']) or 'nothing was active'}"))
+        if status is not None:
+            return status
         done = asyncio.run(manual.revert(args.project, args.name))
     except ValueError as exc:
         _err(f"fault revert: {exc}")
@@ -335,6 +408,22 @@ def cmd_fault_revert(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     print(f"reverted: {', '.join(done) or 'nothing was active'}")
     return EXIT_PASS
+
+
+def cmd_gameday(args: argparse.Namespace) -> int:
+    from harness.gameday import commands
+    try:
+        _system(args.system)
+        system = _system_spec(args.system)   # as the game day's scenario states it (recorded in its journal)
+    except ValueError as exc:
+        _err(f"gameday: --system: {exc}")
+        return EXIT_BAD_INPUT
+    return commands.cmd_gameday(args, system, _run_interruptible)
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from harness.gameday import commands
+    return commands.cmd_note(args)
 
 
 def cmd_ps(args: argparse.Namespace) -> int:
@@ -402,7 +491,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     config = HuntConfig(seed, args.nodes, _rules_flag(args.rules) or args.rules, rules_file, budget, out,
                         Thresholds(args.success_rate, args.delivery_ratio, args.latency_ms, deadline, args.min_publishes),
                         args.system, args.max_trials)
-    result = asyncio.run(_run_cancellable(hunt(config, lambda m: print(m, file=sys.stderr, flush=True))))
+    result = asyncio.run(_run_interruptible(hunt(config, lambda m: print(m, file=sys.stderr, flush=True))))
     doc = report.write(result)
     print(report.terminal(doc), flush=True)
     print(f"files: {out}/{{hunt.json,hunt.html,found/,trials/}}", flush=True)
@@ -442,6 +531,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--keep", action="store_true", help="leave the cluster running after the run")
     run.add_argument("--rules", metavar="SET|FILE",
                      help="judge with this rule set (baseline, hardened) or rule file instead of the scenario's")
+    run.add_argument("--journal", choices=("auto", *CODECS), default="auto",
+                     help="how the journal is stored: auto (default) compresses with zstd when the scenario "
+                          "declares 1,000 events/s or more; plain, zstd or gzip force one")
+    run.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="run the load's subscribers in N processes, each journaling its own shard "
+                          "(default 0: all in the harness's process, enough for small runs)")
     run.add_argument("--seed", type=int, metavar="N",
                      help="seed of every fault schedule (replays a run's faults exactly; default: the scenario's, "
                           "else drawn and printed)")
@@ -463,6 +558,12 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--partial", action="store_true",
                         help="judge a journal without run_end (a killed run) up to its last line; exit 3 still")
     report.set_defaults(func=cmd_report)
+
+    comp = sub.add_parser("compare", help="two runs side by side: alerts, detection times, customer impact per fault")
+    comp.add_argument("run_a", metavar="RUN_A", help="a journal.jsonl, or a run directory")
+    comp.add_argument("run_b", metavar="RUN_B")
+    comp.add_argument("--out", metavar="DIR", help="where to write compare.html (default runs/compare-<UTC time>)")
+    comp.set_defaults(func=cmd_compare)
 
     up = sub.add_parser("up", help="start a cluster and leave it running")
     up.add_argument("--nodes", type=int, default=3, choices=(1, 2, 3))
@@ -503,6 +604,31 @@ def parser() -> argparse.ArgumentParser:
     frevert.add_argument("--project", required=True, metavar="P")
     frevert.add_argument("--all", action="store_true")
     frevert.set_defaults(func=cmd_fault_revert)
+
+    gameday = sub.add_parser("gameday", help="a live cluster under load for faults by hand, with a live page")
+    gameday.add_argument("--nodes", type=int, default=3, choices=(1, 2, 3))
+    gameday.add_argument("--system", default="pusher-node", metavar="NAME|FILE.yaml",
+                         help="the system under test: pusher-node (default), centrifugo, or a YAML file declaring your own")
+    gameday.add_argument("--monitoring", action="store_true",
+                         help="add Prometheus, redis_exporter, Alertmanager and the alert sink (rule set baseline)")
+    gameday.add_argument("--rules", metavar="SET|FILE", help="rule set (baseline, hardened) or rule file; implies --monitoring")
+    for dependency in ("redis", "upstream"):
+        gameday.add_argument(f"--{dependency}-policy", choices=("strict", "degrade"), default="strict",
+                             help=f"what the nodes do when {dependency} fails (docs/node.md; default strict)")
+    gameday.add_argument("--rate", type=float, default=20.0, help="publishes a second (default 20)")
+    gameday.add_argument("--for", dest="for_", metavar="DURATION",
+                         help="end by itself after this long (e.g. 30m; default 4h); Ctrl-C ends it sooner")
+    gameday.add_argument("--faults", metavar="SCENARIO.yaml", help="offer this scenario's faults as a menu")
+    gameday.add_argument("--out", metavar="DIR", help="output directory (default runs/<UTC time>); writes DIR/gameday/")
+    gameday.add_argument("--keep", action="store_true", help="leave the cluster running afterwards")
+    gameday.add_argument("--page-port", type=int, default=0, metavar="PORT",
+                         help="the live page's port on 127.0.0.1 (default: a free one)")
+    gameday.set_defaults(func=cmd_gameday)
+
+    note = sub.add_parser("note", help="add a note to a running game day's journal")
+    note.add_argument("text", nargs="+", metavar="TEXT")
+    note.add_argument("--project", required=True, metavar="P")
+    note.set_defaults(func=cmd_note)
 
     hunt = sub.add_parser("hunt", help="search the fault catalogue for monitoring gaps (impact, no alert)")
     hunt.add_argument("--system", default="pusher-node", help="the system under test (default pusher-node)")

@@ -5,9 +5,9 @@ Docker code: `harness report` re-judges a journal on a machine without Docker. d
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from harness import alert_expect, analysis, expect, guardrail
+from harness import alert_expect, analysis, expect, guardrail, story
 from harness import expect_forms as forms
 from harness.counters import SATURATED_LAG_MS
 from harness.windows import WHOLE_RUN
@@ -22,27 +22,33 @@ SATURATED_SHARE = 0.05
 INCOMPLETE = "incomplete journal: no run_end (the run was killed); its verdicts are partial"
 
 
-def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | None = None) -> dict[str, Any]:
-    """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status.
+def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: str | None = None) -> dict[str, Any]:
+    """The summary of a journal (a list, or a stream such as `iter_journal`: read once): metrics per
+    phase and for the run, verdicts, faults, exit status.
 
     Exit 3 (verdict `error`) when the run failed (`error`), when the journal never reached `run_end`
     (verdicts are still given: `harness report --partial`), or when the harness was saturated.
     """
     scrape_s = scenario.monitoring.scrape_interval_s if scenario.monitoring else 1.0
     max_gap = alert_expect.WATCH_GAP_SCRAPES * scrape_s
-    a = analysis.analyse(events, scenario.windows, recovery=scenario.recovery, watch_gap_s=max_gap)
+    kept: list[dict[str, Any]] = []   # what the story needs, kept while the analysis reads a stream once
+    wanted = expect.node_windows(scenario.expectations)
+    if wanted:
+        events = list(events)   # the node views read the journal again
+    aborts: list[dict[str, Any]] = []
+    a = analysis.analyse(_aborts(_keeping(events, kept), aborts), scenario.windows, recovery=scenario.recovery, watch_gap_s=max_gap)
     spans = {w.name: (w.start, w.end) for w in [*a.windows, *a.named]}
     # `run` for alerts: from the first phase to the last phase's end (the watcher stops at the drain).
     spans[WHOLE_RUN] = (a.windows[0].start, a.windows[-1].end) if a.windows else (0.0, 0.0)
     fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
     reverts = {f["name"]: f["reverted_s"] for f in a.faults}
     alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins, reverts)
-    metrics = {**a.metrics, **node_metrics(events, scenario, expect.node_windows(scenario.expectations))}
+    metrics = {**a.metrics, **(node_metrics(events, scenario, wanted) if wanted else {})}
     spans.update({w: spans[w.split(forms.NODE_SEP)[0]] for w in metrics if forms.NODE_SEP in w
                   and w.split(forms.NODE_SEP)[0] in spans})
     # A failed run is not judged; a cut-short or saturated one is, its verdicts shown but not trusted.
     verdicts = expect.judge_all(scenario.expectations, metrics, alert_context, a.timeline) if error is None else []
-    verdicts += guardrail.abort_verdicts(events) if error is None else []   # a run a guardrail ended
+    verdicts += guardrail.abort_verdicts(aborts) if error is None else []   # a run a guardrail ended
     if error is None and not a.complete:
         error = INCOMPLETE
     if error is None:
@@ -66,6 +72,7 @@ def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | 
         "expectations": [v.to_json() for v in verdicts],
         "faults": a.faults,
         "timeline": a.timeline,
+        "story": story.story(kept, a.faults, a.timeline, a.alerts),
         **({"alerts": alert_expect.summary([e for e in scenario.expectations
                                             if isinstance(e, alert_expect.AlertExpectation)],
                                            a.alerts, spans, a.faults, max_gap, a.origins)}
@@ -80,6 +87,32 @@ def node_metrics(events: list[dict[str, Any]], scenario: Scenario, wanted: set[s
         seen = analysis.analyse(forms.node_events(events, node), scenario.windows, recovery=scenario.recovery)
         out.update({f"{window}{forms.NODE_SEP}{node}": values for window, values in seen.metrics.items()})
     return out
+
+
+def _keeping(events: Iterable[dict[str, Any]], kept: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The events, passed on; into `kept` go the few the story reads (probes, notes, fault injections,
+    failed publishes) and the latest event (the story's end)."""
+    latest = None
+    for e in events:
+        kind = e["kind"]
+        if kind in STORY_KINDS or (kind == "publish" and not e.get("ok")):
+            kept.append(e)
+        if latest is None or e["t"] >= latest["t"]:
+            latest = e
+        yield e
+    if latest is not None and (not kept or kept[-1] is not latest):
+        kept.append(latest)
+
+
+def _aborts(events: Iterable[dict[str, Any]], out: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The events, passed on; the guardrails' `abort` events into `out`."""
+    for e in events:
+        if e["kind"] == "abort":
+            out.append(e)
+        yield e
+
+
+STORY_KINDS = frozenset({"probe", "note", "fault_injected"})
 
 
 def saturation(run: dict[str, Any]) -> str | None:

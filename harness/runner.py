@@ -18,10 +18,11 @@ from typing import Callable
 from harness import analysis, expect, schedule
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
-from harness.faults.catalog import FAULT_KINDS
+from harness.faults.catalog import journal_fields
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
-from harness.journal import Clock, JournalWriter, read_journal
+from harness import journal_codec
+from harness.journal import Clock, JournalWriter, iter_run, journal_path
 from harness.judge import judge_events
 from harness.loop_lag import sample_loop_lag
 from harness.observe.infra import InfraWatch, watched_parts
@@ -61,6 +62,9 @@ class Runner:
     scenario: Scenario
     out_dir: Path
     keep: bool = False
+    journal_codec: str = "auto"              # plain, zstd, gzip, or auto: zstd at high declared rates
+    journal_file: Path = field(init=False)   # where the run's journal went (its name tells the codec)
+    workers: int = 0                         # subscriber processes (each journals a shard); 0: all in this one
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
     interrupt_requested: bool = False   # set by whoever delivers SIGINT/SIGTERM (the CLI), before cancelling
     stopping: bool = False              # the run has seen its cancellation, or is cleaning up anyway
@@ -86,7 +90,9 @@ class Runner:
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
         cluster = self.running[0] if self.running else Cluster(keep=self.keep, **s.cluster_args())
-        journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
+        codec = journal_codec.choose(self.journal_codec, declared_events_per_s(s))
+        journal = JournalWriter(journal_path(self.out_dir, codec), Clock(), codec=codec)
+        self.journal_file = journal.path
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
         recorded = ({"monitoring": {"rule_set": s.monitoring.rule_set, "rules_file": str(s.monitoring.rules_file),
@@ -185,7 +191,7 @@ class Runner:
         s = self.scenario
         w = s.workload
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
-        progress = Progress(journal.clock, self.log)
+        progress = self._progress(journal)
         lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
         monitor = GuardrailMonitor(s.abort_when, journal.clock.now) if s.abort_when else None
 
@@ -200,7 +206,7 @@ class Runner:
             self._abort_reason = reason
             self._abort.set()
 
-        load = build_load(w, endpoints, journal, bound_s, published, progress.received)
+        load = build_load(w, endpoints, journal, bound_s, published, progress.received, self.workers)
         progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
         guard: asyncio.Task | None = None
@@ -215,12 +221,7 @@ class Runner:
             await load.start(SUBSCRIBE_TIMEOUT_S)
             if monitor:
                 guard = asyncio.create_task(monitor.watch(trip))
-            for phase in s.phases:
-                await self._phase(phase, faults, journal, active, progress)
-                if phase.name == STEADY_BEFORE:
-                    self._check_steady(journal)
-                if watcher and watcher.error:
-                    raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
+            await self._walk(faults, journal, active, progress, watcher)
             await load.stop_publishing()
             # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
             journal.append("drain_start", seconds=w.grace_s)
@@ -244,6 +245,20 @@ class Runner:
             await load.close()
             await asyncio.gather(ticker, lag, probing, return_exceptions=True)
             journal.flush()
+
+    def _progress(self, journal: JournalWriter) -> Progress:
+        """The line a second in the terminal (a game day prints its own: harness/gameday/session.py)."""
+        return Progress(journal.clock, self.log)
+
+    async def _walk(self, faults: FaultContext, journal: JournalWriter, active: list[Fault], progress: Progress,
+                    watcher: AlertWatcher | None) -> None:
+        """The scenario's phases in turn, under load (a game day walks its own: harness/gameday/session.py)."""
+        for phase in self.scenario.phases:
+            await self._phase(phase, faults, journal, active, progress)
+            if phase.name == STEADY_BEFORE:
+                self._check_steady(journal)
+            if watcher and watcher.error:
+                raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
 
     async def _phase(self, phase, faults: FaultContext, journal: JournalWriter, active: list[Fault],
                      progress: Progress) -> None:
@@ -276,7 +291,7 @@ class Runner:
     def _check_steady(self, journal: JournalWriter) -> None:
         """The steady-state hypothesis, judged on its window before any fault: not steady, nothing injected."""
         journal.flush()
-        a = analysis.analyse(read_journal(journal.path), recovery=self.scenario.recovery)
+        a = analysis.analyse(iter_run(journal.path), recovery=self.scenario.recovery)
         failed = [v for v in expect.judge_all(self.scenario.steady_state, a.metrics) if not v.passed]
         journal.append("steady_state", holds=not failed, evidence=[v.evidence for v in failed])
         if failed:
@@ -290,10 +305,7 @@ class Runner:
         spec = step.fault
         if step.action == schedule.INJECT:
             fault = make_fault(spec, faults)
-            # stream and toxicity mean something for Toxiproxy toxics only.
-            toxic = {"stream": spec.stream, "toxicity": spec.toxicity} if FAULT_KINDS[spec.kind].toxic_type else {}
-            journal.append("fault_injected", fault=spec.name, fault_kind=spec.kind, target=spec.target,
-                           phase=phase, params=spec.params, planned_s=step.t, **toxic)
+            journal.append("fault_injected", **journal_fields(spec), phase=phase, planned_s=step.t)
             active.append(fault)
             mine[spec.name] = fault
             await fault.inject()
@@ -330,11 +342,22 @@ class Runner:
             active.remove(fault)
 
     def _judge(self, error: str | None, timings: dict[str, float]) -> RunResult:
-        events = read_journal(self.out_dir / "journal.jsonl")
-        result = judge_events(events, self.scenario, error)
+        # Streamed: a long run's journal is judged without being held in memory.
+        result = judge_events(iter_run(self.journal_file), self.scenario, error)
         result["timings"] = timings
         write_reports(self.out_dir, result)
         return RunResult(self.out_dir, result, result["exit_status"])
+
+
+def declared_events_per_s(scenario: Scenario) -> float:
+    """The journal's event rate at the scenario's peak declared load: each publish, and its receipt
+    by every subscriber of its channel."""
+    w = scenario.workload
+    shape = w.publish.shape
+    peak = max((shape.rate, *shape.steps)) + (shape.burst_size / shape.burst_every_s if shape.burst_size else 0)
+    subscribers = w.subscribe.per_node * scenario.nodes
+    receivers = subscribers / w.publish.channels if w.subscribe.spread else subscribers
+    return peak * (1 + receivers)
 
 
 async def _to_the_end(coro):

@@ -47,19 +47,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("tenant-leak", "Local delivery looks subscribers up by channel name alone, forgetting the app: "
            "one app's messages reach another app's subscribers of the same channel.",
            "pubsub/pubsub/hub.py",
-           'for client in self.members(str(message.get("app_id", "")), str(message.get("channel", ""))):',
-           'for client in [c for (_, name), cs in list(self._by_channel.items())\n'
-           '                       if name == str(message.get("channel", "")) for c in cs]:',
+           'clients = self._by_channel.get((str(message.get("app_id", "")), str(message.get("channel", ""))))',
+           'clients = {c for (_, name), cs in list(self._by_channel.items())\n'
+           '                   if name == str(message.get("channel", "")) for c in cs}',
            ("tenant-isolation-redis-blip",)),
     Mutant("client-event-echo", "The sender's socket is no longer skipped on delivery: client events come "
            "back to their sender.",
            "pubsub/pubsub/hub.py",
-           '            if message.get("socket_id") and client.socket_id == message["socket_id"]:\n                continue\n',
-           "",
+           "            if not (sender and client.socket_id == sender):\n                sent += client.write(frame)\n",
+           "            sent += client.write(frame)\n",
            ("tenant-isolation-redis-blip", "presence-across-nodes-redis-blip")),
-    Mutant("small-outbox", "The per-socket outbox cut from 1000 to 100 frames to save memory: a burst "
-           "closes healthy subscribers as slow consumers.",
-           "pubsub/pubsub/hub.py", "OUTBOX_LIMIT = 1000", "OUTBOX_LIMIT = 100",
+    Mutant("small-outbox", "The slow-consumer limit cut from 1 MiB to 64 KiB of unsent bytes to save memory: "
+           "a burst closes healthy subscribers as slow consumers.",
+           "pubsub/pubsub/hub.py", "WRITE_BUFFER_LIMIT = 1 << 20", "WRITE_BUFFER_LIMIT = 1 << 16",
            ("burst-near-slow-consumer-limit",)),
     Mutant("register-once", "The node adds itself to hx:nodes only on its first snapshot: after Redis "
            "restarts empty, the other nodes never see its presence members again.",

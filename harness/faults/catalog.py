@@ -155,6 +155,12 @@ class FaultSpec:
         return data
 
 
+def journal_fields(spec: FaultSpec) -> dict[str, Any]:
+    """A fault_injected event's fields for a spec (stream and toxicity mean something for toxics only)."""
+    toxic = {"stream": spec.stream, "toxicity": spec.toxicity} if FAULT_KINDS[spec.kind].toxic_type else {}
+    return {"fault": spec.name, "fault_kind": spec.kind, "target": spec.target, "params": spec.params, **toxic}
+
+
 def _param(p: Param, value: Any) -> Any:
     if p.type == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not p.low <= value <= p.high:

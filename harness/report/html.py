@@ -1,17 +1,28 @@
 """report.html: one self-contained page (no scripts, no external files) with the run's story.
 
-Verdict, expectations with evidence, the per-phase table, faults with their times, and plots of the
-1 s timeline (publish success, delivery p99, throughput) with phases shaded and faults marked.
+Verdict, expectations with evidence, the per-phase table, faults with their times, plots of the
+1 s timeline (publish success, delivery p99, throughput) with phases shaded and faults and notes
+marked, then the story (report/story.py): alert and probe lanes on the same time axis and the
+per-fault table.
 """
 from __future__ import annotations
 
 from html import escape
 from typing import Any, Callable
 
+from harness.report.story import render_story
 from harness.report.terminal import COLUMNS, cell
 
 WIDTH, HEIGHT, PAD = 900, 170, 40
 PHASE_FILLS = ("#f3f6fb", "#fdf5ec", "#eef7f0", "#f7eef7")
+
+
+def time_axis(summary: dict) -> Callable[[float], float]:
+    """Run seconds → x on every plot and lane of the page (the timeline's span)."""
+    timeline = summary.get("timeline") or [{"t": 0.0}]
+    t0 = timeline[0]["t"]
+    t1 = max(timeline[-1]["t"] + 1, t0 + 1)
+    return lambda t: PAD + (t - t0) / (t1 - t0) * (WIDTH - 2 * PAD)
 
 
 def _plot(summary: dict, title: str, series: list[tuple[str, str, Callable[[dict], float | None]]],
@@ -19,11 +30,9 @@ def _plot(summary: dict, title: str, series: list[tuple[str, str, Callable[[dict
     timeline = summary.get("timeline") or []
     if not timeline:
         return ""
-    t0 = timeline[0]["t"]
-    t1 = max(timeline[-1]["t"] + 1, t0 + 1)
+    x = time_axis(summary)
     values = [f(b) for _, _, f in series for b in timeline]
     top = fixed_max or max([v for v in values if v is not None] + [1.0]) * 1.1
-    x = lambda t: PAD + (t - t0) / (t1 - t0) * (WIDTH - 2 * PAD)
     y = lambda v: HEIGHT - PAD / 2 - v / top * (HEIGHT - PAD)
     parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{escape(title)}">']
     for i, p in enumerate(summary["phases"]):
@@ -35,6 +44,9 @@ def _plot(summary: dict, title: str, series: list[tuple[str, str, Callable[[dict
             if f.get(key) is not None:
                 parts.append(f'<line x1="{x(f[key]):.1f}" x2="{x(f[key]):.1f}" y1="{PAD / 2}" y2="{HEIGHT - PAD / 2}" '
                              f'stroke="#c0392b" stroke-dasharray="{dash}"><title>{escape(f["name"])} {key[:-2]}</title></line>')
+    for n in (summary.get("story") or {}).get("notes", []):
+        parts.append(f'<line x1="{x(n["t"]):.1f}" x2="{x(n["t"]):.1f}" y1="{PAD / 2}" y2="{HEIGHT - PAD / 2}" '
+                     f'stroke="#2471a3" stroke-width="2"><title>note: {escape(n["text"])}</title></line>')
     for label, colour, f in series:
         points, path = [], []
         for b in timeline:
@@ -105,5 +117,6 @@ td:first-child, th:first-child {{ text-align: left; }}
 <h2>Phases</h2><table><tr>{head}</tr>{rows}</table>
 <h2>Faults</h2><ul>{faults or '<li>none</li>'}</ul>
 <h2>Timeline</h2>{plots}
+{render_story(summary, time_axis(summary), WIDTH)}
 </body></html>
 """

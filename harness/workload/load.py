@@ -14,6 +14,7 @@ from harness.workload.presence import PresenceProbe
 from harness.workload.publisher import PublishTarget, Publisher
 from harness.workload.rate import Shape
 from harness.workload.subscriber import Subscriber
+from harness.workload.workers import Remote, Workers
 
 CANARY_CHANNEL = "hx-canary"
 
@@ -24,9 +25,11 @@ class LoadError(Exception):
 
 @dataclass
 class Load:
-    subscribers: list[Subscriber]
+    subscribers: list[Subscriber | Remote]           # Remote: run by a worker process (`workers`)
     publishers: list[Publisher]
     bound_s: float                                   # every loop stops by itself after this
+    workers: Workers | None = None
+    worker_count: int = 0
     churn_per_s: float = 0.0                         # load subscribers closed and reconnected per second
     probes: list[PresenceProbe] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -35,7 +38,10 @@ class Load:
 
     async def start(self, subscribe_timeout: float = 20.0) -> None:
         """Connect every subscriber, wait until each confirmed all its channels, then start publishing."""
-        self._sub_tasks = [asyncio.create_task(s.run(self.bound_s)) for s in self.subscribers]
+        self._sub_tasks = [asyncio.create_task(s.run(self.bound_s)) for s in self.subscribers
+                           if isinstance(s, Subscriber)]
+        if self.workers:
+            self.workers.start([s for s in self.subscribers if isinstance(s, Remote)], self.worker_count)
         deadline = time.monotonic() + subscribe_timeout
         while missing := [s.sub_id for s in self.subscribers if s.subscribed < len(s.channels)]:
             if time.monotonic() > deadline:
@@ -48,7 +54,7 @@ class Load:
 
     async def _churn(self) -> None:
         """Close one load subscriber after another (never the canary's), at the churn rate, until stopped."""
-        churned = [s for s in self.subscribers if s.sub_id != CANARY]
+        churned = [s for s in self.subscribers if s.sub_id != CANARY and isinstance(s, Subscriber)]
         started = time.monotonic()
         for k in itertools.count():
             if not churned or time.monotonic() - started > self.bound_s:
@@ -72,12 +78,16 @@ class Load:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.workers:
+            await self.workers.stop()
 
 
 def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: float,
                on_publish: Callable[[bool], None] | None = None,
-               on_receive: Callable[[float], None] | None = None) -> Load:
-    """The subscribers and publishers a scenario's workload asks for, on a running cluster.
+               on_receive: Callable[[float], None] | None = None, workers: int = 0) -> Load:
+    """The subscribers and publishers a scenario's workload asks for, on a running cluster; with
+    `workers`, the first app's plain subscribers run in that many processes, each journaling to its own
+    shard (the canary, other apps' and client-event senders stay here).
 
     With several apps, each app gets the same publishers, subscribers and channel names; its journaled
     channels carry the app id (`100004/hx-load-0`), so a message crossing tenants is unexpected."""
@@ -103,9 +113,13 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
             for i in range(w.subscribe.per_node):
                 k = len(subscribers) - mine_start
                 mine = [channels[k % len(channels)]] if w.subscribe.spread else channels
-                subscribers.append(Subscriber(f"{tag}s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app,
-                                              mine, journal, driver, on_receive, scope=scope, run_id=endpoints.run_id,
-                                              client_events_per_s=w.subscribe.client_events_per_s))
+                spec = (f"{tag}s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app, mine)
+                if workers and not scope and not w.subscribe.client_events_per_s:
+                    subscribers.append(Remote(*spec))
+                else:
+                    subscribers.append(Subscriber(*spec, journal, driver, on_receive, scope=scope,
+                                                  run_id=endpoints.run_id,
+                                                  client_events_per_s=w.subscribe.client_events_per_s))
         publishers += [Publisher(f"{tag}p{k + 1}", endpoints.run_id, app,
                                  targets[k % len(targets):] + targets[:k % len(targets)], channels, share, journal,
                                  driver, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
@@ -121,4 +135,6 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
         publishers.append(Publisher(CANARY, endpoints.run_id, app, [PublishTarget(first.name, first.http)],
                                     [CANARY_CHANNEL], Shape("constant", 1.0), journal, driver, w.publish.timeout_s,
                                     max_count=int(bound_s) + 2))
-    return Load(subscribers, publishers, bound_s, w.subscribe.churn_per_s, probes)
+    pool = (Workers(journal.path.parent, journal.codec, journal.clock, bound_s, endpoints.protocol, endpoints.ws_path,
+                    on_receive) if workers else None)
+    return Load(subscribers, publishers, bound_s, pool, workers, w.subscribe.churn_per_s, probes)

@@ -44,7 +44,7 @@ class SwallowingRun:
 def test_one_signal_interrupts_even_after_a_swallowed_cancellation(sig):
     run = SwallowingRun(sig)
     started = time.monotonic()
-    assert asyncio.run(cli._run_interruptible(run)) == "interrupted"
+    assert asyncio.run(cli._run_interruptible(run.run(), run)) == "interrupted"
     assert run.interrupt_requested and time.monotonic() - started < 4
 
 
@@ -66,5 +66,5 @@ class CleanupRun:
 
 
 def test_a_second_signal_does_not_cut_the_cleanup(capsys):
-    assert asyncio.run(cli._run_interruptible(CleanupRun())) == "cleaned up"
+    assert asyncio.run(cli._run_interruptible((r := CleanupRun()).run(), r)) == "cleaned up"
     assert "still reverting faults" in capsys.readouterr().err

@@ -1,0 +1,44 @@
+"""`harness compare`: two hand-made runs of one fault, one detected and one not, side by side."""
+import json
+from pathlib import Path
+
+from harness import cli
+from tests.unit.test_story import journal
+
+SOURCE = "name: {name}\nphases: [{{name: day, duration: 30s}}]\nexpect: ['run: delivery.duplicated == 0']\n"
+
+
+def write_run(directory: Path, name: str, detected: bool) -> Path:
+    events = [e for e in journal() if detected or not (e["kind"].startswith("alert_") or e["kind"] == "note")]
+    events[0] = {**events[0], "source": SOURCE.format(name=name), "path": f"{name}.yaml"}
+    run = directory / name
+    run.mkdir(parents=True)
+    (run / "journal.jsonl").write_text("".join(json.dumps({"wall": 1.8e9 + e["t"], **e}) + "\n" for e in events))
+    return run
+
+
+def test_compare_names_the_alerts_only_one_run_fired(tmp_path, capsys):
+    baseline = write_run(tmp_path / "runs-a", "baseline", detected=False)
+    hardened = write_run(tmp_path / "runs-b", "hardened", detected=True)
+    # A run directory, or the directory holding one run.
+    assert cli.main(["compare", str(baseline), str(tmp_path / "runs-b"), "--out", str(tmp_path / "cmp")]) == 0
+    text = capsys.readouterr().out
+    assert "A: baseline (r)" in text and "B: hardened (r)" in text
+    assert "fault misconf (redis-misconf-unwritable-dir on redis)" in text
+    rows = {line.strip().split("  ")[0]: line.split() for line in text.splitlines() if line.startswith("  ")}
+    assert rows["first firing"][-2:] == ["3.0", "s"] and "–" in rows["first firing"]
+    assert rows["alerts fired"][-2:] == ["none", "RedisCacheErrors"]
+    assert "alerts only A fired: none" in text and "alerts only B fired: RedisCacheErrors" in text
+    html = (tmp_path / "cmp" / "compare.html").read_text()
+    assert "only B fired: RedisCacheErrors" in html and "Fault misconf" in html
+
+
+def test_compare_refuses_what_is_not_a_run(tmp_path, capsys):
+    write_run(tmp_path / "two", "a", detected=True)
+    write_run(tmp_path / "two", "b", detected=True)
+    assert cli.main(["compare", str(tmp_path / "two"), str(tmp_path / "two" / "a"), "--out", str(tmp_path / "c")]) == 2
+    assert "holds 2: name one" in capsys.readouterr().err
+    (tmp_path / "junk.jsonl").write_text('{"t": 0, "wall": 1800000000, "kind": "hello"}\n')
+    assert cli.main(["compare", str(tmp_path / "junk.jsonl"), str(tmp_path / "two" / "a")]) == 2
+    assert "junk.jsonl:1: the first event must be the run's one run_start" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
