@@ -429,9 +429,13 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     from harness.hunt.hunt import HuntConfig, hunt
     from harness.observe import rules
     from harness.duration import parse_duration
-    if args.system != "pusher-node":
-        _err(f"hunt: unknown --system {args.system!r}; allowed: pusher-node")
+    try:
+        system = _system(args.system)
+        spec = _system_spec(args.system)   # as the trials' scenarios state it (and the found ones)
+    except ValueError as exc:
+        _err(f"hunt: --system: {exc}")
         return EXIT_BAD_INPUT
+    rules_flag = args.rules or system.baseline_rules
     budget, deadline = parse_duration(args.budget), parse_duration(args.deadline)
     if budget is None or not 60 <= budget <= 24 * 3600:
         _err(f"hunt: --budget must be a duration from 1m to 24h like 10m, 600s; got {args.budget!r}")
@@ -447,7 +451,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
         _err("hunt: --latency-ms must be above 0, --min-publishes and --max-trials at least 1")
         return EXIT_BAD_INPUT
     try:
-        rules_file = rules.resolve(args.rules, Path.cwd())
+        rules_file = rules.resolve(rules_flag, Path.cwd())
         rules.check(rules_file)
     except rules.RuleFileError as exc:
         _err(f"hunt: --rules: {exc}")
@@ -464,9 +468,9 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     if args.seed is None:
         print(f"hunt: seed {seed} (replay with --seed {seed})", flush=True)
-    config = HuntConfig(seed, args.nodes, _rules_flag(args.rules) or args.rules, rules_file, budget, out,
+    config = HuntConfig(seed, args.nodes, _rules_flag(rules_flag) or rules_flag, rules_file, budget, out,
                         Thresholds(args.success_rate, args.delivery_ratio, args.latency_ms, deadline, args.min_publishes),
-                        args.system, args.max_trials)
+                        spec, args.max_trials)
     result = asyncio.run(_run_interruptible(hunt(config, lambda m: print(m, file=sys.stderr, flush=True))))
     doc = report.write(result)
     print(report.terminal(doc), flush=True)
@@ -590,10 +594,12 @@ def parser() -> argparse.ArgumentParser:
     note.set_defaults(func=cmd_note)
 
     hunt = sub.add_parser("hunt", help="search the fault catalogue for monitoring gaps (impact, no alert)")
-    hunt.add_argument("--system", default="pusher-node", help="the system under test (default pusher-node)")
+    hunt.add_argument("--system", default="pusher-node", metavar="NAME|FILE.yaml",
+                      help="the system under test: pusher-node (default), centrifugo, or a YAML file declaring your own")
     hunt.add_argument("--nodes", type=int, default=2, choices=(1, 2, 3))
-    hunt.add_argument("--rules", default="baseline", metavar="SET|FILE",
-                      help="the rule set hunted (baseline, hardened) or a rule file (default baseline)")
+    hunt.add_argument("--rules", metavar="SET|FILE",
+                      help="the rule set hunted (baseline, hardened, centrifugo-…) or a rule file (default: the "
+                           "system's baseline: baseline, or centrifugo-baseline for centrifugo)")
     hunt.add_argument("--seed", type=int, help="replays the same hunt (default: drawn and printed)")
     hunt.add_argument("--budget", default="10m", help="wall time for the whole hunt, cluster included (default 10m)")
     hunt.add_argument("--out", metavar="DIR", help="output directory (default runs/hunt-<UTC time>)")

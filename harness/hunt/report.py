@@ -35,7 +35,7 @@ def _gap(g: Gap, out: Path) -> dict[str, Any]:
 def coverage(result: HuntResult) -> dict[str, Any]:
     """Which kinds and families of the catalogue the trials tried, and which the hunt cannot try."""
     tried = sorted({c.kind for r in result.trials for c in r.trial.faults})
-    can = explorable()
+    can = explorable(upstream=result.config.under_test().upstream)
     return {"kinds_tried": tried, "kinds_explorable": len(can), "kinds_in_catalogue": len(FAULT_KINDS),
             "families_tried": sorted({FAULT_KINDS[k].family for k in tried}),
             "not_tried": [k for k in can if k not in tried],
@@ -45,7 +45,8 @@ def coverage(result: HuntResult) -> dict[str, Any]:
 def to_json(result: HuntResult) -> dict[str, Any]:
     c = result.config
     return {
-        "seed": c.seed, "rules": c.rules, "nodes": c.nodes, "system": c.system, "budget_s": c.budget_s,
+        "seed": c.seed, "rules": c.rules, "nodes": c.nodes, "system": c.under_test().name, "system_spec": c.system,
+        "budget_s": c.budget_s,
         "thresholds": c.thresholds.to_json(), "wall_s": result.wall_s, "cluster_up_s": result.cluster_up_s,
         "clusters_replaced": result.recreated, "clusters": result.projects, "stopped": result.stopped, "error": result.error,
         "classes": dict(Counter(r.classification.cls for r in result.trials)),
@@ -145,6 +146,6 @@ the fault's confirmation. No verdict with fewer than {t['min_publishes']} publis
 <th>health green</th><th>why</th><th>s</th></tr>{rows}</table>
 <h2>Coverage</h2><p>Tried {len(cov['kinds_tried'])} of {cov['kinds_explorable']} explorable kinds
 ({escape(', '.join(cov['kinds_tried']))}); not tried: {escape(', '.join(cov['not_tried']) or '-')};
-not explorable (parameters the hunt cannot invent): {escape(', '.join(cov['not_explorable']))}.</p>
+not explorable (parameters the hunt cannot invent, or no target on this system): {escape(', '.join(cov['not_explorable']))}.</p>
 </body></html>
 """
