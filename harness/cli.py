@@ -212,21 +212,30 @@ def run_journal(run: str) -> Path:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.hunt import compare as hunts
     from harness.report import compare
+    found = [hunts.hunt_file(x) for x in (args.run_a, args.run_b)]
     try:
-        a, b = (judge_journal(run_journal(run))[0] for run in (args.run_a, args.run_b))
-    except (JournalError, ScenarioError) as exc:
+        if all(found):    # two hunts: trial by trial
+            c = hunts.compare_hunts(*(hunts.read_hunt(path) for path in found))
+            render_text, render_html = hunts.render_text, hunts.render_html
+        elif any(found):
+            raise hunts.HuntFileError(f"{args.run_a if found[0] else args.run_b} is a hunt and "
+                             f"{args.run_b if found[0] else args.run_a} is not; compare two runs or two hunts")
+        else:
+            c = compare.compare(*(judge_journal(run_journal(run))[0] for run in (args.run_a, args.run_b)))
+            render_text, render_html = compare.render_text, compare.render_html
+    except (JournalError, ScenarioError, hunts.HuntFileError) as exc:
         _err(f"compare: {exc}")
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else Path("runs") / time.strftime("compare-%Y%m%dT%H%M%SZ", time.gmtime())
-    c = compare.compare(a, b)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "compare.html").write_text(compare.render_html(c))
+        (out / "compare.html").write_text(render_html(c))
     except OSError as exc:
         _err(f"compare: cannot write to {out}: {exc.strerror}")
         return EXIT_BAD_INPUT
-    print(compare.render_text(c))
+    print(render_text(c))
     print(f"file: {out / 'compare.html'}")
     return EXIT_PASS
 
@@ -522,8 +531,9 @@ def parser() -> argparse.ArgumentParser:
                         help="judge a journal without run_end (a killed run) up to its last line; exit 3 still")
     report.set_defaults(func=cmd_report)
 
-    comp = sub.add_parser("compare", help="two runs side by side: alerts, detection times, customer impact per fault")
-    comp.add_argument("run_a", metavar="RUN_A", help="a journal.jsonl, or a run directory")
+    comp = sub.add_parser("compare", help="two runs side by side (alerts, detection times, customer impact per "
+                                          "fault), or two hunts trial by trial")
+    comp.add_argument("run_a", metavar="RUN_A", help="a journal.jsonl or a run directory; or a hunt.json or a hunt's directory")
     comp.add_argument("run_b", metavar="RUN_B")
     comp.add_argument("--out", metavar="DIR", help="where to write compare.html (default runs/compare-<UTC time>)")
     comp.set_defaults(func=cmd_compare)

@@ -204,13 +204,20 @@ def found_scenario(gap: Gap, config: HuntConfig, number: int) -> tuple[str, str]
     expect = [impact[0].expectation()] if impact else []
     expect.append(f"alert * fires within {t.deadline_s:g}s after fault f1")
     description = (
-        f"Found by `harness hunt --seed {config.seed} --rules {config.rules}` (trial {gap.found_by.name}: "
+        f"Found by `harness hunt --seed {config.seed} --rules {config.rules}{_system_flag(config.system)}` (trial {gap.found_by.name}: "
         f"{gap.found_by.trial.describe()}), minimised by trial {minimal.name} to {minimal.trial.describe()}"
         f"{'' if gap.complete else ' (shrinking stopped by the budget)'}.\n"
         f"Customers were hurt ({'; '.join(map(str, impact))}) and no alert fired within {t.deadline_s:g} s.\n"
         f"This scenario fails (exit 1) until the rule set has an alert that fires within {t.deadline_s:g} s of the "
         f"fault; then name that alert instead of * (docs/hunt.md).\n")
     return name, scenario_text(minimal.trial, name, config.rules, config.nodes, t, description, expect, config.system)
+
+
+def _system_flag(spec: Any) -> str:
+    """The hunt's --system as its command line gave it (a declaration: the file it came from, unknown here)."""
+    if spec == systems.DEFAULT:
+        return ""
+    return f" --system {spec}" if isinstance(spec, str) else " --system FILE.yaml (the declaration below)"
 
 
 def _write_scenario(gap: Gap, config: HuntConfig, number: int) -> None:

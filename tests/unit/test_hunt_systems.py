@@ -62,6 +62,7 @@ def test_trials_and_found_scenarios_carry_the_system(tmp_path):
     _, text = found_scenario(Gap(record, record, False), config, 1)
     found = loads(text, tmp_path / "found.yaml")
     assert found.system.name == "centrifugo" and found.monitoring.rule_set == "centrifugo-baseline"
+    assert "harness hunt --seed 14 --rules centrifugo-baseline --system centrifugo" in found.description
 
 
 @pytest.fixture
