@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.hunt.classify import CLASSES, DETECTED, GAP
+from harness.hunt.report import health
 from harness.report.compare import html_page, html_rows, only_lines, text_table
 
 
@@ -83,7 +84,7 @@ ROWS = (  # (label, how a trial's cell reads)
     ("class", lambda t: t["class"]),
     ("detected after", lambda t: "–" if t.get("detected_after_s") is None else f"{t['detected_after_s']:.1f} s"),
     ("alerts fired", lambda t: ", ".join(_fired(t)) or "none"),
-    ("health green", lambda t: {True: "yes", False: "no"}.get(t.get("lying_health"), "–")),
+    ("health green", health),
     ("publish success %", lambda t: _percent(((t.get("metrics") or {}).get("fault") or {}).get("publish.success_rate"))),
 )
 

@@ -28,6 +28,7 @@ def _gap(g: Gap, out: Path) -> dict[str, Any]:
     return {"found_by": g.found_by.name, "original": g.found_by.trial.describe(),
             "minimal_by": g.minimal_by.name, "minimal": _trial(g.minimal_by.trial), "shrink_complete": g.complete,
             "same_as": g.same_as, "impact": [str(i) for i in c.impact], "lying_health": c.lying_health,
+            "probes": c.probes,
             "alerts": c.alerts,
             "scenario": str(g.scenario.relative_to(out)) if g.scenario else None, "scenario_error": g.scenario_error}
 
@@ -67,6 +68,13 @@ def write(result: HuntResult) -> dict[str, Any]:
     return doc
 
 
+def health(r: dict[str, Any]) -> str:
+    """Whether health stayed green while customers were hurt, with the probes' answers as evidence."""
+    verdict = {True: "yes", False: "no"}.get(r.get("lying_health"), "-")
+    answers = ", ".join(f"{name} {p['ok']}/{p['answers']} ok" for name, p in (r.get("probes") or {}).items())
+    return f"{verdict} ({answers})" if answers and verdict != "-" else verdict
+
+
 def _when(r: dict[str, Any]) -> str:
     return "-" if r["detected_after_s"] is None else f"{r['detected_after_s']:.1f} s"
 
@@ -93,7 +101,7 @@ def terminal(doc: dict[str, Any]) -> str:
         lines.append(f"     minimised ({g['minimal_by']}{'' if g['shrink_complete'] else ', budget-limited'}): "
                      f"{g['minimal']['describe']}")
         lines.append(f"     impact: {'; '.join(g['impact'])}"
-                     + ("; health probes green throughout" if g["lying_health"] else ""))
+                     + (f"; health probes green throughout: {health(g)}" if g["lying_health"] else ""))
         lines.append(f"     scenario: {g['scenario']}" + (f" (INVALID: {g['scenario_error']})" if g['scenario_error'] else ""))
     for r in doc["trials"]:
         if r["class"] == "detected" and r["role"] == "explore":
@@ -112,7 +120,7 @@ def render_html(doc: dict[str, Any]) -> str:
         f"<tr><td><a href='{escape(r['dir'])}/report.html'>{r['name']}</a></td><td>{r['role']}"
         f"{' of ' + r['parent'] if r['parent'] else ''}</td><td>{escape(r['describe'])}</td>"
         f"<td style='color:{COLOURS.get(r['class'], '#222')}'><b>{r['class']}</b></td><td>{_when(r)}</td>"
-        f"<td>{'yes' if r['lying_health'] else ('no' if r['lying_health'] is False else '-')}</td>"
+        f"<td>{escape(health(r))}</td>"
         f"<td><small>{escape(r['reason'])}<br>{escape('; '.join(r['impact']))}</small></td><td>{r['seconds']:.0f}</td></tr>"
         for r in doc["trials"])
     gaps = "".join(

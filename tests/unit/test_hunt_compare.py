@@ -31,7 +31,8 @@ def hunt_dir(tmp_path, rules, misconf: Classification, extra: TrialRecord | None
 def baseline_and_hardened(tmp_path):
     metrics = {"fault": {"publish.success_rate": 0.04}}
     a = hunt_dir(tmp_path, "centrifugo-baseline",
-                 Classification(GAP, "customers hurt", IMPACT, [alert("RedisDown", None)], None, True, True, metrics),
+                 Classification(GAP, "customers hurt", IMPACT, [alert("RedisDown", None)], None, True, True, metrics,
+                                {"health": {"answers": 52, "ok": 52}}),
                  TrialRecord("t03", "shrink", Trial(MISCONF.faults, 10.0), Classification(GAP, "", IMPACT), 35.0, "t02"))
     b = hunt_dir(tmp_path, "centrifugo-hardened",
                  Classification(DETECTED, "fired", IMPACT, [alert("CentrifugoPublishErrors", 1.5), alert("RedisDown", None)],
@@ -53,7 +54,7 @@ def test_two_hunts_trial_by_trial_name_the_closed_gap_and_the_alerts(tmp_path, c
     assert rows["class"] == ["gap", "detected"]
     assert rows["detected after"] == ["–", "1.5 s"]
     assert rows["alerts fired"] == ["none", "CentrifugoPublishErrors"]     # RedisDown only pending: not fired
-    assert rows["health green"] == ["yes", "yes"] and rows["publish success %"] == ["4.00", "4.00"]
+    assert rows["health green"] == ["yes (health 52/52 ok)", "yes"] and rows["publish success %"] == ["4.00", "4.00"]
     assert "gaps B closed (gap in A, detected in B): t02" in text
     assert "gaps B opened (detected in A, gap in B): none" in text
     assert "alerts only B fired: CentrifugoPublishErrors" in text and "alerts only A fired: none" in text
