@@ -139,8 +139,8 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
 
     pending: list[TrialRecord] = []
     try:
-        log(f"hunt: seed {config.seed}, system {system.name}, rules {config.rules}, {config.nodes} nodes, budget {config.budget_s:g} s; "
-            f"starting the cluster …")
+        log(f"hunt: seed {config.seed}, system {system.name}, rules {config.rules}, {config.nodes} nodes, "
+            f"budget {config.budget_s:g} s; starting the cluster …")
         up = time.monotonic()
         await bench.up()
         result.cluster_up_s = round(time.monotonic() - up, 1)
@@ -204,8 +204,8 @@ def found_scenario(gap: Gap, config: HuntConfig, number: int) -> tuple[str, str]
     expect = [impact[0].expectation()] if impact else []
     expect.append(f"alert * fires within {t.deadline_s:g}s after fault f1")
     description = (
-        f"Found by `harness hunt --seed {config.seed} --rules {config.rules}{_system_flag(config.system)}` (trial {gap.found_by.name}: "
-        f"{gap.found_by.trial.describe()}), minimised by trial {minimal.name} to {minimal.trial.describe()}"
+        f"Found by `harness hunt --seed {config.seed} --rules {config.rules}{_system_flag(config.system)}` "
+        f"(trial {gap.found_by.name}: {gap.found_by.trial.describe()}), minimised by trial {minimal.name} to {minimal.trial.describe()}"
         f"{'' if gap.complete else ' (shrinking stopped by the budget)'}.\n"
         f"Customers were hurt ({'; '.join(map(str, impact))}) and no alert fired within {t.deadline_s:g} s.\n"
         f"This scenario fails (exit 1) until the rule set has an alert that fires within {t.deadline_s:g} s of the "
