@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, TypeVar
 
 from harness import __version__
-from harness.journal import JournalError, read_journal
+from harness.journal import JOURNAL_NAME, JournalError, iter_journal, iter_run, run_bounds
+from harness.journal_codec import CODECS, SUFFIXES
 from harness.journal_schema import span_problem
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, judge_events
 from harness.scenario import Scenario, ScenarioError, load, loads
@@ -75,6 +76,9 @@ async def _run_interruptible(work: Awaitable[T], runner: Runner | None = None) -
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.workers < 0:
+        _err(f"--workers must be 0 or more, got {args.workers}")
+        return EXIT_BAD_INPUT
     try:
         rules = _rules_flag(args.rules)
         scenarios = [load(path, rules) for path in args.scenarios]
@@ -88,8 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
              "their output directories would collide; rename one")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
-        taken = out / scenario.name / "journal.jsonl"
-        if taken.exists():
+        taken = next((out / scenario.name).glob(f"{JOURNAL_NAME}*"), None)
+        if taken is not None:
             _err(f"{taken} already holds a run; choose another --out (runs are never overwritten)")
             return EXIT_BAD_INPUT
         try:
@@ -100,11 +104,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
     for scenario in scenarios:
-        runner = Runner(scenario, out / scenario.name, keep=args.keep)
+        runner = Runner(scenario, out / scenario.name, keep=args.keep, journal_codec=args.journal, workers=args.workers)
         result = asyncio.run(_run_interruptible(runner.run(), runner))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
-        print(f"files: {result.out_dir}/{{journal.jsonl,summary.json,junit.xml,report.html}}", flush=True)
+        print(f"files: {result.out_dir}/{{{runner.journal_file.name},summary.json,junit.xml,report.html}}", flush=True)
         worst = max(worst, result.exit_status)
         if runner.interrupt_requested:
             if result.summary.get("error") != "interrupted":
@@ -152,23 +156,24 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def judge_journal(path: Path) -> tuple[dict, bool]:
-    """Re-judge a journal from itself alone: (summary, whether it reached run_end).
+    """Re-judge a journal (and its shards) from itself alone: (summary, whether it reached run_end). The
+    journal is read twice, never held: once for its bounds, once streamed to the judge.
 
     JournalError or ScenarioError when it is not a harness journal."""
-    events = read_journal(path)
-    start = next((e for e in events if e["kind"] == "run_start"), None)
+    next(iter_journal(path), None)  # the first line checked against the schema: a clear error for junk
+    bounds = run_bounds(path)
+    start, end = bounds.start, bounds.end
     if start is None or "source" not in start:
         raise JournalError(f"{path}: no run_start event with the scenario; is this a harness journal?")
     if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
         raise JournalError(f"{path}: its run_start does not carry a scenario; is this a harness journal?")
     scenario: Scenario = loads(start["source"], Path(str(start.get("path", "<journal>"))), start.get("monitoring"))
     declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
-    if problem := span_problem(events, declared):
+    if problem := span_problem(bounds.first_phase_s, bounds.last_s, declared):
         raise JournalError(f"{path}: {problem}")
-    end = next((e for e in reversed(events) if e["kind"] == "run_end"), None)
-    error = (end or {}).get("error") if end else None
+    error = end.get("error") if end else None
     try:
-        return judge_events(events, scenario, error), end is not None
+        return judge_events(iter_run(path), scenario, error), end is not None
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise JournalError(f"{path}: not a harness journal (an event lacks a field or has the wrong type: "
                            f"{type(exc).__name__}: {exc})") from None
@@ -202,9 +207,10 @@ def run_journal(run: str) -> Path:
     path = Path(run)
     if path.is_file():
         return path
-    if (path / "journal.jsonl").is_file():
-        return path / "journal.jsonl"
-    found = sorted(path.glob("*/journal.jsonl"))
+    for name in (JOURNAL_NAME + suffix for suffix in SUFFIXES.values()):
+        if (path / name).is_file():
+            return path / name
+    found = sorted(p for suffix in SUFFIXES.values() for p in path.glob(f"*/{JOURNAL_NAME}{suffix}"))
     if len(found) == 1:
         return found[0]
     raise JournalError(f"{run}: not a run: expected a journal.jsonl, a run directory, or a directory holding "
@@ -514,6 +520,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--keep", action="store_true", help="leave the cluster running after the run")
     run.add_argument("--rules", metavar="SET|FILE",
                      help="judge with this rule set (baseline, hardened) or rule file instead of the scenario's")
+    run.add_argument("--journal", choices=("auto", *CODECS), default="auto",
+                     help="how the journal is stored: auto (default) compresses with zstd when the scenario "
+                          "declares 1,000 events/s or more; plain, zstd or gzip force one")
+    run.add_argument("--workers", type=int, default=0, metavar="N",
+                     help="run the load's subscribers in N processes, each journaling its own shard "
+                          "(default 0: all in the harness's process, enough for small runs)")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")

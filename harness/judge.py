@@ -5,7 +5,7 @@ Docker code: `harness report` re-judges a journal on a machine without Docker. d
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from harness import alert_expect, analysis, expect, story
 from harness.counters import SATURATED_LAG_MS
@@ -21,15 +21,17 @@ SATURATED_SHARE = 0.05
 INCOMPLETE = "incomplete journal: no run_end (the run was killed); its verdicts are partial"
 
 
-def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | None = None) -> dict[str, Any]:
-    """The summary of a journal: metrics per phase and for the run, verdicts, faults, exit status.
+def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: str | None = None) -> dict[str, Any]:
+    """The summary of a journal (a list, or a stream such as `iter_journal`: read once): metrics per
+    phase and for the run, verdicts, faults, exit status.
 
     Exit 3 (verdict `error`) when the run failed (`error`), when the journal never reached `run_end`
     (verdicts are still given: `harness report --partial`), or when the harness was saturated.
     """
     scrape_s = scenario.monitoring.scrape_interval_s if scenario.monitoring else 1.0
     max_gap = alert_expect.WATCH_GAP_SCRAPES * scrape_s
-    a = analysis.analyse(events, scenario.windows, recovery=scenario.recovery, watch_gap_s=max_gap)
+    kept: list[dict[str, Any]] = []   # what the story needs, kept while the analysis reads a stream once
+    a = analysis.analyse(_keeping(events, kept), scenario.windows, recovery=scenario.recovery, watch_gap_s=max_gap)
     spans = {w.name: (w.start, w.end) for w in [*a.windows, *a.named]}
     # `run` for alerts: from the first phase to the last phase's end (the watcher stops at the drain).
     spans[WHOLE_RUN] = (a.windows[0].start, a.windows[-1].end) if a.windows else (0.0, 0.0)
@@ -59,12 +61,30 @@ def judge_events(events: list[dict[str, Any]], scenario: Scenario, error: str | 
         "expectations": [v.to_json() for v in verdicts],
         "faults": a.faults,
         "timeline": a.timeline,
-        "story": story.story(events, a.faults, a.timeline, a.alerts),
+        "story": story.story(kept, a.faults, a.timeline, a.alerts),
         **({"alerts": alert_expect.summary([e for e in scenario.expectations
                                             if isinstance(e, alert_expect.AlertExpectation)],
                                            a.alerts, spans, a.faults, max_gap, a.origins)}
            if scenario.monitoring else {}),
     }
+
+
+def _keeping(events: Iterable[dict[str, Any]], kept: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The events, passed on; into `kept` go the few the story reads (probes, notes, fault injections,
+    failed publishes) and the latest event (the story's end)."""
+    latest = None
+    for e in events:
+        kind = e["kind"]
+        if kind in STORY_KINDS or (kind == "publish" and not e.get("ok")):
+            kept.append(e)
+        if latest is None or e["t"] >= latest["t"]:
+            latest = e
+        yield e
+    if latest is not None and (not kept or kept[-1] is not latest):
+        kept.append(latest)
+
+
+STORY_KINDS = frozenset({"probe", "note", "fault_injected"})
 
 
 def saturation(run: dict[str, Any]) -> str | None:

@@ -19,7 +19,8 @@ from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import journal_fields
 from harness.faults.factory import FaultContext, make_fault
 from harness.faults.toxiproxy import ToxiproxyClient, ToxiproxyError
-from harness.journal import Clock, JournalWriter, read_journal
+from harness import journal_codec
+from harness.journal import Clock, JournalWriter, iter_run, journal_path
 from harness.judge import judge_events
 from harness.loop_lag import sample_loop_lag
 from harness.observe.infra import InfraWatch, watched_parts
@@ -49,6 +50,9 @@ class Runner:
     scenario: Scenario
     out_dir: Path
     keep: bool = False
+    journal_codec: str = "auto"              # plain, zstd, gzip, or auto: zstd at high declared rates
+    journal_file: Path = field(init=False)   # where the run's journal went (its name tells the codec)
+    workers: int = 0                         # subscriber processes (each journals a shard); 0: all in this one
     log: Callable[[str], None] = field(default=lambda m: print(m, file=sys.stderr, flush=True))
     interrupt_requested: bool = False   # set by whoever delivers SIGINT/SIGTERM (the CLI), before cancelling
     stopping: bool = False              # the run has seen its cancellation, or is cleaning up anyway
@@ -66,7 +70,9 @@ class Runner:
         s = self.scenario
         self.out_dir.mkdir(parents=True, exist_ok=True)
         cluster = self.running[0] if self.running else Cluster(keep=self.keep, **s.cluster_args())
-        journal = JournalWriter(self.out_dir / "journal.jsonl", Clock())
+        codec = journal_codec.choose(self.journal_codec, declared_events_per_s(s))
+        journal = JournalWriter(journal_path(self.out_dir, codec), Clock(), codec=codec)
+        self.journal_file = journal.path
         journal.start()
         # The rule file's alerts go in too: `harness report` re-judges from the journal alone.
         recorded = ({"monitoring": {"rule_set": s.monitoring.rule_set, "rules_file": str(s.monitoring.rules_file),
@@ -159,7 +165,7 @@ class Runner:
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
         progress = self._progress(journal)
         lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
-        load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received)
+        load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received, self.workers)
         progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
         watcher = (AlertWatcher(endpoints.prometheus or "", endpoints.alertsink or "", journal, s.monitoring.rule_set)
@@ -246,11 +252,22 @@ class Runner:
             active.remove(fault)
 
     def _judge(self, error: str | None, timings: dict[str, float]) -> RunResult:
-        events = read_journal(self.out_dir / "journal.jsonl")
-        result = judge_events(events, self.scenario, error)
+        # Streamed: a long run's journal is judged without being held in memory.
+        result = judge_events(iter_run(self.journal_file), self.scenario, error)
         result["timings"] = timings
         write_reports(self.out_dir, result)
         return RunResult(self.out_dir, result, result["exit_status"])
+
+
+def declared_events_per_s(scenario: Scenario) -> float:
+    """The journal's event rate at the scenario's peak declared load: each publish, and its receipt
+    by every subscriber of its channel."""
+    w = scenario.workload
+    shape = w.publish.shape
+    peak = max((shape.rate, *shape.steps)) + (shape.burst_size / shape.burst_every_s if shape.burst_size else 0)
+    subscribers = w.subscribe.per_node * scenario.nodes
+    receivers = subscribers / w.publish.channels if w.subscribe.spread else subscribers
+    return peak * (1 + receivers)
 
 
 async def _to_the_end(coro):

@@ -8,7 +8,7 @@
    > 90 % of one core) or the cluster is (publish errors or delivery p99 > 250 ms): the highest sustained
    publishes/s and deliveries/s.
 
-Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster]
+Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster] [--json]
 """
 from __future__ import annotations
 
@@ -25,8 +25,15 @@ import time
 from pathlib import Path
 
 from harness.analysis import analyse
+from harness.journal import Clock, JournalWriter, iter_journal, journal_path, read_journal
+from harness.journal_codec import CODECS
 from harness.percentile import percentile
-from harness.journal import Clock, JournalWriter, iter_journal, read_journal
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchkit import add_json_flag, output, ratio  # noqa: E402
+
+
+CODEC_EVENTS = 200_000  # the codecs are compared on this many events of the generated journal
 
 
 def generate(path: Path, n: int) -> float:
@@ -90,14 +97,16 @@ def measured(mode: str, path: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def bench_journal(n: int) -> float:
-    """Prints the journal figures; returns the raw JSON-lines write baseline in events/s."""
+def bench_journal(n: int, figures: dict) -> float:
+    """Prints the journal figures (and adds them to `figures`); returns the raw JSON-lines write
+    baseline in events/s."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "journal.jsonl"
         write_s = generate(path, n)
         events = read_journal(path)
         count = len(events)
         raw_s = raw_write(Path(tmp) / "raw.jsonl", events)
+        bench_codecs(events[:CODEC_EVENTS], Path(tmp), figures)
         del events
         read = measured("read", path)
         ana = measured("analyse", path)
@@ -108,7 +117,42 @@ def bench_journal(n: int) -> float:
           f"{count / read['seconds']:>12,.0f} events/s   ratio {read['seconds'] / ana['seconds']:.2f}")
     print(f"  peak memory: analyse {ana['peak_mb']:.0f} MB, baseline read {read['peak_mb']:.0f} MB "
           f"(ratio {ana['peak_mb'] / read['peak_mb']:.1f})")
+    figures.update(
+        journal_events=count,
+        write_events_per_s=round(count / write_s), raw_write_events_per_s=round(count / raw_s),
+        write_ratio=ratio(raw_s, write_s),
+        analyse_seconds=round(ana["seconds"], 2), analyse_seconds_1m=round(ana["seconds"] * 1e6 / count, 2),
+        analyse_events_per_s=round(count / ana["seconds"]), raw_read_events_per_s=round(count / read["seconds"]),
+        analyse_ratio=ratio(read["seconds"], ana["seconds"]),
+        analyse_peak_mb=round(ana["peak_mb"]), raw_read_peak_mb=round(read["peak_mb"]),
+        analyse_peak_ratio=ratio(ana["peak_mb"], read["peak_mb"]))
     return count / raw_s
+
+
+def bench_codecs(events: list[dict], directory: Path, figures: dict) -> None:
+    """Write the same events with each journal codec: bytes per event, writer and reader events per
+    CPU second (CPU, not wall time: the machine is shared; the plain journal is the baseline)."""
+    print(f"journal codecs on {len(events):,} events (baseline: plain):")
+    for codec in CODECS:
+        path = journal_path(directory / codec, codec)
+        path.parent.mkdir()
+        writer = JournalWriter(path, Clock(), codec=codec)
+        started = time.process_time()
+        for e in events:
+            writer.append(e["kind"], **{k: v for k, v in e.items() if k not in ("kind", "wall")})
+        writer.close()
+        write_s = time.process_time() - started
+        started = time.process_time()
+        for _ in iter_journal(path):
+            pass
+        read_s = time.process_time() - started
+        figures[f"journal_bytes_per_event_{codec}"] = round(path.stat().st_size / len(events), 1)
+        figures[f"journal_write_events_per_s_{codec}"] = round(len(events) / write_s)
+        figures[f"journal_read_events_per_s_{codec}"] = round(len(events) / read_s)
+        print(f"  {codec:5} {path.stat().st_size / len(events):6.1f} bytes/event   write {len(events) / write_s:>10,.0f} "
+              f"events/s (ratio {figures[f'journal_write_events_per_s_{codec}'] / figures['journal_write_events_per_s_plain']:.2f})"
+              f"   read {len(events) / read_s:>10,.0f} events/s "
+              f"(ratio {figures[f'journal_read_events_per_s_{codec}'] / figures['journal_read_events_per_s_plain']:.2f})")
 
 
 async def _lag_probe(samples: list[float], stop: asyncio.Event) -> None:
@@ -150,7 +194,7 @@ async def bench_step(endpoints, rate: float, seconds: float, tmp: Path) -> dict:
             "lag_p99": percentile(lag, 0.99) or 0.0, "cpu": cpu}
 
 
-def bench_cluster(seconds: float, raw_write_events_s: float) -> None:
+def bench_cluster(seconds: float, raw_write_events_s: float, figures: dict) -> None:
     from harness.cluster.cluster import Cluster
     cluster = Cluster(nodes=2)
     endpoints = cluster.up()
@@ -162,6 +206,7 @@ def bench_cluster(seconds: float, raw_write_events_s: float) -> None:
                   f"{'loop lag p99':>12} {'harness cpu':>11}")
             for rate in (50, 100, 200, 400, 800, 1600):
                 r = asyncio.run(bench_step(endpoints, rate, seconds, Path(tmp)))
+                figures.setdefault("load_steps", []).append(r)
                 print(f"  {r['offered']:>9g} {r['publishes_s']:>9.0f} {r['deliveries_s']:>9.0f} {r['errors']:>5} "
                       f"{r['lost']:>5} {r['delivery_p99'] or 0:>7.1f}ms {r['lag_p99']:>10.1f}ms {100 * r['cpu']:>10.0f}%")
                 harness_bound = r["publishes_s"] < 0.9 * rate or r["lag_p99"] > 50 or r["cpu"] > 0.9
@@ -174,6 +219,11 @@ def bench_cluster(seconds: float, raw_write_events_s: float) -> None:
     finally:
         cluster.down()
     if best:
+        figures.update(sustained_publishes_per_s=round(best["publishes_s"]),
+                       sustained_deliveries_per_s=round(best["deliveries_s"]), sustained_harness_cpu=round(best["cpu"], 2),
+                       sustained_lag_p99_ms=round(best["lag_p99"], 1),
+                       journal_events_per_s=round(best["journal_events_s"]),
+                       journal_ratio_to_raw_write=ratio(best["journal_events_s"], raw_write_events_s))
         print(f"highest sustained: {best['publishes_s']:.0f} publishes/s, {best['deliveries_s']:.0f} deliveries/s "
               f"(harness CPU {100 * best['cpu']:.0f}%, loop lag p99 {best['lag_p99']:.1f} ms); journal "
               f"{best['journal_events_s']:,.0f} events/s = {best['journal_events_s'] / raw_write_events_s:.1%} of the "
@@ -185,14 +235,22 @@ def main() -> None:
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--step-seconds", type=float, default=5.0)
     p.add_argument("--skip-cluster", action="store_true")
+    p.add_argument("--codecs-of", metavar="JOURNAL", help="only compare the journal codecs on this (real) journal")
     p.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    add_json_flag(p)
     args = p.parse_args()
     if args.child:
         child(*args.child)
         return
-    raw_write = bench_journal(args.events)
-    if not args.skip_cluster:
-        bench_cluster(args.step_seconds, raw_write)
+    with output(args.json, {"bench": "workload"}) as figures:
+        if args.codecs_of:
+            with tempfile.TemporaryDirectory() as tmp:
+                figures["journal"] = args.codecs_of
+                bench_codecs(read_journal(Path(args.codecs_of)), Path(tmp), figures)
+            return
+        raw_write = bench_journal(args.events, figures)
+        if not args.skip_cluster:
+            bench_cluster(args.step_seconds, raw_write, figures)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -331,14 +332,20 @@ def container_logs(project: str, services: list[str], lines: int = 15) -> str:
 def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
     """Force-remove containers, then networks and volumes, carrying all the given labels."""
     filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
-    client = docker.from_env()
+    client = docker.from_env(max_pool_size=16)
     try:
         containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
-        for c in containers:
+
+        def remove(c) -> None:
             try:
                 c.remove(force=True, v=True)
             except docker.errors.NotFound:
                 pass
+
+        # Together: each removal waits on the daemon (stop, unmount), and they do not depend on each other.
+        if containers:
+            with ThreadPoolExecutor(len(containers)) as pool:
+                list(pool.map(remove, containers))
         networks = client.networks.list(filters=filters)
         for n in networks:
             try:

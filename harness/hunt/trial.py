@@ -140,8 +140,10 @@ class Bench:
         (out_dir / "scenario.yaml").write_text(scenario.source)
         # The runner's per-second progress lines would drown the hunt's one line per trial: kept in run.log.
         lines: list[str] = []
+        runner = Runner(scenario, out_dir, log=lines.append, running=(self.cluster, self.endpoints))
         try:
-            await Runner(scenario, out_dir, log=lines.append, running=(self.cluster, self.endpoints)).run()
+            await runner.run()
         finally:
             (out_dir / "run.log").write_text("\n".join(lines) + "\n")
-        return TrialResult(out_dir, read_journal(out_dir / "journal.jsonl"), round(time.monotonic() - started, 2))
+        # The runner's journal file: compressed (journal.jsonl.zst) when the trial's rate is high.
+        return TrialResult(out_dir, read_journal(runner.journal_file), round(time.monotonic() - started, 2))

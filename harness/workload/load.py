@@ -12,6 +12,7 @@ from harness.workload import protocols
 from harness.workload.publisher import PublishTarget, Publisher
 from harness.workload.rate import Shape
 from harness.workload.subscriber import Subscriber
+from harness.workload.workers import Remote, Workers
 
 CANARY_CHANNEL = "hx-canary"
 
@@ -22,16 +23,21 @@ class LoadError(Exception):
 
 @dataclass
 class Load:
-    subscribers: list[Subscriber]
+    subscribers: list[Subscriber | Remote]           # Remote: run by a worker process (`workers`)
     publishers: list[Publisher]
     bound_s: float                                   # every loop stops by itself after this
+    workers: Workers | None = None
+    worker_count: int = 0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sub_tasks: list[asyncio.Task] = field(default_factory=list)
     _pub_tasks: list[asyncio.Task] = field(default_factory=list)
 
     async def start(self, subscribe_timeout: float = 20.0) -> None:
         """Connect every subscriber, wait until each confirmed all its channels, then start publishing."""
-        self._sub_tasks = [asyncio.create_task(s.run(self.bound_s)) for s in self.subscribers]
+        self._sub_tasks = [asyncio.create_task(s.run(self.bound_s)) for s in self.subscribers
+                           if isinstance(s, Subscriber)]
+        if self.workers:
+            self.workers.start([s for s in self.subscribers if isinstance(s, Remote)], self.worker_count)
         deadline = time.monotonic() + subscribe_timeout
         while missing := [s.sub_id for s in self.subscribers if s.subscribed < len(s.channels)]:
             if time.monotonic() > deadline:
@@ -51,12 +57,16 @@ class Load:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.workers:
+            await self.workers.stop()
 
 
 def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: float,
                on_publish: Callable[[bool], None] | None = None,
-               on_receive: Callable[[float], None] | None = None) -> Load:
-    """The subscribers and publishers a scenario's workload asks for, on a running cluster."""
+               on_receive: Callable[[float], None] | None = None, workers: int = 0) -> Load:
+    """The subscribers and publishers a scenario's workload asks for, on a running cluster; with
+    `workers`, the load's subscribers run in that many processes, each journaling to its own shard
+    (the canary stays here)."""
     w = workload
     app = endpoints.apps[0]
     driver = protocols.driver(endpoints.protocol, endpoints.ws_path)
@@ -65,8 +75,8 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
     for node in endpoints.nodes:
         for i in range(w.subscribe.per_node):
             mine = [channels[(len(subscribers)) % len(channels)]] if w.subscribe.spread else channels
-            subscribers.append(Subscriber(f"s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app,
-                                          mine, journal, driver, on_receive))
+            spec = (f"s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app, mine)
+            subscribers.append(Remote(*spec) if workers else Subscriber(*spec, journal, driver, on_receive))
     nodes = [PublishTarget(n.name, n.http) for n in endpoints.nodes]
     targets = nodes if w.publish.target == "round-robin" else [t for t in nodes if t.name == w.publish.target]
     share = w.publish.shape
@@ -85,4 +95,6 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
         publishers.append(Publisher(CANARY, endpoints.run_id, app, [PublishTarget(first.name, first.http)],
                                     [CANARY_CHANNEL], Shape("constant", 1.0), journal, driver, w.publish.timeout_s,
                                     max_count=int(bound_s) + 2))
-    return Load(subscribers, publishers, bound_s)
+    pool = (Workers(journal.path.parent, journal.codec, journal.clock, bound_s, endpoints.protocol, endpoints.ws_path,
+                    on_receive) if workers else None)
+    return Load(subscribers, publishers, bound_s, pool, workers)

@@ -13,13 +13,8 @@ from harness.scenario import loads
 
 pytestmark = pytest.mark.integration
 
-SCENARIO = """\
-name: workload-options
-cluster: {nodes: 2}
-workload:
-  publish: {rate: 20, shape: bursty, burst: {size: 10, every: 2s}, publishers: 2, batch: 5, channels: 3,
-            target: node2}
-  subscribe: {per_node: 3, spread: true}
+# One steady phase that must deliver everything, shared by the scenarios below.
+STEADY = """\
   grace: 1s
 phases:
   - {name: steady, duration: 4s}
@@ -27,6 +22,15 @@ expect:
   - "steady: delivery.ratio == 1"
   - "steady: canary.success_rate == 1"
 """
+
+SCENARIO = """\
+name: workload-options
+cluster: {nodes: 2}
+workload:
+  publish: {rate: 20, shape: bursty, burst: {size: 10, every: 2s}, publishers: 2, batch: 5, channels: 3,
+            target: node2}
+  subscribe: {per_node: 3, spread: true}
+""" + STEADY
 
 
 def test_batched_bursty_pinned_spread_load_is_delivered_and_accounted(images, tmp_path):
@@ -45,3 +49,29 @@ def test_batched_bursty_pinned_spread_load_is_delivered_and_accounted(images, tm
     assert 80 <= steady["publish.attempts"] <= 110, steady["publish.attempts"]
     assert steady["delivery.expected"] == 2 * steady["publish.ok"]           # two subscribers per channel
     assert steady["canary.sent"] >= 3
+
+
+SHARDED = """\
+name: sharded
+cluster: {nodes: 2}
+workload:
+  publish: {rate: 40, channels: 2}
+  subscribe: {per_node: 3}
+""" + STEADY
+
+
+def test_subscribers_in_worker_processes_journal_shards_that_are_judged_together(images, tmp_path):
+    result = asyncio.run(Runner(loads(SHARDED), tmp_path / "out", workers=2).run())
+    assert result.exit_status == EXIT_PASS, (result.summary.get("error"), result.summary["expectations"])
+    out = tmp_path / "out"
+    main = read_journal(out / "journal.jsonl")
+    shards = [read_journal(out / f"journal.w{n}.jsonl", schema=False) for n in (1, 2)]  # no run_start of their own
+    # The 6 load subscribers are split 3 and 3 over the workers; the canary and publishes stay in the main journal.
+    assert [len({e["sub"] for e in shard if e["kind"] == "ws_connect"}) for shard in shards] == [3, 3]
+    assert {e["sub"] for e in main if e["kind"].startswith("ws_")} == {"canary"}
+    assert all(e["kind"] != "publish" for shard in shards for e in shard)
+    steady = result.summary["phases"][0]["metrics"]
+    assert steady["delivery.expected"] == 6 * steady["publish.ok"] > 0
+    assert steady["delivery.received"] == steady["delivery.expected"]
+    # Every worker closed its shard with its subscribers' disconnects (the harness stopping them).
+    assert all(sum(e["kind"] == "ws_disconnect" for e in shard) == 3 for shard in shards)

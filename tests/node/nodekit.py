@@ -142,9 +142,27 @@ class Node:
         return f"ws://127.0.0.1:{self.port}"
 
 
-def start_node(name: str, redis_url: str, upstream_url: str, log_dir: Path, **env: str) -> Node:
+PROFILED_NODE = """
+import cProfile, runpy, sys, time
+out = sys.argv[1]
+profiler = cProfile.Profile(time.process_time)
+profiler.enable()
+try:
+    runpy.run_module("pubsub", run_name="__main__", alter_sys=True)
+finally:
+    profiler.disable()
+    profiler.dump_stats(out)
+"""
+
+
+def start_node(name: str, redis_url: str, upstream_url: str, log_dir: Path, profile: Path | None = None,
+               source: Path = PUBSUB_DIR, **env: str) -> Node:
+    """A node on a free port, from `source` (another checkout's compose/pubsub to compare with); with
+    `profile`, run under cProfile counting CPU time (not wall time: the machine is shared), its stats
+    written there when it stops."""
     port = free_port()
-    proc = start(name, [PYTHON, "-m", "pubsub"], PUBSUB_DIR, {
+    command = [PYTHON, "-c", PROFILED_NODE, str(profile)] if profile else [PYTHON, "-m", "pubsub"]
+    proc = start(name, command, source, {
         "NODE_NAME": name, "PORT": str(port), "REDIS_URL": redis_url, "UPSTREAM_URL": upstream_url,
         "REDIS_TIMEOUT_S": "0.5", "UPSTREAM_TIMEOUT_S": "1.0", "PYTHONUNBUFFERED": "1", **env,
     }, log_dir)

@@ -30,6 +30,8 @@ class _Family:
             self._values[()] = 0.0  # unlabelled series exist from the start, at zero
 
     def _key(self, labels: dict[str, str]) -> tuple[str, ...]:
+        if not labels and not self.labels:
+            return ()  # the common unlabelled case, once per delivered frame
         if set(labels) != set(self.labels):
             raise ValueError(f"{self.name} takes labels {self.labels}, got {sorted(labels)}")
         return tuple(str(labels[name]) for name in self.labels)

@@ -68,12 +68,13 @@ class SocketHandler:
         self.metrics = metrics
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True, heartbeat=None, max_msg_size=MAX_MSG_BYTES)
+        # No permessage-deflate: compressing each frame for each socket cost more than sending it.
+        ws = web.WebSocketResponse(autoping=True, heartbeat=None, max_msg_size=MAX_MSG_BYTES, compress=False)
         await ws.prepare(request)
         app = await self._handshake(request, ws)
         if app is None:
             return ws
-        client = Client(ws, new_socket_id(), app.id, self.hub.metrics)
+        client = Client(ws, request.transport, new_socket_id(), app.id, self.hub.metrics)
         self.hub.add(client)
         try:
             client.send(p.frame("pusher:connection_established", {
@@ -81,8 +82,10 @@ class SocketHandler:
             await self._read_loop(client, app)
         finally:
             departed = self.hub.remove(client)
-            await client.stop_writer()
-            if not ws.closed:
+            if client.closing:
+                # Another task is closing with a Pusher code; returning now would let aiohttp close with 1000.
+                await client.closed.wait()
+            elif not ws.closed:
                 await ws.close()
             for channel, member in departed:
                 await self._announce_departure(app, channel, member)
