@@ -22,10 +22,10 @@ from sys import intern
 from typing import Any, Callable, Iterable
 
 from harness import alerts as alerting
+from harness import probe_metrics as probes
 from harness.counters import Counters
 from harness.journal import CANARY
 from harness.recovery import Recovery, fault_recoveries, window_recoveries
-from harness.systems import probes
 from harness.windows import WHOLE_RUN, NamedWindow, Window
 
 INF = math.inf

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, TypeVar
 
-from harness import __version__
+from harness import __version__, out_dir
 from harness.journal import JOURNAL_NAME, JournalError, iter_journal, iter_run, run_bounds
 from harness.journal_codec import CODECS, SUFFIXES
 from harness.journal_schema import span_problem
@@ -92,14 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
              "their output directories would collide; rename one")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
-        taken = next((out / scenario.name).glob(f"{JOURNAL_NAME}*"), None)
-        if taken is not None:
-            _err(f"{taken} already holds a run; choose another --out (runs are never overwritten)")
-            return EXIT_BAD_INPUT
-        try:
-            (out / scenario.name).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            _err(f"cannot write to --out {out}: {exc.strerror}")
+        if problem := out_dir.claim(out / scenario.name, "a run", f"{JOURNAL_NAME}*"):
+            _err(problem)
             return EXIT_BAD_INPUT
     from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
@@ -108,7 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = asyncio.run(_run_interruptible(runner.run(), runner))
         from harness.report.terminal import render
         print(render(result.summary), flush=True)
-        print(f"files: {result.out_dir}/{{{runner.journal_file.name},summary.json,junit.xml,report.html}}", flush=True)
+        print(f"files: {result.out_dir}/{{{runner.journal_file.name},summary.json,summary.md,junit.xml,report.html}}",
+              flush=True)
         worst = max(worst, result.exit_status)
         if runner.interrupt_requested:
             if result.summary.get("error") != "interrupted":
@@ -249,12 +244,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _system_spec(spec: str) -> str | dict:
     """`--system` as a scenario's `system:` field: a built-in system's name, or the declaration a YAML
     file holds (docs/systems.md); ValueError when the file cannot be read."""
-    import yaml
+    from harness import strict_yaml
     if spec.endswith((".yaml", ".yml")):
         try:
-            return yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"{spec}: cannot read the system declaration: {exc}") from None
+            # The scenario's reader: a hostile file (alias bombs, tags, duplicate keys) is refused in bounded time.
+            return strict_yaml.load(strict_yaml.decode(Path(spec).read_bytes()))[0]
+        except OSError as exc:
+            raise ValueError(f"{spec}: cannot read the system declaration: {exc.strerror}") from None
+        except strict_yaml.YamlError as exc:
+            raise ValueError(f"{spec}:{exc.line}: {exc.message}") from None
     return spec
 
 
@@ -441,7 +439,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     import random
     from harness.hunt import report
     from harness.hunt.classify import Thresholds
-    from harness.hunt.hunt import HuntConfig, hunt
+    from harness.hunt.hunt import HuntConfig, evidenced, hunt
     from harness.observe import rules
     from harness.duration import parse_duration
     try:
@@ -472,13 +470,8 @@ def cmd_hunt(args: argparse.Namespace) -> int:
         _err(f"hunt: --rules: {exc}")
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else Path("runs") / time.strftime("hunt-%Y%m%dT%H%M%SZ", time.gmtime())
-    if (out / "hunt.json").exists() or (out / "trials").exists():
-        _err(f"{out} already holds a hunt; choose another --out (hunts are never overwritten)")
-        return EXIT_BAD_INPUT
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _err(f"cannot write to --out {out}: {exc.strerror}")
+    if problem := out_dir.claim(out, "a hunt", "hunt.json", "trials"):
+        _err(problem)
         return EXIT_BAD_INPUT
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     if args.seed is None:
@@ -491,6 +484,9 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     print(report.terminal(doc), flush=True)
     print(f"files: {out}/{{hunt.json,hunt.html,found/,trials/}}", flush=True)
     if result.error or result.stopped == "interrupted":
+        return EXIT_ERROR
+    if not result.gaps and not evidenced(result):
+        _err("hunt: no trial reached a class (each had no evidence, or none fitted the budget): no verdict")
         return EXIT_ERROR
     return EXIT_FAIL if result.gaps else EXIT_PASS
 

@@ -111,7 +111,9 @@ def _number(text: str) -> float | None:
 
 
 def _lookup(metrics: dict[str, dict[str, Any]], window: str, metric: str) -> float | None:
-    value = metrics.get(window, {}).get(metric)
+    if metric not in metrics.get(window, {}):
+        return vocabulary.absent_value(metric)
+    value = metrics[window][metric]
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, (int, float)) and not math.isnan(value):

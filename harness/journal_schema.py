@@ -87,7 +87,7 @@ KINDS: dict[str, Kind] = {
     "alert_watch_error": _k({"error": (STR,)}, source=(STR,)),
     "alert_watch_ok": _k({"alerts": (INT,)}, source=(STR,)),
     "alert_watch_dead": _k(error=(STR,)),
-    "probe": _k(name=(STR,), node=(STR,), ok=(BOOL,), status=(INT, NULL), latency_ms=N_, error=S_),
+    "probe": _k(name=(STR,), node=(STR,), ok=(BOOL,), status=(INT, NULL), latency_ms=(NUM,), error=S_),
     "loop_lag": _k({"cpu_s": (NUM,)}, lag_ms=(NUM,)),
     "note": _k(text=(STR,), user=(STR,), host=(STR,)),
     "chaos_schedule": _k(),

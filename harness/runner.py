@@ -103,8 +103,8 @@ class Runner:
                            endpoints=endpoints.to_json())
             self.log(f"{s.name}: cluster ready in {timings.get('cluster_up_s', 0.0):.1f} s")
             run_task = asyncio.current_task()
-            watch = InfraWatch(watched_parts(endpoints, {t for p in s.phases for f in p.faults for t in f.targets}),
-                               journal, lambda part, problem: run_task.cancel())
+            watch = InfraWatch(watched_parts(endpoints, self._targeted()), journal,
+                               lambda part, problem: run_task.cancel())
             watch.start()
             try:
                 async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
@@ -134,6 +134,10 @@ class Runner:
             error = await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
         return self._judge(error, timings)
 
+    def _targeted(self) -> set[str]:
+        """The parts the run's faults may target: their death is the experiment, not the harness's."""
+        return {t for p in self.scenario.phases for f in p.faults for t in f.targets}
+
     async def _clean_up(self, cluster: Cluster, starting: asyncio.Future | None, active: list[Fault],
                         journal: JournalWriter, error: str | None, timings: dict[str, float]) -> str | None:
         """Revert, journal the end, tear down; returns the run's error (an interrupt arriving now is one)."""
@@ -149,7 +153,7 @@ class Runner:
         journal.append("run_end", error=error)
         journal.close()
         if self.running:
-            return  # the caller's cluster: the caller decides when it goes
+            return error  # the caller's cluster (the hunt's): the caller decides when it goes
         if self.keep and error is None:
             self.log(f"{self.scenario.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
         else:

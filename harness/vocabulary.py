@@ -90,9 +90,21 @@ EVIDENCE: dict[str, Evidence] = {
     "ws": Evidence("ws.subscribers", "subscribers connected"),
     "canary": Evidence("canary.sent", "canary publishes sent"),
     "harness": Evidence("harness.loop_lag.samples", "loop-lag samples"),
+    # A window with no poll (a fault never confirmed leaves its phase empty) is no evidence of coverage.
+    "monitoring": Evidence("monitoring.polls", "monitoring polls"),
 }
 # The denominators themselves are observed directly: `publish.scheduled >= 100` needs no other evidence.
 _SELF_EVIDENT = {e.metric for e in EVIDENCE.values()}
+
+
+# Counts kept by an open-ended key (a close code): absent from a window's metrics means none happened.
+_COUNT_BY_KEY = re.compile("^" + _regex("ws.server_closes.<code>") + "$")
+
+
+def absent_value(name: str) -> float | None:
+    """The value of a metric missing from a window that has its evidence: 0 for a count by open-ended key
+    (`ws.server_closes.4100`), None (no value) for every other."""
+    return 0.0 if _COUNT_BY_KEY.match(name) else None
 
 
 def missing_evidence(name: str, window: str, values: dict[str, Any]) -> str | None:

@@ -1,7 +1,8 @@
 """One cluster = one Compose project `hx-<run id>`, ports on 127.0.0.1 chosen free at start.
 
 The nodes are the system under test's (harness/systems/): its compose fragment joins the cluster file.
-Every container and network carries the labels io.hx.managed=true, io.hx.run-id and io.hx.system; a
+Every container and network carries the labels io.hx.managed=true, io.hx.run-id, io.hx.owner-pid,
+io.hx.system and io.hx.scope (tests/unit/test_compose_labels.py); a
 cluster is ready only when each node passes its system's readiness probe (the project's node: /readyz,
 a Redis write and read through Toxiproxy, the upstream reachable). Clusters are found again by label,
 never by container name (Compose v1 and v2 differ).

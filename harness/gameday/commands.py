@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Coroutine
 
+from harness import out_dir
 from harness.gameday import control
+from harness.journal import JOURNAL_NAME
 from harness.gameday.desk import whoami
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_PASS
 from harness.scenario import ScenarioError, parse_duration
@@ -40,19 +42,14 @@ def cmd_gameday(args: argparse.Namespace, system: str | dict,
         _err(str(exc))
         return EXIT_BAD_INPUT
     out = (Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())) / PHASE
-    if (out / "journal.jsonl").exists():
-        _err(f"{out / 'journal.jsonl'} already holds a run; choose another --out (runs are never overwritten)")
-        return EXIT_BAD_INPUT
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _err(f"cannot write to --out {out}: {exc.strerror}")
+    if problem := out_dir.claim(out, "a run", f"{JOURNAL_NAME}*"):
+        _err(problem)
         return EXIT_BAD_INPUT
     day = GameDay(s, out, keep=args.keep, plan=plan)
     result = asyncio.run(run_interruptible(day.run(), day))
     from harness.report.terminal import render
     print(render(result.summary), flush=True)
-    print(f"files: {out}/{{journal.jsonl,summary.json,summary.md,junit.xml,report.html}}", flush=True)
+    print(f"files: {out}/{{{day.journal_file.name},summary.json,summary.md,junit.xml,report.html}}", flush=True)
     return result.exit_status
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.faults.base import Fault
-from harness.faults.catalog import FaultSpec, validate_fault
+from harness.faults.catalog import FAULT_KINDS, FaultSpec, targets_for, validate_fault
 from harness.faults.factory import FaultContext
 from harness.gameday import control
 from harness.gameday.desk import FaultDesk, whoami
@@ -112,6 +112,11 @@ class GameDay(Runner):
         journal.listeners.append(self.live.feed)
         return Progress(journal.clock, lambda line: None)
 
+    def _targeted(self) -> set[str]:
+        # Faults by hand may target any service (pausing Toxiproxy is an experiment): only the parts no
+        # fault can name (monitoring, the Docker engine) are watched.
+        return {t for kind in FAULT_KINDS.values() for t in targets_for(kind, self.plan.nodes)}
+
     async def _walk(self, faults: FaultContext, journal: JournalWriter, active: list[Fault], progress: Progress,
                     watcher: AlertWatcher | None) -> None:
         """One phase, until Ctrl-C or `--for`: faults and notes come from the control socket and the page."""
@@ -149,6 +154,8 @@ class GameDay(Runner):
         try:
             done, _ = await asyncio.wait([ticker], timeout=self.plan.for_s)
         except asyncio.CancelledError:
+            if not self.interrupt_requested:
+                raise   # not Ctrl-C (the CLI sets the flag first): the infrastructure watch ending the run
             # Ctrl-C is how a game day ends, not an interruption: seen (the CLI stops cancelling), and the
             # game day goes on to an orderly end. Another Ctrl-C from now on marks the run interrupted.
             self.stopping = True

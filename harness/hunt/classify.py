@@ -9,8 +9,8 @@ A trial has the phases `steady`, `fault` (its faults injected at the start, reve
 - tolerated    neither impact nor alert: the cluster rode the fault out unseen, rightly
 - no-evidence  nothing may be concluded: the trial did not complete, the cluster was not steady before
                the fault, a fault never confirmed, too little traffic in the fault window (measured from
-               the fault's confirmation), the harness itself saturated, or the alert watcher not
-               polling throughout the detection window
+               the fault's confirmation), no delivery expected in it without other impact, the
+               harness itself saturated, or the alert watcher not polling throughout the detection window
 
 Impact: in the fault or the recover phase, publish success below a threshold, delivery ratio below a
 threshold, or delivery p99 latency above an SLO. Only alerts that went pending after the first fault
@@ -141,6 +141,10 @@ def classify(events: Iterable[dict[str, Any]], t: Thresholds = Thresholds()) -> 
                     "confirmation (the alert watcher was not polling)")
 
     impact = impact_of(a.metrics[FAULT], FAULT, t) + impact_of(a.metrics[RECOVER], RECOVER, t)
+    if not impact and not a.metrics[FAULT]["delivery.expected"]:
+        # Subscribers all dropped (missed, not lost) leave no delivery ratio: no evidence they were served.
+        return none("fault: 0 deliveries expected (no subscriber stayed connected): no evidence customers were "
+                    "served")
     fault_start = next(w.start for w in a.windows if w.name == FAULT)
     trial_end = next(w.end for w in a.windows if w.name == RECOVER)
     alerts, firsts = [], []

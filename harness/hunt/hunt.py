@@ -77,6 +77,12 @@ class HuntResult:
     error: str | None = None
 
 
+def evidenced(result: HuntResult) -> bool:
+    """Whether some trial reached a class: "no gap found" means nothing when every trial had no evidence
+    (or none ran)."""
+    return any(r.classification.cls != NO_EVIDENCE for r in result.trials)
+
+
 def signature(trial: Trial) -> frozenset[tuple[str, str]]:
     """What makes two gaps the same: their fault kinds and targets."""
     return frozenset((c.kind, c.target) for c in trial.faults)

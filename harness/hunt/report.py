@@ -107,7 +107,8 @@ def terminal(doc: dict[str, Any]) -> str:
         if r["class"] == "detected" and r["role"] == "explore":
             lines.append(f"DETECTED {r['name']}: {r['describe']} after {_when(r)} ({r['reason']})")
     if not doc["gaps"]:
-        lines.append("no gap found")
+        classified = any(r["class"] != "no-evidence" for r in doc["trials"])
+        lines.append("no gap found" if classified else "no gap found, but no trial reached a class: no evidence")
     return "\n".join(lines)
 
 

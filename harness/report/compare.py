@@ -54,7 +54,19 @@ def compare(a: dict, b: dict) -> dict[str, Any]:
                        "only_a": sorted(fired_a - fired_b), "only_b": sorted(fired_b - fired_a)})
     fired_a, fired_b = _fired(a), _fired(b)
     return {"a": _run(a), "b": _run(b), "faults": faults, "alerts_only_a": sorted(fired_a - fired_b),
-            "alerts_only_b": sorted(fired_b - fired_a), "alerts_both": sorted(fired_a & fired_b)}
+            "alerts_only_b": sorted(fired_b - fired_a), "alerts_both": sorted(fired_a & fired_b),
+            # The evidence rule: a run whose watcher never polled saw no alert because nobody looked.
+            "unwatched": [side for side, summary in (("A", a), ("B", b)) if not _watched(summary)]}
+
+
+def _watched(summary: dict) -> bool:
+    """Whether the alert watcher polled successfully during the run (its silence is evidence)."""
+    return bool(((summary.get("run") or {}).get("metrics") or {}).get("monitoring.polls"))
+
+
+def _unwatched(c: dict[str, Any]) -> list[str]:
+    return [f"{side}: no monitoring evidence (the alert watcher never polled): its silence proves nothing"
+            for side in c.get("unwatched", [])]
 
 
 def _cell(row: dict | None, key: str, kind: str) -> str:
@@ -112,7 +124,8 @@ def render_text(c: dict[str, Any]) -> str:
         block = [(f"fault {f['name']} ({f['kind']} on {f['target']})", "", "")]
         block += [(f"  {label}", _cell(f["a"], key, kind), _cell(f["b"], key, kind)) for label, key, kind in ROWS]
         blocks.append(block)
-    return "\n".join(text_table(blocks) + only_lines(c["alerts_only_a"], c["alerts_only_b"], c["alerts_both"]))
+    return "\n".join(text_table(blocks) + only_lines(c["alerts_only_a"], c["alerts_only_b"], c["alerts_both"])
+                     + _unwatched(c))
 
 
 def html_rows(rows: list[tuple[str, str, str]]) -> str:
@@ -148,5 +161,6 @@ def render_html(c: dict[str, Any]) -> str:
                    f"</small></h2><table>{head}{body}</table>{only}")
     alerts = "".join(f"<li><b>{label}</b>: {escape(', '.join(names) or 'none')}</li>" for label, names in (
         ("only A fired", c["alerts_only_a"]), ("only B fired", c["alerts_only_b"]), ("both fired", c["alerts_both"])))
+    alerts += "".join(f"<li class=gap>{escape(line)}</li>" for line in _unwatched(c))
     return html_page(f"compare {c['a']['scenario']} · {c['b']['scenario']}",
                      f"<h1>Side by side</h1>\n<table>{head}{run}</table>\n<h2>Alerts</h2><ul>{alerts}</ul>\n{faults}")

@@ -1,6 +1,6 @@
 """Health and readiness probes as measured facts: every node's probes polled once a second during a run,
-each answer journaled as a `probe` event, and per-window metrics `probe.<name>.ok_ratio` and
-`probe.<name>.latency_ms.p99` (docs/journal.md, docs/metrics.md).
+each answer journaled as a `probe` event (docs/journal.md); the per-window metrics of those answers are
+the judge's (harness/probe_metrics.py).
 
 Probes go to each node's own port, as a load balancer's health check would, not through Toxiproxy.
 """
@@ -10,26 +10,15 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import httpx
 
 from harness.journal import JournalWriter
-from harness.percentile import percentile
 from harness.systems.base import Probe
 
 INTERVAL_S = 1.0
 TIMEOUT_S = 1.0
-
-
-@dataclass(frozen=True)
-class Answered:
-    """One journaled probe answer, as the analysis keeps it."""
-
-    t: float
-    name: str
-    ok: bool
-    latency_ms: float
 
 
 @dataclass(frozen=True)
@@ -97,20 +86,3 @@ class Prober:
                     await asyncio.wait_for(stop.wait(), max(0.0, tick + self.interval_s - time.monotonic()))
                 except asyncio.TimeoutError:
                     pass
-
-
-def window_metrics(answers: Iterable[Answered], start: float, end: float) -> dict[str, Any]:
-    """`probe.<name>.ok_ratio`, `.answers`, `.failed` and `.latency_ms.p99` of the answers in [start, end)
-    (pure). A probe with no answer in the window has no metrics: no evidence."""
-    by_name: dict[str, list[tuple[bool, float]]] = {}
-    for a in answers:
-        if start <= a.t < end:
-            by_name.setdefault(a.name, []).append((a.ok, a.latency_ms))
-    out: dict[str, Any] = {}
-    for name, rows in sorted(by_name.items()):
-        ok = sum(1 for passed, _ in rows if passed)
-        out[f"probe.{name}.answers"] = len(rows)
-        out[f"probe.{name}.failed"] = len(rows) - ok
-        out[f"probe.{name}.ok_ratio"] = ok / len(rows)
-        out[f"probe.{name}.latency_ms.p99"] = percentile([latency for _, latency in rows], 0.99)
-    return out

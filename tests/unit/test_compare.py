@@ -11,6 +11,9 @@ SOURCE = "name: {name}\nphases: [{{name: day, duration: 30s}}]\nexpect: ['run: d
 def write_run(directory: Path, name: str, detected: bool) -> Path:
     events = [e for e in journal() if detected or not (e["kind"].startswith("alert_") or e["kind"] == "note")]
     events[0] = {**events[0], "source": SOURCE.format(name=name), "path": f"{name}.yaml"}
+    if detected:   # a watched run: the alert watcher's successful polls, once a second
+        events = sorted(events + [{"t": float(s), "kind": "alert_watch_ok", "source": "prometheus"}
+                                  for s in range(1, int(events[-1]["t"]))], key=lambda e: e["t"])
     run = directory / name
     run.mkdir(parents=True)
     (run / "journal.jsonl").write_text("".join(json.dumps({"wall": 1.8e9 + e["t"], **e}) + "\n" for e in events))
@@ -29,8 +32,11 @@ def test_compare_names_the_alerts_only_one_run_fired(tmp_path, capsys):
     assert rows["first firing"][-2:] == ["3.0", "s"] and "–" in rows["first firing"]
     assert rows["alerts fired"][-2:] == ["none", "RedisCacheErrors"]
     assert "alerts only A fired: none" in text and "alerts only B fired: RedisCacheErrors" in text
+    # The baseline's journal has no watcher poll: "none fired" there is no evidence, and the report says so.
+    unwatched = "A: no monitoring evidence (the alert watcher never polled): its silence proves nothing"
+    assert unwatched in text and "B: no monitoring evidence" not in text
     html = (tmp_path / "cmp" / "compare.html").read_text()
-    assert "only B fired: RedisCacheErrors" in html and "Fault misconf" in html
+    assert "only B fired: RedisCacheErrors" in html and "Fault misconf" in html and unwatched in html
 
 
 def test_compare_refuses_what_is_not_a_run(tmp_path, capsys):

@@ -328,6 +328,21 @@ def test_every_count_exists_with_zero_when_its_denominator_exists():
     assert verdicts(summary)[0][0]
 
 
+def test_a_close_code_that_never_closed_a_socket_counts_zero_on_evidence():
+    # ws.server_closes.<code> keys exist only for codes seen: `== 0` could never pass before.
+    summary = Journal().traffic(0.5, 20.0).judge(scenario("steady: ws.server_closes.4100 == 0"))
+    assert verdicts(summary) == [(True, "steady: ws.server_closes.4100 = 0, required == 0")]
+    [(passed, evidence)] = verdicts(Journal(subscriber=False).judge(scenario("steady: ws.server_closes.4100 == 0")))
+    assert not passed and "0 subscribers connected in steady" in evidence
+
+
+def test_monitoring_coverage_of_a_window_without_polls_is_no_evidence():
+    # A fault never confirmed leaves its phase empty: 0 s uncovered there proved nothing.
+    journal = Journal().traffic(0.5, 20.0).add(10.0, "fault_injected", fault="f", phase="broken")
+    [(passed, evidence)] = verdicts(journal.judge(scenario("broken: monitoring.uncovered_s == 0")))
+    assert not passed and "0 monitoring polls in broken" in evidence
+
+
 @pytest.mark.parametrize("line, says", [
     ("steady: publish.sucess_rate >= 0.9", "unknown metric 'publish.sucess_rate'; did you mean 'publish.success_rate'?"),
     ("steady: delivery.latency_ms.p98 <= 5", "unknown metric 'delivery.latency_ms.p98'; did you mean"),

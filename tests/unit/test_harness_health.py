@@ -12,8 +12,11 @@ def test_loop_lag_is_sampled_with_cpu(tmp_path: Path):
     asyncio.run(sample_loop_lag(journal, bound_s=0.25, interval_s=0.05))
     journal.close()
     samples = [e for e in read_journal(tmp_path / "journal.jsonl", schema=False) if e["kind"] == "loop_lag"]
-    assert 3 <= len(samples) <= 6
-    assert all(e["lag_ms"] >= 0 and e["cpu_s"] >= 0 for e in samples)
+    # Not a count of samples (a loaded CI host wakes the loop late, so fewer fit in the bound): each
+    # sample is a sleep plus its lag, and the sampler started a new one only while the bound was not reached.
+    assert samples and all(e["lag_ms"] >= 0 and e["cpu_s"] >= 0 for e in samples)
+    slept = [0.05 + e["lag_ms"] / 1000 for e in samples]
+    assert sum(slept[:-1]) < 0.25
 
 
 def test_a_blocked_loop_shows_as_lag(tmp_path: Path):

@@ -114,6 +114,16 @@ def test_missing_evidence_gives_no_class(trial, reason):
     assert c.cls == NO_EVIDENCE and reason in c.reason
 
 
+def test_subscribers_dropped_by_the_fault_are_no_evidence_of_tolerance():
+    # Publishes succeed, the only subscriber is dropped at the fault and never back: its deliveries are
+    # missed, none expected, no delivery ratio. That is not "no impact".
+    trial = Trial()
+    trial.events = [e for e in trial.events if not (e["kind"] == "ws_receive" and e["t"] >= FAULT_AT + 0.5)]
+    trial.events.append({"t": FAULT_AT + 0.5, "kind": "ws_disconnect", "sub": "s", "reason": "closed 1006 abnormal"})
+    c = trial.classify()
+    assert c.cls == NO_EVIDENCE and "0 deliveries expected" in c.reason
+
+
 def test_a_detection_window_not_watched_to_the_deadline_gives_no_class():
     c = Trial(failing=0.5).classify(Thresholds(deadline_s=40.0))
     assert c.cls == NO_EVIDENCE and "no monitoring evidence for 14.8 s of the 40 s" in c.reason
@@ -147,14 +157,3 @@ def test_lying_health_is_impact_while_every_probe_stayed_green():
     assert honest.to_json()["probes"] == honest.probes
     assert Trial(failing=0.5).classify().lying_health is None            # no probes: no evidence either way
     assert Trial().probes(ok=True).classify().lying_health is None       # no impact: nothing to lie about
-
-
-def test_the_explorer_classifier_and_shrinker_load_no_docker_side():
-    import subprocess
-    import sys
-    check = ("import sys, harness.hunt.plan, harness.hunt.classify, harness.hunt.shrink; "
-             "print(sorted(m for m in sys.modules if m == 'docker' or m.startswith(('docker.', 'harness.runner', "
-             "'harness.cluster.cluster', 'harness.faults.factory', 'harness.workload.load', 'harness.observe.watcher'))))")
-    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 from harness.hunt import report
-from harness.hunt.classify import DETECTED, GAP, Classification, Impact, Thresholds
-from harness.hunt.hunt import Gap, HuntConfig, HuntResult, TrialRecord
+from harness.hunt.classify import DETECTED, GAP, NO_EVIDENCE, TOLERATED, Classification, Impact, Thresholds
+from harness.hunt.hunt import Gap, HuntConfig, HuntResult, TrialRecord, evidenced
 from harness.hunt.plan import Choice, Trial
 
 MISCONF = Trial((Choice("redis-misconf-unwritable-dir", "redis", 0),), 15.0)
@@ -59,3 +59,12 @@ def test_bad_hunt_flags_exit_2_with_one_line_and_start_nothing(tmp_path, capsys)
         assert main(["hunt", *argv]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_no_gap_found_is_a_finding_only_when_some_trial_reached_a_class(tmp_path):
+    config = HuntConfig(14, 2, "baseline", tmp_path / "b.yml", 600, tmp_path, Thresholds())
+    blind = HuntResult(config, [TrialRecord("t01", "explore", PARTITION, Classification(NO_EVIDENCE, "no run_end"), 30.0)])
+    assert not evidenced(blind) and not evidenced(HuntResult(config))
+    assert report.terminal(report.write(blind)).endswith("no gap found, but no trial reached a class: no evidence")
+    seen = HuntResult(config, [TrialRecord("t01", "explore", PARTITION, Classification(TOLERATED, "nothing"), 30.0)])
+    assert evidenced(seen) and report.terminal(report.write(seen)).endswith("\nno gap found")

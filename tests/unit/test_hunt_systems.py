@@ -7,7 +7,7 @@ import pytest
 from harness import systems
 from harness.faults.catalog import FAULT_KINDS
 from harness.hunt import hunt as hunt_module
-from harness.hunt.classify import GAP, Classification, Impact, Thresholds
+from harness.hunt.classify import GAP, TOLERATED, Classification, Impact, Thresholds
 from harness.hunt.hunt import Gap, HuntConfig, HuntResult, TrialRecord, found_scenario
 from harness.hunt.plan import Choice, Trial, explorable, plan
 from harness.hunt.trial import scenario_text
@@ -72,8 +72,9 @@ def hunted(monkeypatch):
 
     async def fake(config, log):
         seen.append(config)
-        return HuntResult(config, planned=plan(config.seed, config.nodes, config.budget_s,
-                                               upstream=config.under_test().upstream), stopped="the plan is exhausted")
+        planned = plan(config.seed, config.nodes, config.budget_s, upstream=config.under_test().upstream)
+        tolerated = TrialRecord("t01", "explore", planned[0], Classification(TOLERATED, "no impact, no alert"), 38.0)
+        return HuntResult(config, [tolerated], planned=planned, stopped="the trial cap is reached")
 
     monkeypatch.setattr(hunt_module, "hunt", fake)
     return seen

@@ -88,6 +88,9 @@ def _event(kind, t, **fields):
     ([1, 2], r":3: not a journal event"),
     (_event("probe", 3, name="ready", node="node1", ok="yes", status=200, latency_ms=1.0, error=None),
      r":3: probe: field ok must be true/false"),
+    # The analysis reads every answer's latency (a failed answer too: the prober always measures one).
+    (_event("probe", 3, name="ready", node="node1", ok=False, status=None, latency_ms=None, error="x"),
+     r":3: probe: field latency_ms must be a number"),
     (_event("infra_down", 3), r":3: infra_down: missing field part"),
 ])
 def test_schema_names_the_first_bad_line(tmp_path, bad, message):
@@ -115,7 +118,7 @@ def test_first_event_must_be_run_start(tmp_path):
 def test_unknown_kinds_pass_on_the_common_fields_and_known_ones_may_carry_more(tmp_path):
     events = [START, _event("from_the_future", 1, anything={"goes": [1]}),
               _event("phase_start", 1.5, phase="s", duration_s=1, extra="ok"),
-              _event("probe", 1.6, name="ready", node="node1", ok=False, status=None, latency_ms=None, error="x"),
+              _event("probe", 1.6, name="ready", node="node1", ok=False, status=None, latency_ms=1000.0, error="x"),
               _event("loop_lag", 1.7, lag_ms=12.5), _event("alert_watch_ok", 1.8, source="prometheus"),
               _event("note", 1.9, text="hi", user="u", host="h"), _event("chaos_schedule", 2, plan=[]),
               _event("abort", 2.1, reason="x"), _event("infra_down", 2.2, part="toxiproxy"),

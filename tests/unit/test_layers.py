@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCENARIO = "name: tiny\nphases: [{name: steady, duration: 1s}]\nexpect: ['steady: publish.success_rate >= 0.99']\n"
 
 CHECK = """
@@ -33,7 +35,7 @@ def test_harness_report_imports_no_docker(tmp_path: Path):
 
 
 JUDGE_SIDE = ("strict_yaml", "journal_schema", "journal", "windows", "duration", "percentile", "vocabulary", "counters", "recovery", "alerts",
-              "analysis", "expect", "alert_expect", "judge")
+              "probe_metrics", "analysis", "expect", "alert_expect", "story", "judge")
 RUN_SIDE = ("harness.runner", "harness.cluster.cluster", "harness.faults", "harness.workload", "harness.observe",
             "harness.scenario", "harness.report")
 
@@ -65,3 +67,23 @@ def test_pure_data_imports_no_docker_backed_module():
         assert not {m for m in _imports(path) if m.startswith(("harness.cluster.cluster", "docker"))}, path
     for path in (root / "workload" / "load.py", root / "scenario.py"):
         assert not {m for m in _imports(path) if m.startswith("harness.analysis")}, path
+
+
+JUDGE_MODULES = "harness.judge, harness.hunt.classify"
+# The explorer and the shrinker may read the fault catalogue (pure data, beside the cluster's service names).
+HUNT_MODULES = "harness.hunt.plan, harness.hunt.classify, harness.hunt.shrink"
+DOCKER_SIDE = ("docker", "harness.runner", "harness.cluster.cluster", "harness.faults.factory", "harness.workload.load",
+               "harness.observe.watcher")
+RUN_SIDE_ALL = ("docker", "httpx", "websockets", "harness.systems", "harness.workload", "harness.cluster",
+                "harness.faults", "harness.observe", "harness.runner")
+
+
+@pytest.mark.parametrize("modules, forbidden", [(JUDGE_MODULES, RUN_SIDE_ALL), (HUNT_MODULES, DOCKER_SIDE)],
+                         ids=["judge", "hunt-pure"])
+def test_pure_modules_load_no_run_side_module_even_indirectly(modules, forbidden):
+    # The direct imports above can look clean while a package's __init__ pulls the run side in (the
+    # analysis once loaded the workload's HTTP and WebSocket client through harness.systems).
+    check = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.startswith({forbidden!r})))"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

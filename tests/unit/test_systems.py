@@ -5,7 +5,8 @@ import pytest
 
 from harness import systems
 from harness.analysis import analyse
-from harness.systems.probes import Answered, verdict, window_metrics
+from harness.probe_metrics import Answered, window_metrics
+from harness.systems.probes import verdict
 from harness.scenario import ScenarioError, loads
 
 MINIMAL = "name: s\nphases: [{name: steady, duration: 5s}]\nexpect: ['steady: publish.success_rate >= 0.9']\n"
@@ -137,3 +138,23 @@ def test_up_reads_a_declaration_file_and_names_its_bad_field(tmp_path, capsys):
     path.write_text("image: mine:1\nprotocol: mqtt\n")
     assert main(["up", "--system", str(path)]) == 2
     assert f"{path}: protocol: must be one of pusher, centrifugo" in capsys.readouterr().err
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+    f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9))
+
+
+@pytest.mark.parametrize("command", ["up", "gameday"])
+@pytest.mark.parametrize("text, says", [
+    (BOMB, "aliases"),                                         # billion laughs: refused, not expanded
+    ("image: a\nimage: b\n", "duplicate key"),
+    ("image: !!python/object:os.system x\n", "tag"),
+], ids=["alias-bomb", "duplicate-key", "python-tag"])
+def test_a_hostile_declaration_file_is_refused_with_its_line(tmp_path, capsys, command, text, says):
+    from harness.cli import main
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    assert main([command, "--system", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{command}: --system: {path}:" in err and says in err and len(err.splitlines()) == 1
