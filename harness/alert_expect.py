@@ -7,6 +7,7 @@ An alert expectation is one line:
     alert RedisCacheErrors notified within 40s after fault misconf-1  (the sink received it)
     alert RedisCacheErrors firing at phase fixed                      (already firing at that moment)
     alert RedisDown silent during misconf                            (a phase, a named window, or run)
+    alert RedisCacheErrors resolves within 60s after revert of misconf-1  (firing at the revert, resolved by then)
     alert * silent during steady                                     (no alert at all)
     alert * fires within 20s after fault misconf-1                   (any alert: a hunt's found gap)
 
@@ -36,9 +37,12 @@ _FIRES = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*|\*)\s+(?P<kin
                     r"(?P<within>\S+)\s+after\s+(?P<anchor_kind>phase|fault)\s+(?P<anchor>[A-Za-z][\w-]*)\s*$")
 _FIRING_AT = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*)\s+firing\s+at\s+"
                         r"(?P<anchor_kind>phase|fault)\s+(?P<anchor>[A-Za-z][\w-]*)\s*$")
+_RESOLVES = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*)\s+resolves\s+within\s+(?P<within>\S+)\s+"
+                       r"after\s+revert\s+of\s+(?P<anchor>[A-Za-z][\w.-]*)\s*$")
 _SILENT = re.compile(r"^\s*alert\s+(?P<alert>[A-Za-z_][A-Za-z0-9_]*|\*)\s+silent\s+during\s+(?P<window>[A-Za-z][\w-]*)\s*$")
 GRAMMAR = ("'alert <Name|*> fires|notified within <duration> after phase|fault <name>', "
-           "'alert <Name> firing at phase|fault <name>' or 'alert <Name|*> silent during <window>'")
+           "'alert <Name> firing at phase|fault <name>', 'alert <Name> resolves within <duration> after revert of "
+           "<fault>' or 'alert <Name|*> silent during <window>'")
 WATCH_GAP_SCRAPES = 3   # a gap between successful polls longer than this many scrape intervals is no evidence
 
 
@@ -48,7 +52,7 @@ class AlertExpectation:
 
     text: str
     alert: str
-    kind: str                         # "fires" | "notified" | "firing_at" | "silent"
+    kind: str                         # "fires" | "notified" | "firing_at" | "resolves" | "silent"
     anchor_kind: str = ""             # "phase" | "fault" (not for silent)
     anchor: str = ""                  # the phase or fault; silent: the window
     within_s: float = 0.0
@@ -66,6 +70,13 @@ def parse(text: str, windows: set[str], phases: set[str], faults: set[str]) -> A
         if within is None or within <= 0:
             raise ValueError(f"cannot read the duration {m['within']!r}; write e.g. {EXAMPLES}")
         return AlertExpectation(text, m["alert"], m["kind"], m["anchor_kind"], m["anchor"], within)
+    if m := _RESOLVES.match(text):
+        if m["anchor"] not in faults:
+            raise ValueError(f"unknown fault {m['anchor']!r}; allowed: {', '.join(sorted(faults)) or 'none'}")
+        within = parse_duration(m["within"])
+        if within is None or within <= 0:
+            raise ValueError(f"cannot read the duration {m['within']!r}; write e.g. {EXAMPLES}")
+        return AlertExpectation(text, m["alert"], "resolves", "fault", m["anchor"], within)
     if m := _SILENT.match(text):
         if m["window"] not in windows:
             raise ValueError(f"unknown window {m['window']!r}; allowed: {', '.join(sorted(windows))}")
@@ -75,7 +86,8 @@ def parse(text: str, windows: set[str], phases: set[str], faults: set[str]) -> A
 
 def judge(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[float, float]],
           faults: dict[str, float | None], max_gap: float = 3.0,
-          origins: dict[str, float] | None = None) -> tuple[bool, float | None, str]:
+          origins: dict[str, float] | None = None,
+          reverts: dict[str, float | None] | None = None) -> tuple[bool, float | None, str]:
     """(passed, observed seconds or None, evidence) of one alert expectation.
 
     `max_gap`: the longest gap between the watcher's successful polls that still counts as covered.
@@ -84,6 +96,8 @@ def judge(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[f
     """
     if e.kind == "silent":
         return _silent(e, history, windows, max_gap)
+    if e.kind == "resolves":
+        return _resolves(e, history, (reverts or {}).get(e.anchor), max_gap)
     anchor = _anchor(e, windows, faults)
     if anchor is None:
         return False, None, f"{e.anchor_kind} {e.anchor} never {'started' if e.anchor_kind == 'phase' else 'confirmed'}"
@@ -108,6 +122,23 @@ def judge(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[f
     already = f"; it was already {'firing' if e.kind == 'fires' else 'notified'} before (write 'firing at')" if before else ""
     return False, None, (f"{e.alert} never {verb} after {e.anchor_kind} {e.anchor}{pending}{already} (gap)"
                          f"{_blind(history, anchor, anchor + e.within_s, max_gap)}")
+
+
+def _resolves(e: AlertExpectation, history: AlertHistory, reverted: float | None,
+              max_gap: float) -> tuple[bool, float | None, str]:
+    """Firing when the fault was reverted, and no longer listed within `within_s` of the revert."""
+    if reverted is None:
+        return False, None, f"fault {e.anchor} was never reverted"
+    firing = [ep for ep in history.episodes if ep.alert == e.alert and ep.firing_during(reverted, reverted + 1e-6)]
+    if not firing:
+        return False, None, (f"{e.alert} was not firing when {e.anchor} was reverted: nothing to resolve"
+                             f"{_blind(history, reverted, reverted, max_gap)}")
+    if any(ep.resolved_t is None for ep in firing):
+        return False, None, (f"{e.alert} never resolved after the revert of {e.anchor}"
+                             f"{_blind(history, reverted, reverted + e.within_s, max_gap)}")
+    after = round(max(ep.resolved_t for ep in firing) - reverted, 3)   # type: ignore[type-var]
+    return after <= e.within_s, after, (f"{e.alert} resolved {after:.1f} s after the revert of {e.anchor} "
+                                        f"(limit {e.within_s:g} s)")
 
 
 def _silent(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[float, float]],

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sys import intern
 from typing import Any, Callable, Iterable
 
-from harness import alerts as alerting
+from harness import alerts as alerting, presence
 from harness import probe_metrics as probes
 from harness.counters import Counters
 from harness.journal import CANARY
@@ -30,7 +30,7 @@ from harness.windows import WHOLE_RUN, NamedWindow, Window
 
 INF = math.inf
 # Disconnect reasons that are the harness ending its own load, not the cluster dropping a socket.
-HARNESS_CLOSES = ("stopped", "deadline")
+HARNESS_CLOSES = ("stopped", "deadline", "churn")
 
 
 @dataclass(slots=True)
@@ -42,6 +42,8 @@ class Publish:
     ack: float
     ok: bool
     error: str | None
+    origin: str | None = None     # a client event's sending subscriber: never expected to receive it
+    elsewhere: bool = False       # seen from another node (expect_forms.node_events): no publish.* here
 
 
 class Receipts:
@@ -136,6 +138,7 @@ class Facts:
     sessions: list[tuple[str, float, float]] = field(default_factory=list)             # (sub, connected, until)
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)
     alert_events: list[dict[str, Any]] = field(default_factory=list)
+    presence_events: list[dict[str, Any]] = field(default_factory=list)
     probe_answers: list[probes.Answered] = field(default_factory=list)
     loop_lag: list[tuple[float, float, float]] = field(default_factory=list)           # (t, lag ms, cpu s)
     first_t: float = 0.0
@@ -181,10 +184,12 @@ def analyse(events: Iterable[dict[str, Any]], named: Iterable[NamedWindow] = (),
     history = alerting.history(facts.alert_events)
     rule_alerts = (facts.run.get("monitoring") or {}).get("alerts") or ()
     watched_until = phases[-1].end if phases else whole.end   # the watcher stops with the drain
+    presence_metrics = presence.window_metrics(facts.presence_events, windows)
     for w in windows:
         metrics[w.name].update(alerting.window_metrics(history, w.start, min(w.end, watched_until), rule_alerts,
                                                        watch_gap_s))
         metrics[w.name].update(probes.window_metrics(facts.probe_answers, w.start, w.end))
+        metrics[w.name].update(presence_metrics.get(w.name, {}))
     origins = {**{f"phase {name}": t for name, t in facts.phase_starts.items()},
                **{f"fault {f['name']}": f["injected_s"] for f in faults if f["injected_s"] is not None}}
     return Analysis(facts.run, phases, metrics, faults, timeline, named_windows, history, facts.complete, origins)
@@ -212,6 +217,8 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
             f.alert_events.append(e)
         elif kind == "probe":
             f.probe_answers.append(probes.Answered(t, e["name"], bool(e["ok"]), float(e["latency_ms"])))
+        if kind in presence.KINDS:
+            f.presence_events.append(e)
         if kind == "ws_receive":
             f.receipts.add(t, e["sub"], str(e.get("pub")), int(e.get("seq", -1)), str(e.get("channel")),
                            e.get("run") and e["run"])
@@ -219,7 +226,8 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
             # Interned names: many publishes share a handful of pub and channel strings.
             pub, seq = intern(e["pub"]), int(e["seq"])
             f.publishes[f.receipts.publish(pub, seq)] = Publish(pub, seq, intern(e["channel"]), float(e["sent"]),
-                                                                float(t), bool(e["ok"]), e.get("error"))
+                                                                float(t), bool(e["ok"]), e.get("error"), e.get("origin"),
+                                                                bool(e.get("elsewhere")))
         elif kind == "publish_skipped":
             f.skipped.append(t)
         elif kind == "ws_subscribed":
@@ -249,7 +257,7 @@ def read(events: Iterable[dict[str, Any]]) -> Facts:
                 # The phase it was injected in: the one open now (journals before `phase` was recorded);
                 # `phase: null` for a fault by hand (game day), which does not reshape its phase.
                 "phase": e["phase"] if "phase" in e else next(reversed(phase_starts), None),
-                "injected_s": None, "confirmed_s": None, "reverted_s": None})
+                "injected_s": None, "confirmed_s": None, "reverted_s": None, "planned_s": e.get("planned_s")})
             stage = kind.removeprefix("fault_")
             if stage in ("injected", "confirmed", "reverted") and fault[f"{stage}_s"] is None:
                 fault[f"{stage}_s"] = t
@@ -279,7 +287,8 @@ def _close_code(reason: str) -> str | None:
 def _from_confirmation(phase: Window, faults: Iterable[dict[str, Any]]) -> Window:
     """A phase with faults is measured from their confirmation: before it, the fault may not act yet.
     A fault never confirmed leaves the phase empty (no evidence of the faulted state)."""
-    mine = [f for f in faults if f["phase"] == phase.name and f["injected_s"] is not None]
+    # Faults a schedule injects later in the phase (`at`, flaps, chaos) do not move its start.
+    mine = [f for f in faults if f["phase"] == phase.name and f["injected_s"] is not None and not f.get("planned_s")]
     if not mine:
         return phase
     if any(f["confirmed_s"] is None for f in mine):
@@ -337,7 +346,7 @@ def count_publishes(facts: Facts, at: At, grace: float) -> None:
     receipts = facts.receipts
     receivers = receipts.receivers()
     # channel → (the subscriber's receipt-key part, or None if it received nothing; its subscriptions)
-    listeners = {channel: [(None if receipts.ids.get(sub) is None else receipts.key(receipts.ids[sub], 0), spans)
+    listeners = {channel: [(sub, None if receipts.ids.get(sub) is None else receipts.key(receipts.ids[sub], 0), spans)
                            for sub, spans in subs.items()]
                  for channel, subs in facts.intervals.items()}
     for key, p in facts.publishes.items():
@@ -350,13 +359,14 @@ def count_publishes(facts: Facts, at: At, grace: float) -> None:
                     s.canary_received += 1
                     s.canary_latency.append((got[0] - p.sent) * 1000)
             continue
-        for s in where:
+        for s in ([] if p.elsewhere else where):
             s.attempts += 1
             if p.ok:
                 s.ok += 1
                 s.publish_latency.append((p.ack - p.sent) * 1000)
             else:
                 s.errors[p.error or "other"] += 1
+                s.error_latency.append((p.ack - p.sent) * 1000)
                 s.of_failed += receivers.get(key, 0)
                 if key in receivers:
                     s.recovered += 1
@@ -366,9 +376,9 @@ def count_publishes(facts: Facts, at: At, grace: float) -> None:
         expected = received = duplicated = late = missed = 0
         latencies = []
         deadline = p.ack + grace
-        for sub_key, spans in listeners.get(p.channel, ()):
+        for sub, sub_key, spans in listeners.get(p.channel, ()):
             latest = _latest_before(spans, p.sent)
-            if latest is None:
+            if latest is None or sub == p.origin:
                 continue
             first = receipts.first.get(sub_key | key) if sub_key is not None else None
             if latest[1] < deadline:
@@ -411,7 +421,8 @@ def count_receipts(facts: Facts, at: At) -> None:
     seen: set[int] = set()
     for t, sub, channel, receipt_run, pub_seq in zip(r.t, r.sub, r.channel, r.run, r.pub_seq):
         p = facts.publishes.get(pub_seq)
-        if p is None or receipt_run not in run_ok or p.channel != r.names[channel]:
+        # Unexpected: never published, another run's, another channel's, or a client event echoed to its sender.
+        if p is None or receipt_run not in run_ok or p.channel != r.names[channel] or p.origin == r.names[sub]:
             for s in at(t):
                 s.unexpected += 1
             continue

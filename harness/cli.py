@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Awaitable, TypeVar
 from harness import __version__, out_dir
 from harness.journal import JOURNAL_NAME, JournalError, iter_journal, iter_run, run_bounds
 from harness.journal_codec import CODECS, SUFFIXES
+from harness import repeat
 from harness.journal_schema import span_problem
 from harness.judge import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_FAIL, EXIT_PASS, judge_events
-from harness.scenario import Scenario, ScenarioError, load, loads
+from harness.params import load_variants, variant
+from harness.scenario import Scenario, ScenarioError
 
 if TYPE_CHECKING:
     from harness.runner import Runner
@@ -81,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     try:
         rules = _rules_flag(args.rules)
-        scenarios = [load(path, rules) for path in args.scenarios]
+        scenarios = [s for path in args.scenarios for s in load_variants(path, rules)]
     except ScenarioError as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
@@ -92,23 +94,36 @@ def cmd_run(args: argparse.Namespace) -> int:
              "their output directories would collide; rename one")
         return EXIT_BAD_INPUT
     for scenario in scenarios:
-        if problem := out_dir.claim(out / scenario.name, "a run", f"{JOURNAL_NAME}*"):
+        if problem := out_dir.claim(out / scenario.name / ("run-1" if args.repeat > 1 else ""), "a run", f"{JOURNAL_NAME}*"):
             _err(problem)
             return EXIT_BAD_INPUT
     from harness.runner import Runner  # the Docker side, only for runs
     worst = EXIT_PASS
     for scenario in scenarios:
-        runner = Runner(scenario, out / scenario.name, keep=args.keep, journal_codec=args.journal, workers=args.workers)
-        result = asyncio.run(_run_interruptible(runner.run(), runner))
-        from harness.report.terminal import render
-        print(render(result.summary), flush=True)
-        print(f"files: {result.out_dir}/{{{runner.journal_file.name},summary.json,summary.md,junit.xml,report.html}}",
-              flush=True)
-        worst = max(worst, result.exit_status)
-        if runner.interrupt_requested:
-            if result.summary.get("error") != "interrupted":
-                _err("interrupted while the run was being judged; its journal is complete (harness report)")
-            return EXIT_ERROR
+        summaries = []
+        for k in range(1, args.repeat + 1):
+            where = out / scenario.name / (f"run-{k}" if args.repeat > 1 else "")
+            runner = Runner(scenario, where, keep=args.keep, seed=args.seed, journal_codec=args.journal,
+                            workers=args.workers)
+            result = asyncio.run(_run_interruptible(runner.run(), runner))
+            from harness.report.terminal import render
+            print(render(result.summary), flush=True)
+            print(f"files: {result.out_dir}/{{{runner.journal_file.name},summary.json,summary.md,junit.xml,report.html}}",
+                  flush=True)
+            summaries.append(result.summary)
+            if runner.interrupt_requested:
+                if result.summary.get("error") != "interrupted":
+                    _err("interrupted while the run was being judged; its journal is complete (harness report)")
+                return EXIT_ERROR
+        if args.repeat > 1:
+            stats = repeat.aggregate(summaries)
+            (out / scenario.name / "repeat.json").write_text(json.dumps(stats, indent=2) + "\n")
+            (out / scenario.name / "junit.xml").write_text(repeat.junit_xml(stats))
+            print(repeat.render(stats), flush=True)
+            status = stats["exit_status"]
+        else:
+            status = summaries[0]["exit_status"]
+        worst = max(worst, status)  # flaky (4) outranks everything: it is the finding a repeat is for
     return worst
 
 
@@ -124,9 +139,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_PASS
     for path in args.scenarios:
         try:
-            s = load(path)
-            print(f"{path}: ok ({s.name}: {len(s.phases)} phases, {sum(p.duration_s for p in s.phases):g} s, "
-                  f"{len(s.expectations)} expectations)")
+            for s in load_variants(path):
+                print(f"{path}: ok ({s.name}: {len(s.phases)} phases, {sum(p.duration_s for p in s.phases):g} s, "
+                      f"{len(s.expectations)} expectations)")
         except ScenarioError as exc:
             _err(str(exc))
             status = EXIT_BAD_INPUT
@@ -141,9 +156,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     status = EXIT_PASS
     for path in sorted(directory.glob("*.yaml")):
         try:
-            s = load(path)
-            first = (s.description.strip().splitlines() or [""])[0]
-            print(f"{path}  {s.name}  {sum(p.duration_s for p in s.phases):g}s  {first}")
+            for s in load_variants(path):
+                # The description's first paragraph: the customer-visible question the scenario answers.
+                first = " ".join(s.description.strip().split("\n\n")[0].split())
+                print(f"{path}  {s.name}  {sum(p.duration_s for p in s.phases):g}s  {first}")
         except ScenarioError as exc:
             print(f"{path}  INVALID  {exc}")
             status = EXIT_BAD_INPUT
@@ -162,7 +178,8 @@ def judge_journal(path: Path) -> tuple[dict, bool]:
         raise JournalError(f"{path}: no run_start event with the scenario; is this a harness journal?")
     if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
         raise JournalError(f"{path}: its run_start does not carry a scenario; is this a harness journal?")
-    scenario: Scenario = loads(start["source"], Path(str(start.get("path", "<journal>"))), start.get("monitoring"))
+    scenario: Scenario = variant(start["source"], Path(str(start.get("path", "<journal>"))),
+                                 str(start.get("scenario")), start.get("monitoring"))
     declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
     if problem := span_problem(bounds.first_phase_s, bounds.last_s, declared):
         raise JournalError(f"{path}: {problem}")
@@ -505,6 +522,12 @@ def cmd_images(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 100, got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harness", description="Chaos-test a Pusher-style pub/sub cluster and its monitoring.")
     p.add_argument("--version", action="version", version=f"harness {__version__}")
@@ -522,6 +545,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=0, metavar="N",
                      help="run the load's subscribers in N processes, each journaling its own shard "
                           "(default 0: all in the harness's process, enough for small runs)")
+    run.add_argument("--seed", type=int, metavar="N",
+                     help="seed of every fault schedule (replays a run's faults exactly; default: the scenario's, "
+                          "else drawn and printed)")
+    run.add_argument("--repeat", type=_positive, default=1, metavar="N",
+                     help="run each scenario N times, each on a fresh cluster; flake statistics, exit 4 if flaky")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files without running them")

@@ -36,6 +36,7 @@ class Counters:
     of_failed: int = 0
     missed_disconnected: int = 0
     publish_latency: array = field(default_factory=_floats)
+    error_latency: array = field(default_factory=_floats)    # send → the failing answer (or give-up)
     expected: int = 0
     received: int = 0
     duplicated: int = 0
@@ -71,6 +72,7 @@ class Counters:
             m[f"publish.errors.{cls}"] = self.errors.get(cls, 0)
         m["publish.success_rate"] = ratio(self.ok, self.scheduled)
         summarise("publish.latency_ms", self.publish_latency, m)
+        summarise("publish.error_latency_ms", self.error_latency, m)
         m["delivery.expected"] = self.expected
         m["delivery.received"] = self.received
         m["delivery.lost"] = self.expected - self.received

@@ -1,6 +1,6 @@
 """The one duration grammar of the harness: scenario fields and expectation lines alike.
 
-`10` / `2.5` (seconds), `"10s"`, `"500ms"`, `"2m"`, `"1h"`.
+`10` / `2.5` (seconds), `"10s"`, `"500ms"`, `"2m"`, `"1h"`; ranges `"5s..15s"`.
 """
 from __future__ import annotations
 
@@ -24,3 +24,13 @@ def parse_duration(value: Any) -> float | None:
     else:
         return None
     return seconds if math.isfinite(seconds) else None
+
+
+def parse_range(value: Any) -> tuple[float, float] | None:
+    """(low, high) seconds from "5s..15s" (or one duration: low == high); None when it is not one."""
+    low_text, sep, high_text = value.partition("..") if isinstance(value, str) else (value, "", None)
+    low = parse_duration(low_text)
+    high = parse_duration(high_text) if sep else low
+    if low is None or high is None or high < low:
+        return None
+    return low, high

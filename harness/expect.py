@@ -19,9 +19,10 @@ import math
 import operator
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from harness import alert_expect as alerts
+from harness import expect_forms as forms
 from harness import vocabulary
 from harness.alerts import AlertHistory
 from harness.windows import WHOLE_RUN
@@ -29,7 +30,7 @@ from harness.windows import WHOLE_RUN
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "!=": operator.ne,
 }
-_LINE = re.compile(r"^\s*(?P<window>[A-Za-z][\w-]*)\s*:\s*(?P<metric>[\w.]+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<rhs>.+?)\s*$")
+_LINE = re.compile(r"^\s*(?P<window>[A-Za-z][\w@-]*)\s*:\s*(?P<metric>[\w.]+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<rhs>.+?)\s*$")
 _RHS = re.compile(r"^(?P<ref>[A-Za-z][\w.-]*?)\s*(?:(?P<sign>[+-])\s*(?P<offset>\d+(?:\.\d+)?))?$")
 
 
@@ -63,12 +64,27 @@ class Verdict:
 
 
 def parse(text: Any, windows: set[str], phases: set[str] | None = None,
-          faults: set[str] = frozenset()) -> Expectation | alerts.AlertExpectation:
-    """Parse one expectation; ValueError says what is wrong and what is allowed."""
+          faults: set[str] = frozenset(), nodes: tuple[str, ...] = ()) -> Any:
+    """Parse one expectation (an Expectation, an alert one, or a form of expect_forms); ValueError says
+    what is wrong and what is allowed. `nodes`: the node names a window may be seen from."""
     if not isinstance(text, str):
         raise ValueError("must be a line like 'steady: publish.success_rate >= 0.99'")
     if text.lstrip().startswith("alert "):
         return alerts.parse(text, set(windows) | {WHOLE_RUN}, windows if phases is None else phases, faults)
+    if (compound := forms.split_compound(text)) is not None:
+        joiner, parts = compound
+        return forms.Compound(text, joiner, tuple(parse(part, windows, phases, faults, nodes) for part in parts))
+    if (bucketed := forms.split_every(text)) is not None:
+        line, every = bucketed
+        inner = parse(line, windows, phases, faults, nodes)
+        if not isinstance(inner, Expectation) or inner.rhs.window is not None or inner.metric not in forms.BUCKET_METRICS:
+            raise ValueError(f"'every' takes '<window>: <metric> <op> <number>' with a metric among "
+                             f"{', '.join(forms.BUCKET_METRICS)}")
+        return forms.Bucketed(text, inner, every)
+    return _parse_line(text, windows, nodes)
+
+
+def _parse_line(text: str, windows: set[str], nodes: tuple[str, ...]) -> Expectation:
     match = _LINE.match(text)
     if not match:
         raise ValueError(f"cannot read {text!r}; write '<phase|run>: <metric> <op> <number|phase.metric [+|- number]>' "
@@ -76,7 +92,10 @@ def parse(text: Any, windows: set[str], phases: set[str] | None = None,
     allowed = sorted(windows) + [WHOLE_RUN]
     window = match["window"]
     if window not in allowed:
-        raise ValueError(f"unknown window {window!r}; allowed: {', '.join(allowed)}")
+        window = forms.node_window(window, windows, nodes, WHOLE_RUN) or window
+    if window not in allowed and not forms.node_window(window, windows, nodes, WHOLE_RUN):
+        seen_from = f"; seen from a node: <window>@node1 … node{len(nodes)}, or node1 for the run" if nodes else ""
+        raise ValueError(f"unknown window {match['window']!r}; allowed: {', '.join(allowed)}{seen_from}")
     metric = match["metric"]
     vocabulary.check(metric)
     rhs_text = match["rhs"]
@@ -147,13 +166,33 @@ def judge(expectation: Expectation, metrics: dict[str, dict[str, Any]]) -> Verdi
     return Verdict(e.text, _OPS[e.op](observed, target), observed, evidence)
 
 
-def judge_all(expectations: tuple[Expectation | alerts.AlertExpectation, ...] | list,
-              metrics: dict[str, dict[str, Any]], alert_context: AlertContext | None = None) -> list[Verdict]:
-    """Every verdict; alert expectations are judged on the alert history of `alert_context`."""
+def judge_all(expectations: tuple[Any, ...] | list, metrics: dict[str, dict[str, Any]],
+              alert_context: AlertContext | None = None, timeline: list[dict[str, Any]] = ()) -> list[Verdict]:
+    """Every verdict; alert expectations are judged on the alert history of `alert_context`, per-bucket
+    ones on the 1 s `timeline`. Windows seen from a node (`w@node2`) are looked up in `metrics` too."""
     context = alert_context or AlertContext(AlertHistory(), {}, {})
-    return [Verdict(e.text, *alerts.judge(e, context.history, context.windows, context.faults, context.max_gap,
-                                                  context.origins))
-            if isinstance(e, alerts.AlertExpectation) else judge(e, metrics) for e in expectations]
+
+    def one(e: Any) -> Verdict:
+        if isinstance(e, alerts.AlertExpectation):
+            return Verdict(e.text, *alerts.judge(e, context.history, context.windows, context.faults, context.max_gap,
+                                                 context.origins, context.reverts))
+        if isinstance(e, forms.Compound):
+            return forms.judge_compound(e, [one(part) for part in e.parts], Verdict)
+        if isinstance(e, forms.Bucketed):
+            return forms.judge_bucketed(e, list(timeline), context.windows.get(e.inner.window), _OPS, Verdict)
+        return judge(e, metrics)
+    return [one(e) for e in expectations]
+
+
+def node_windows(expectations: Iterable[Any]) -> set[str]:
+    """Every `window@node` the expectations judge (their metrics are computed from the node's view)."""
+    out: set[str] = set()
+    for e in expectations:
+        for part in (e.parts if isinstance(e, forms.Compound) else (e,)):
+            inner = part.inner if isinstance(part, forms.Bucketed) else part
+            if isinstance(inner, Expectation):
+                out |= {w for w in (inner.window, inner.rhs.window) if w and forms.NODE_SEP in w}
+    return out
 
 
 @dataclass(frozen=True)
@@ -166,3 +205,4 @@ class AlertContext:
     faults: dict[str, float | None]
     max_gap: float = 3.0
     origins: dict[str, float] = field(default_factory=dict)   # "phase P" / "fault F" → when it began to act
+    reverts: dict[str, float | None] = field(default_factory=dict)   # fault → when it was reverted

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from harness import alert_expect, analysis, expect, story
+from harness import alert_expect, analysis, expect, guardrail, story
+from harness import expect_forms as forms
 from harness.counters import SATURATED_LAG_MS
 from harness.windows import WHOLE_RUN
 
@@ -31,14 +32,23 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     scrape_s = scenario.monitoring.scrape_interval_s if scenario.monitoring else 1.0
     max_gap = alert_expect.WATCH_GAP_SCRAPES * scrape_s
     kept: list[dict[str, Any]] = []   # what the story needs, kept while the analysis reads a stream once
-    a = analysis.analyse(_keeping(events, kept), scenario.windows, recovery=scenario.recovery, watch_gap_s=max_gap)
+    wanted = expect.node_windows(scenario.expectations)
+    if wanted:
+        events = list(events)   # the node views read the journal again
+    aborts: list[dict[str, Any]] = []
+    a = analysis.analyse(_aborts(_keeping(events, kept), aborts), scenario.windows, recovery=scenario.recovery, watch_gap_s=max_gap)
     spans = {w.name: (w.start, w.end) for w in [*a.windows, *a.named]}
     # `run` for alerts: from the first phase to the last phase's end (the watcher stops at the drain).
     spans[WHOLE_RUN] = (a.windows[0].start, a.windows[-1].end) if a.windows else (0.0, 0.0)
     fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
-    alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins)
+    reverts = {f["name"]: f["reverted_s"] for f in a.faults}
+    alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins, reverts)
+    metrics = {**a.metrics, **(node_metrics(events, scenario, wanted) if wanted else {})}
+    spans.update({w: spans[w.split(forms.NODE_SEP)[0]] for w in metrics if forms.NODE_SEP in w
+                  and w.split(forms.NODE_SEP)[0] in spans})
     # A failed run is not judged; a cut-short or saturated one is, its verdicts shown but not trusted.
-    verdicts = expect.judge_all(scenario.expectations, a.metrics, alert_context) if error is None else []
+    verdicts = expect.judge_all(scenario.expectations, metrics, alert_context, a.timeline) if error is None else []
+    verdicts += guardrail.abort_verdicts(aborts) if error is None else []   # a run a guardrail ended
     if error is None and not a.complete:
         error = INCOMPLETE
     if error is None:
@@ -52,6 +62,7 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     return {
         "scenario": scenario.name,
         "run_id": a.run.get("run_id"),
+        "seed": a.run.get("seed"),
         "verdict": verdict,
         "exit_status": status,
         "error": error,
@@ -69,6 +80,15 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     }
 
 
+def node_metrics(events: list[dict[str, Any]], scenario: Scenario, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    """The metrics of each `window@node` the expectations judge: the same analysis of the node's view."""
+    out: dict[str, dict[str, Any]] = {}
+    for node in sorted({w.split(forms.NODE_SEP)[1] for w in wanted}):
+        seen = analysis.analyse(forms.node_events(events, node), scenario.windows, recovery=scenario.recovery)
+        out.update({f"{window}{forms.NODE_SEP}{node}": values for window, values in seen.metrics.items()})
+    return out
+
+
 def _keeping(events: Iterable[dict[str, Any]], kept: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The events, passed on; into `kept` go the few the story reads (probes, notes, fault injections,
     failed publishes) and the latest event (the story's end)."""
@@ -82,6 +102,14 @@ def _keeping(events: Iterable[dict[str, Any]], kept: list[dict[str, Any]]) -> It
         yield e
     if latest is not None and (not kept or kept[-1] is not latest):
         kept.append(latest)
+
+
+def _aborts(events: Iterable[dict[str, Any]], out: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The events, passed on; the guardrails' `abort` events into `out`."""
+    for e in events:
+        if e["kind"] == "abort":
+            out.append(e)
+        yield e
 
 
 STORY_KINDS = frozenset({"probe", "note", "fault_injected"})

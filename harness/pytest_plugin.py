@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from harness.judge import EXIT_ERROR
+from harness.params import load_variants
 from harness.runner import Runner
-from harness.scenario import Scenario, ScenarioError, load, loads
+from harness.scenario import Scenario, ScenarioError, loads
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +32,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="scenario runs write DIR/<UTC time>/<scenario>/journal.jsonl, summary.json, … "
                          "(default runs/pytest)")
     group.addoption("--harness-keep", action="store_true", help="leave each scenario's cluster running")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "scenario: a scenario file's full run (pytest -n 2 scenarios/ runs the library)")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -44,10 +49,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 class ScenarioFile(pytest.File):
     def collect(self):
         try:
-            scenario = load(self.path)
+            scenarios = load_variants(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
-        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        for scenario in scenarios:  # a params matrix gives one item per combination: name[a=1-b=2]
+            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
 
 
 class ScenarioFailed(Exception):
@@ -59,6 +65,7 @@ class ScenarioItem(pytest.Item):
         super().__init__(**kw)
         self.scenario = scenario
         self.add_marker(pytest.mark.integration)
+        self.add_marker(pytest.mark.scenario)
 
     def runtest(self) -> None:
         out = session_out(self.config)

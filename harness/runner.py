@@ -7,6 +7,7 @@ unless `keep` is set.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 import time
 import traceback
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from harness import analysis, expect, schedule
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
 from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import journal_fields
@@ -27,7 +29,8 @@ from harness.observe.infra import InfraWatch, watched_parts
 from harness.observe.watcher import AlertWatcher, WatchError
 from harness.report import write_reports
 from harness.report.progress import Progress
-from harness.scenario import Scenario
+from harness.guardrail import Guardrail, GuardrailMonitor
+from harness.scenario import STEADY_BEFORE, Scenario
 from harness.systems.probes import Prober
 from harness.workload.load import LoadError, build_load
 
@@ -45,6 +48,15 @@ class HarnessError(Exception):
     """The harness or its infrastructure failed during a run (exit status 3)."""
 
 
+class Aborted(Exception):
+    """A guardrail (`abort_when`) tripped: every fault is reverted and the run ends (exit status 1)."""
+
+
+def draw_seed() -> int:
+    """A fresh seed for a run given none (printed and journaled, so the run can be replayed)."""
+    return secrets.randbelow(2**31)
+
+
 @dataclass
 class Runner:
     scenario: Scenario
@@ -58,6 +70,14 @@ class Runner:
     stopping: bool = False              # the run has seen its cancellation, or is cleaning up anyway
     # A cluster already up (the hunt's, shared by its trials): used as is, neither started nor torn down.
     running: tuple[Cluster, Endpoints] | None = None
+    seed: int | None = None       # --seed: replaces the scenario's and every chaos block's seed
+
+    def __post_init__(self) -> None:
+        self.seed_given = self.seed is not None
+        if self.seed is None:
+            self.seed = self.scenario.seed if self.scenario.seed is not None else draw_seed()
+        self._abort = asyncio.Event()
+        self._abort_reason = ""
 
     async def run(self) -> RunResult:
         """Run the scenario end to end and judge it; never raises for a failure of the run itself.
@@ -78,9 +98,10 @@ class Runner:
         recorded = ({"monitoring": {"rule_set": s.monitoring.rule_set, "rules_file": str(s.monitoring.rules_file),
                                     "alerts": list(s.monitoring.alerts)}} if s.monitoring else {})
         journal.append("run_start", run_id=cluster.run_id, scenario=s.name, path=str(s.path), nodes=s.nodes,
-                       grace_s=s.workload.grace_s, source=s.source, system=s.system.describe(),
+                       grace_s=s.workload.grace_s, seed=self.seed, source=s.source, system=s.system.describe(),
                        probes=[p.to_json() for p in s.all_probes], **recorded)
         journal.flush()
+        self.log(f"{s.name}: seed {self.seed} (replay: harness run {s.path} --seed {self.seed})")
         active: list[Fault] = []
         error: str | None = None
         timings: dict[str, float] = {}
@@ -108,9 +129,15 @@ class Runner:
             watch.start()
             try:
                 async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
-                    await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+                    try:
+                        await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
+                    except Aborted:
+                        await self._revert_all(active, journal)   # at once, while the Toxiproxy client is open
+                        raise
             finally:
                 await watch.stop()
+        except Aborted as exc:
+            self.log(f"{s.name}: aborted: {exc}; reverting every fault")
         except asyncio.CancelledError:
             if watch is not None and watch.down and not self.interrupt_requested:
                 error = f"the harness's {watch.down[0]} died mid-run ({watch.down[1]}); the run cannot be judged"
@@ -136,7 +163,8 @@ class Runner:
 
     def _targeted(self) -> set[str]:
         """The parts the run's faults may target: their death is the experiment, not the harness's."""
-        return {t for p in self.scenario.phases for f in p.faults for t in f.targets}
+        s = self.scenario
+        return {t for p in s.phases for t in schedule.possible_targets(p.faults, p.chaos, s.nodes)}
 
     async def _clean_up(self, cluster: Cluster, starting: asyncio.Future | None, active: list[Fault],
                         journal: JournalWriter, error: str | None, timings: dict[str, float]) -> str | None:
@@ -169,9 +197,23 @@ class Runner:
         bound_s = sum(p.duration_s for p in s.phases) + w.grace_s + 60  # every loop stops by itself
         progress = self._progress(journal)
         lag = asyncio.create_task(sample_loop_lag(journal, bound_s))
-        load = build_load(w, endpoints, journal, bound_s, progress.published, progress.received, self.workers)
+        monitor = GuardrailMonitor(s.abort_when, journal.clock.now) if s.abort_when else None
+
+        def published(ok: bool) -> None:
+            progress.published(ok)
+            if monitor:
+                monitor.published(ok)
+
+        def trip(reason: str, g: Guardrail) -> None:
+            journal.append("abort", guardrail=g.text, reason=reason)
+            journal.flush()
+            self._abort_reason = reason
+            self._abort.set()
+
+        load = build_load(w, endpoints, journal, bound_s, published, progress.received, self.workers)
         progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
+        guard: asyncio.Task | None = None
         watcher = (AlertWatcher(endpoints.prometheus or "", endpoints.alertsink or "", journal, s.monitoring.rule_set)
                    if s.monitoring else None)
         prober = Prober(s.all_probes, {n.name: n.direct or n.http for n in endpoints.nodes}, journal)
@@ -181,6 +223,8 @@ class Runner:
             if watcher:
                 await watcher.start(bound_s)
             await load.start(SUBSCRIBE_TIMEOUT_S)
+            if monitor:
+                guard = asyncio.create_task(monitor.watch(trip))
             await self._walk(faults, journal, active, progress, watcher)
             await load.stop_publishing()
             # Drain: deliveries may arrive up to the grace period after the last acknowledgement.
@@ -198,6 +242,8 @@ class Runner:
             ticker.cancel()
             lag.cancel()
             probing_stop.set()
+            if guard:
+                guard.cancel()
             if watcher:
                 await watcher.stop()
             await load.close()
@@ -213,6 +259,8 @@ class Runner:
         """The scenario's phases in turn, under load (a game day walks its own: harness/gameday/session.py)."""
         for phase in self.scenario.phases:
             await self._phase(phase, faults, journal, active, progress)
+            if phase.name == STEADY_BEFORE:
+                self._check_steady(journal)
             if watcher and watcher.error:
                 raise HarnessError(watcher.error)  # a rule that does not evaluate cannot be judged
 
@@ -220,31 +268,73 @@ class Runner:
                      progress: Progress) -> None:
         start = journal.clock.now()
         journal.append("phase_start", t=start, phase=phase.name, duration_s=phase.duration_s)
+        seed = schedule.phase_seed(self.seed, phase.name, phase.chaos, self.seed_given)
+        steps = schedule.plan(phase.name, phase.duration_s, phase.faults, phase.chaos, seed, self.scenario.nodes)
+        if steps:
+            journal.append("schedule", phase=phase.name, seed=seed, steps=[step.to_json() for step in steps])
         journal.flush()
         progress.phase = phase.name
-        faults_here = ", ".join(f"{f.kind} on {f.target}" for f in phase.faults)
-        self.log(f"── phase {phase.name} ({phase.duration_s:g} s){' · ' + faults_here if faults_here else ''}")
-        mine: list[Fault] = []
-        for spec in phase.faults:
+        injected = ", ".join(f"{st.fault.kind} on {st.fault.target} at {st.t:g}s" for st in steps if st.action == schedule.INJECT)
+        self.log(f"── phase {phase.name} ({phase.duration_s:g} s){' · ' + injected if injected else ''}")
+        mine: dict[str, Fault] = {}
+        first = [step for step in steps if step.t == 0 and step.action == schedule.INJECT]
+        for step in first:
+            await self._step(step, phase.name, faults, journal, active, mine)
+        if first:
+            start = journal.clock.now()  # a faulted phase is measured, and lasts, from its first faults' confirmation
+        for step in steps[len(first):]:
+            await self._until(start + step.t, journal)
+            await self._step(step, phase.name, faults, journal, active, mine)
+        await self._until(start + phase.duration_s, journal)  # the phase's declared duration
+        for fault in list(mine.values()):  # the plan reverts everything it injects; this is a safety net
+            await self._step(schedule.Step(phase.duration_s, schedule.REVERT, fault.spec), phase.name, faults, journal,
+                             active, mine)
+        journal.append("phase_end", phase=phase.name)
+        journal.flush()
+
+    def _check_steady(self, journal: JournalWriter) -> None:
+        """The steady-state hypothesis, judged on its window before any fault: not steady, nothing injected."""
+        journal.flush()
+        a = analysis.analyse(iter_run(journal.path), recovery=self.scenario.recovery)
+        failed = [v for v in expect.judge_all(self.scenario.steady_state, a.metrics) if not v.passed]
+        journal.append("steady_state", holds=not failed, evidence=[v.evidence for v in failed])
+        if failed:
+            raise HarnessError("the system was not steady before any fault, nothing injected: "
+                               + "; ".join(v.evidence for v in failed))
+        self.log(f"{self.scenario.name}: steady state holds")
+
+    async def _step(self, step: schedule.Step, phase: str, faults: FaultContext, journal: JournalWriter,
+                    active: list[Fault], mine: dict[str, Fault]) -> None:
+        """Execute one planned step: inject and confirm, update (a ramp), or revert; each journaled."""
+        spec = step.fault
+        if step.action == schedule.INJECT:
             fault = make_fault(spec, faults)
-            journal.append("fault_injected", **journal_fields(spec), phase=phase.name)
+            journal.append("fault_injected", **journal_fields(spec), phase=phase, planned_s=step.t)
             active.append(fault)
-            mine.append(fault)
+            mine[spec.name] = fault
             await fault.inject()
             evidence = await fault.confirm()
             journal.append("fault_confirmed", fault=spec.name, evidence=evidence)
-            journal.flush()
-        if mine:
-            start = journal.clock.now()  # a faulted phase is measured, and lasts, from its confirmation
-        remaining = start + phase.duration_s - journal.clock.now()
-        if remaining > 0:
-            await asyncio.sleep(remaining)  # the phase's declared duration
-        for fault in mine:
+        elif step.action == schedule.UPDATE:
+            evidence = await mine[spec.name].update(spec.params)
+            journal.append("fault_updated", fault=spec.name, params=spec.params, planned_s=step.t, evidence=evidence)
+        else:
+            fault = mine.pop(spec.name)
             await fault.revert()
             active.remove(fault)
-            journal.append("fault_reverted", fault=fault.spec.name)
-        journal.append("phase_end", phase=phase.name)
+            journal.append("fault_reverted", fault=spec.name, planned_s=step.t)
         journal.flush()
+
+    async def _until(self, t: float, journal: JournalWriter) -> None:
+        """Wait until run time `t`, or raise Aborted as soon as a guardrail trips."""
+        remaining = t - journal.clock.now()
+        if not self._abort.is_set() and remaining > 0:
+            try:
+                await asyncio.wait_for(self._abort.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+        if self._abort.is_set():
+            raise Aborted(self._abort_reason)
 
     async def _revert_all(self, active: list[Fault], journal: JournalWriter) -> None:
         for fault in list(active):

@@ -7,19 +7,26 @@ line, the field and what is allowed, and is raised as `ScenarioError` (exit stat
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness import expect, strict_yaml, systems
+from harness import expect, guardrail, strict_yaml, systems
 from harness.strict_yaml import shown
 from harness.alert_expect import ANY as ANY_ALERT, AlertExpectation
 from harness.duration import EXAMPLES, parse_duration
+from harness.guardrail import Guardrail
 from harness.observe import rules
 from harness.recovery import Recovery
 from harness.windows import WHOLE_RUN, NamedWindow
 from harness.workload.rate import SHAPES, Shape
-from harness.faults.catalog import FAULT_KINDS, FaultSpec, validate_fault
+from harness.faults.catalog import FAULT_KINDS
+from harness.schedule import Chaos, TimedFault, read_chaos, read_timed_fault
+
+
+# The steady-state hypothesis's windows, before the first phase and after the last (reserved names).
+STEADY_BEFORE, STEADY_AFTER = "steady-state-before", "steady-state-after"
 
 
 POLICIES = ("strict", "degrade")
@@ -48,21 +55,31 @@ class PublishLoad:
 class SubscribeLoad:
     per_node: int = 2             # WebSocket subscribers on each node
     spread: bool = False          # False: each on every load channel; True: one channel each, in turn
+    channel_type: str = "public"  # public | private | presence: subscriptions signed like an auth endpoint
+    churn_per_s: float = 0.0      # subscribers closed and reconnected per second, in turn
+    client_events_per_s: float = 0.0   # client-* events each subscriber sends (private/presence channels)
+
+
+CHANNEL_TYPES = ("public", "private", "presence")
+MAX_APPS = 3                      # the first enabled apps of compose/upstream/apps.json have no limits
 
 
 @dataclass(frozen=True)
 class Workload:
+    apps: int = 1                 # tenants: each its own publishers and subscribers on the same channel names
     publish: PublishLoad = field(default_factory=PublishLoad)
     subscribe: SubscribeLoad = field(default_factory=SubscribeLoad)
     canary: bool = True           # one message a second, first node → last node, accounted apart
     grace_s: float = 2.0          # a delivery later than ack + grace is late; also the drain time
+    phase_rates: tuple[tuple[float, float], ...] = ()   # (offset s, publish rate) from phases[].workload
 
 
 @dataclass(frozen=True)
 class Phase:
     name: str
     duration_s: float
-    faults: tuple[FaultSpec, ...] = ()
+    faults: tuple[TimedFault, ...] = ()
+    chaos: Chaos | None = None    # a seeded random fault schedule (harness/schedule.py)
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,9 @@ class Scenario:
     @property
     def all_probes(self) -> tuple[systems.Probe, ...]:
         return self.system.probes + self.probes
+    seed: int | None = None       # the fault schedules' seed; `--seed` overrides it, None: drawn per run
+    abort_when: tuple[Guardrail, ...] = ()
+    steady_state: tuple[expect.Expectation, ...] = ()   # judged on STEADY_BEFORE before any fault
 
     def cluster_args(self) -> dict[str, Any]:
         """What the cluster is started with: nodes, failure policies, the system, the monitoring profile."""
@@ -155,6 +175,18 @@ class _Reader:
             raise self.error(path, f"must be a duration like {EXAMPLES}, up to 24h; got {shown(value)}")
         return seconds
 
+    def rate(self, value: Any, path: Path_, high: float) -> float:
+        """Events per second from 2, 0.5 or "2/s"; 0 means none."""
+        if isinstance(value, str) and value.endswith("/s"):
+            value = value[:-2].strip()
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
+            raise self.error(path, f"must be a rate like 2/s, from 0 to {high:g} per second; got {value!r}")
+        return float(value)
+
     def name(self, value: Any, path: Path_) -> str:
         if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", value):
             raise self.error(path, f"must be a name of letters, digits, '-' and '_' starting with a letter; got {shown(value)}")
@@ -165,19 +197,22 @@ class _Reader:
 
 def load(path: str | Path, rules: str | None = None) -> Scenario:
     """Read and validate a scenario file; raises ScenarioError naming file, line and field."""
-    file = Path(path)
+    return loads(read_source(path), Path(path), rules=rules)
+
+
+def read_source(path: str | Path) -> str:
+    """A scenario file's text; ScenarioError when it cannot be read."""
     try:
-        with open(file, "rb") as handle:
+        with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ScenarioError(f"{file}: cannot read scenario: {exc.strerror}") from None
+        raise ScenarioError(f"{path}: cannot read scenario: {exc.strerror}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{file}: larger than {MAX_FILE_BYTES >> 20} MiB; a scenario is a short file")
+        raise ScenarioError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB; a scenario is a short file")
     try:
-        text = strict_yaml.decode(data)
+        return strict_yaml.decode(data)
     except strict_yaml.YamlError as exc:
-        raise ScenarioError(f"{file}:{exc}") from None
-    return loads(text, file, rules=rules)
+        raise ScenarioError(f"{path}:{exc}") from None
 
 
 def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None,
@@ -197,7 +232,7 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
         raise ScenarioError(f"{file}:1: empty scenario; expected a mapping with name, phases, expect")
     r = _Reader(file, lines)
     top = r.mapping(doc, (), {"name", "description", "system", "probes", "cluster", "workload", "phases", "windows",
-                              "recovery", "expect"}, {"name", "phases"})
+                              "recovery", "expect", "seed", "abort_when", "steady_state", "params"}, {"name", "phases"})
     name = r.name(top["name"], ("name",))
     description = top.get("description") or ""
     if not isinstance(description, str):
@@ -217,13 +252,70 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
             raise r.error(("cluster", key), f"unknown policy {shown(policies[key])}; allowed: {', '.join(POLICIES)}")
 
     workload = _workload(r, top.get("workload"), nodes)
+    sub = workload.subscribe
+    if system.protocol != "pusher" and (workload.apps > 1 or sub.channel_type != "public" or sub.client_events_per_s):
+        raise r.error(("workload",), f"apps, private/presence channels and client events need the pusher protocol; "
+                      f"{system.name} speaks {system.protocol}")
     phases = _phases(r, top["phases"], nodes)
+    raw_phases = list(top["phases"])
+    steady_s, steady_lines = _steady_state(r, top.get("steady_state"))
+    if steady_lines:
+        phases = (Phase(STEADY_BEFORE, steady_s), *phases, Phase(STEADY_AFTER, steady_s))
+        raw_phases = [None, *raw_phases, None]
+    workload = _phase_rates(r, raw_phases, list(phases), workload)
     windows = _named_windows(r, top.get("windows"), phases)
     recovery = _recovery(r, top.get("recovery"))
-    expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases)
+    expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases,
+                                 tuple(f"node{i}" for i in range(1, nodes + 1)))
+    steady = {when: _steady_expectations(r, steady_lines, when) for when in (STEADY_BEFORE, STEADY_AFTER)}
+    seed = top.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise r.error(("seed",), f"must be a non-negative integer; got {seed!r}")
+    abort_when = _guardrails(r, top.get("abort_when"))
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
-    return Scenario(name, file, description, nodes, workload, phases, expectations, windows, recovery, text,
-                    monitoring=monitoring, system=system, probes=probes, **policies)
+    return Scenario(name, file, description, nodes, workload, phases,
+                    steady[STEADY_BEFORE] + expectations + steady[STEADY_AFTER], windows, recovery, text,
+                    monitoring=monitoring, system=system, probes=probes, seed=seed, abort_when=abort_when,
+                    steady_state=steady[STEADY_BEFORE], **policies)
+
+
+def _steady_state(r: _Reader, raw: Any) -> tuple[float, list[tuple[int, Any]]]:
+    """The steady-state hypothesis: its window's length and its expectation lines (with their index)."""
+    if raw is None:
+        return 0.0, []
+    block = r.mapping(raw, ("steady_state",), {"duration", "expect"}, {"expect"})
+    lines = block["expect"]
+    if not isinstance(lines, list) or not lines:
+        raise r.error(("steady_state", "expect"), "must be a non-empty list like 'publish.success_rate >= 0.99' "
+                      "(no window: it is judged before the first fault and after the last revert)")
+    return r.duration(block.get("duration", 5), ("steady_state", "duration")), list(enumerate(lines))
+
+
+def _steady_expectations(r: _Reader, lines: list[tuple[int, Any]], window: str) -> tuple[expect.Expectation, ...]:
+    out = []
+    for i, line in lines:
+        if not isinstance(line, str) or line.lstrip().startswith("alert") or re.match(r"\s*[A-Za-z][\w-]*\s*:", line):
+            raise r.error(("steady_state", "expect", i), "must be '<metric> <op> <value>' without a window, "
+                          "e.g. 'publish.success_rate >= 0.99'")
+        try:
+            out.append(expect.parse(f"{window}: {line}", {window}))
+        except ValueError as exc:
+            raise r.error(("steady_state", "expect", i), str(exc)) from None
+    return tuple(out)
+
+
+def _guardrails(r: _Reader, raw: Any) -> tuple[Guardrail, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise r.error(("abort_when",), "must be a list like ['publish.success_rate < 0.2 over 10s']")
+    out = []
+    for i, line in enumerate(raw):
+        try:
+            out.append(guardrail.parse(line))
+        except ValueError as exc:
+            raise r.error(("abort_when", i), str(exc)) from None
+    return tuple(out)
 
 
 def _system(r: _Reader, raw: Any) -> systems.System:
@@ -270,7 +362,7 @@ def _probes(r: _Reader, raw: Any, system: systems.System, nodes: int) -> tuple[s
 
 
 def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
-    w = r.mapping(raw, ("workload",), {"publish", "subscribe", "canary", "grace"})
+    w = r.mapping(raw, ("workload",), {"apps", "publish", "subscribe", "canary", "grace"})
     at = ("workload", "publish")
     pub = r.mapping(w.get("publish"), at, {"rate", "shape", "steps", "step", "burst", "publishers", "channels",
                                            "timeout", "payload_bytes", "batch", "target"})
@@ -304,19 +396,48 @@ def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
         batch=int(r.number(pub.get("batch", d.batch), at + ("batch",), 1, 10, integer=True)),
         target=target,
     )
-    sub = r.mapping(w.get("subscribe"), ("workload", "subscribe"), {"per_node", "spread"})
+    at = ("workload", "subscribe")
+    sub = r.mapping(w.get("subscribe"), at, {"per_node", "spread", "channels", "churn", "client_events"})
     spread = sub.get("spread", False)
     if not isinstance(spread, bool):
-        raise r.error(("workload", "subscribe", "spread"), "must be true or false")
+        raise r.error(at + ("spread",), "must be true or false")
+    channel_type = sub.get("channels", "public")
+    if channel_type not in CHANNEL_TYPES:
+        raise r.error(at + ("channels",), f"must be one of {', '.join(CHANNEL_TYPES)}; got {channel_type!r}")
+    client_events = r.rate(sub.get("client_events", 0), at + ("client_events",), 10)
+    if client_events and channel_type == "public":
+        raise r.error(at + ("client_events",), "client events need channels: private or presence")
     subscribe = SubscribeLoad(
-        per_node=int(r.number(sub.get("per_node", SubscribeLoad().per_node), ("workload", "subscribe", "per_node"), 0, 200, integer=True)),
-        spread=spread,
+        per_node=int(r.number(sub.get("per_node", SubscribeLoad().per_node), at + ("per_node",), 0, 200, integer=True)),
+        spread=spread, channel_type=channel_type, churn_per_s=r.rate(sub.get("churn", 0), at + ("churn",), 50),
+        client_events_per_s=client_events,
     )
+    apps = int(r.number(w.get("apps", 1), ("workload", "apps"), 1, MAX_APPS, integer=True))
     canary = w.get("canary", True)
     if not isinstance(canary, bool):
         raise r.error(("workload", "canary"), "must be true or false")
     grace = r.duration(w.get("grace", Workload().grace_s), ("workload", "grace"))
-    return Workload(publish, subscribe, canary, grace)
+    return Workload(apps, publish, subscribe, canary, grace)
+
+
+def _phase_rates(r: _Reader, raw_phases: list, phases: list[Phase], workload: Workload) -> Workload:
+    """`phases[].workload: {publish: {rate: N}}`: the publish rate from that phase on (the next one resets it)."""
+    rates, offset, changed = [], 0.0, False
+    index = -1
+    for item, phase in zip(raw_phases, phases):
+        index += item is not None
+        at = ("phases", index, "workload")
+        override = r.mapping((item or {}).get("workload"), at, {"publish"})
+        publish = r.mapping(override.get("publish"), at + ("publish",), {"rate"})
+        rate = workload.publish.shape.rate
+        if "rate" in publish:
+            if workload.publish.shape.kind == "stepped":
+                raise r.error(at + ("publish", "rate"), "a stepped shape has its own rates; per-phase rates need "
+                              "constant or bursty")
+            rate, changed = float(r.number(publish["rate"], at + ("publish", "rate"), 0.1, 5000)), True
+        rates.append((offset, rate))
+        offset += phase.duration_s
+    return replace(workload, phase_rates=tuple(rates)) if changed else workload
 
 
 def _named_windows(r: _Reader, raw: Any, phases: tuple[Phase, ...]) -> tuple[NamedWindow, ...]:
@@ -365,9 +486,9 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
     phases: list[Phase] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        p = r.mapping(item, ("phases", i), {"name", "duration", "faults"}, {"name", "duration"})
+        p = r.mapping(item, ("phases", i), {"name", "duration", "faults", "chaos", "workload"}, {"name", "duration"})
         name = r.name(p["name"], ("phases", i, "name"))
-        if name in seen or name == WHOLE_RUN:
+        if name in seen or name in (WHOLE_RUN, STEADY_BEFORE, STEADY_AFTER):
             raise r.error(("phases", i, "name"), f"phase name {shown(name)} is used twice or reserved")
         seen.add(name)
         duration = r.duration(p["duration"], ("phases", i, "duration"))
@@ -379,19 +500,31 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
             where = ("phases", i, "faults", j)
             if not isinstance(f, dict):
                 raise r.error(where, f"must be a mapping with kind and target; kinds: {', '.join(sorted(FAULT_KINDS))}")
-            try:
-                faults.append(validate_fault(f, nodes, default_name=f"{name}-{j + 1}"))
-            except ValueError as exc:
-                field_name, _, message = str(exc).partition(": ")
-                # The message starts with the field it is about, present or missing (a required one).
-                field_path = (field_name,) if field_name and " " not in field_name else ()
-                raise r.error(where + field_path, message) from None
-        phases.append(Phase(name, duration, tuple(faults)))
+            with _located(r, where):
+                faults.append(read_timed_fault(f, nodes, f"{name}-{j + 1}", duration))
+        chaos = None
+        if "chaos" in p:
+            with _located(r, ("phases", i, "chaos")):
+                chaos = read_chaos(p["chaos"], nodes, name)
+        phases.append(Phase(name, duration, tuple(faults), chaos))
     return tuple(phases)
 
 
-def _expectations(r: _Reader, raw: Any, phase_names: set[str],
-                  phases: tuple[Phase, ...] = ()) -> tuple[expect.Expectation, ...]:
+@contextmanager
+def _located(r: _Reader, where: Path_):
+    """Turn a ValueError("<field.sub>: message") from a validator into a ScenarioError at that field."""
+    try:
+        yield
+    except ValueError as exc:
+        field_name, _, message = str(exc).partition(": ")
+        # The message starts with the field it is about, present or missing (a required one).
+        field_path = tuple(int(part) if part.isdigit() else part for part in field_name.split(".")) \
+            if field_name and " " not in field_name else ()
+        raise r.error(where + field_path, message) from None
+
+
+def _expectations(r: _Reader, raw: Any, phase_names: set[str], phases: tuple[Phase, ...] = (),
+                  nodes: tuple[str, ...] = ()) -> tuple[expect.Expectation, ...]:
     if not isinstance(raw, list) or not raw:
         # A scenario that expects nothing would pass whatever happened.
         raise r.error(("expect",), "needs at least one expectation, a list of lines like "
@@ -400,7 +533,7 @@ def _expectations(r: _Reader, raw: Any, phase_names: set[str],
     for i, text in enumerate(raw):
         try:
             out.append(expect.parse(text, phase_names, {p.name for p in phases},
-                                    {f.name for p in phases for f in p.faults}))
+                                    {f.name for p in phases for f in p.faults}, nodes))
         except ValueError as exc:
             raise r.error(("expect", i), str(exc)) from None
     return tuple(out)

@@ -27,7 +27,7 @@ _PLACEHOLDERS: dict[str, tuple[str, str]] = {
 
 NAMES: tuple[str, ...] = (
     "publish.scheduled", "publish.attempts", "publish.ok", "publish.skipped", "publish.errors",
-    "publish.errors.<class>", "publish.success_rate", "publish.latency_ms.<q>",
+    "publish.errors.<class>", "publish.success_rate", "publish.latency_ms.<q>", "publish.error_latency_ms.<q>",
     "delivery.expected", "delivery.received", "delivery.lost", "delivery.duplicated", "delivery.unexpected",
     "delivery.reordered", "delivery.late", "delivery.recovered", "delivery.of_failed",
     "delivery.missed_disconnected", "delivery.ratio", "delivery.latency_ms.<q>",
@@ -39,6 +39,7 @@ NAMES: tuple[str, ...] = (
     "probe.<name>.ok_ratio", "probe.<name>.latency_ms.p99", "probe.<name>.answers", "probe.<name>.failed",
     "monitoring.polls", "monitoring.uncovered_s",
     "recovery.seconds",
+    "presence.checks", "presence.correct", "presence.accuracy", "presence.errors",
     "fault.confirm_seconds",
     "harness.loop_lag_ms.<q>", "harness.loop_lag.samples", "harness.saturated_seconds", "harness.cpu_seconds",
 )
@@ -92,6 +93,7 @@ EVIDENCE: dict[str, Evidence] = {
     "harness": Evidence("harness.loop_lag.samples", "loop-lag samples"),
     # A window with no poll (a fault never confirmed leaves its phase empty) is no evidence of coverage.
     "monitoring": Evidence("monitoring.polls", "monitoring polls"),
+    "presence": Evidence("presence.checks", "presence checks judged"),
 }
 # The denominators themselves are observed directly: `publish.scheduled >= 100` needs no other evidence.
 _SELF_EVIDENT = {e.metric for e in EVIDENCE.values()}

@@ -1,7 +1,7 @@
 """Toxiproxy faults: a toxic on one or more proxies, or a proxy taken down."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.faults.base import FaultError
@@ -38,6 +38,18 @@ class ToxicFault:
             if self.toxic_name not in names:
                 raise FaultError(f"{self.spec.name}: toxic {self.toxic_name} not listed on {proxy}")
         return f"toxic {self.toxic_name} listed on {', '.join(self.proxies)}"
+
+    async def update(self, params: dict[str, Any]) -> str:
+        """Change the toxic's attributes in place (a ramp's step); returns what Toxiproxy now lists."""
+        listed = []
+        for proxy in self.proxies:
+            try:
+                toxic = await self.client.update_toxic(proxy, self.toxic_name, dict(params))
+            except ToxiproxyError as exc:
+                raise FaultError(f"{self.spec.name}: cannot update the toxic on {proxy}: {exc}") from None
+            listed.append(f"{proxy} {toxic.attributes}")
+        self.spec = replace(self.spec, params=dict(params))
+        return "; ".join(listed)
 
     async def revert(self) -> None:
         for proxy in self.proxies:

@@ -79,7 +79,8 @@ def load_menu(path: str, nodes: int) -> tuple[FaultSpec, ...]:
     s = load(path)
     menu: list[FaultSpec] = []
     for phase in s.phases:
-        for spec in phase.faults:
+        for timed in phase.faults:   # a menu offers the faults themselves; their timing is the facilitator's
+            spec = timed.spec
             try:
                 menu.append(validate_fault(spec.to_json(), nodes, spec.name))
             except ValueError as exc:

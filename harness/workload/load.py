@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -9,6 +10,7 @@ from typing import Callable
 from harness.cluster.cluster import Endpoints
 from harness.journal import CANARY, JournalWriter
 from harness.workload import protocols
+from harness.workload.presence import PresenceProbe
 from harness.workload.publisher import PublishTarget, Publisher
 from harness.workload.rate import Shape
 from harness.workload.subscriber import Subscriber
@@ -28,6 +30,8 @@ class Load:
     bound_s: float                                   # every loop stops by itself after this
     workers: Workers | None = None
     worker_count: int = 0
+    churn_per_s: float = 0.0                         # load subscribers closed and reconnected per second
+    probes: list[PresenceProbe] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _sub_tasks: list[asyncio.Task] = field(default_factory=list)
     _pub_tasks: list[asyncio.Task] = field(default_factory=list)
@@ -44,6 +48,23 @@ class Load:
                 raise LoadError(f"subscribers not subscribed after {subscribe_timeout:.0f} s: {', '.join(missing)}")
             await asyncio.sleep(0.05)  # poll interval
         self._pub_tasks = [asyncio.create_task(p.run(self._stop, self.bound_s)) for p in self.publishers]
+        if self.churn_per_s:
+            self._pub_tasks.append(asyncio.create_task(self._churn()))
+        self._pub_tasks += [asyncio.create_task(p.run(self._stop, self.bound_s)) for p in self.probes]
+
+    async def _churn(self) -> None:
+        """Close one load subscriber after another (never the canary's), at the churn rate, until stopped."""
+        churned = [s for s in self.subscribers if s.sub_id != CANARY and isinstance(s, Subscriber)]
+        started = time.monotonic()
+        for k in itertools.count():
+            if not churned or time.monotonic() - started > self.bound_s:
+                return
+            try:
+                await asyncio.wait_for(self._stop.wait(), 1.0 / self.churn_per_s)
+                return
+            except asyncio.TimeoutError:
+                pass
+            await churned[k % len(churned)].churn()
 
     async def stop_publishing(self) -> None:
         """Stop the publishers and wait for their requests in flight."""
@@ -65,31 +86,50 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
                on_publish: Callable[[bool], None] | None = None,
                on_receive: Callable[[float], None] | None = None, workers: int = 0) -> Load:
     """The subscribers and publishers a scenario's workload asks for, on a running cluster; with
-    `workers`, the load's subscribers run in that many processes, each journaling to its own shard
-    (the canary stays here)."""
+    `workers`, the first app's plain subscribers run in that many processes, each journaling to its own
+    shard (the canary, other apps' and client-event senders stay here).
+
+    With several apps, each app gets the same publishers, subscribers and channel names; its journaled
+    channels carry the app id (`100004/hx-load-0`), so a message crossing tenants is unexpected."""
     w = workload
-    app = endpoints.apps[0]
     driver = protocols.driver(endpoints.protocol, endpoints.ws_path)
-    channels = [f"hx-load-{i}" for i in range(w.publish.channels)]
-    subscribers = []
-    for node in endpoints.nodes:
-        for i in range(w.subscribe.per_node):
-            mine = [channels[(len(subscribers)) % len(channels)]] if w.subscribe.spread else channels
-            spec = (f"s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app, mine)
-            subscribers.append(Remote(*spec) if workers else Subscriber(*spec, journal, driver, on_receive))
+    prefix = "" if w.subscribe.channel_type == "public" else f"{w.subscribe.channel_type}-"
+    channels = [f"{prefix}hx-load-{i}" for i in range(w.publish.channels)]
+    subscribers: list[Subscriber] = []
+    publishers: list[Publisher] = []
+    probes: list[PresenceProbe] = []
     nodes = [PublishTarget(n.name, n.http) for n in endpoints.nodes]
     targets = nodes if w.publish.target == "round-robin" else [t for t in nodes if t.name == w.publish.target]
-    share = w.publish.shape
     n = w.publish.publishers
+    share = replace(w.publish.shape, segments=w.phase_rates)
     share = replace(share, rate=share.rate / n, steps=tuple(r / n for r in share.steps),
-                    burst_size=max(0, round(share.burst_size / n)))
-    max_rate = max((share.rate, *share.steps)) + share.burst_size / share.burst_every_s
-    publishers = [Publisher(f"p{k + 1}", endpoints.run_id, app, targets[k % len(targets):] + targets[:k % len(targets)],
-                            channels, share, journal, driver, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
-                            max_count=int(max_rate * bound_s) + 10, on_result=on_publish)
-                  for k in range(n)]
+                    burst_size=max(0, round(share.burst_size / n)),
+                    segments=tuple((t, r / n) for t, r in share.segments))
+    max_rate = max((share.rate, *share.steps, *(r for _, r in share.segments))) + share.burst_size / share.burst_every_s
+    for index, app in enumerate(endpoints.apps[:w.apps]):
+        tag, scope = ("", "") if index == 0 else (f"a{index + 1}", f"{app.id}/")
+        mine_start = len(subscribers)
+        for node in endpoints.nodes:
+            for i in range(w.subscribe.per_node):
+                k = len(subscribers) - mine_start
+                mine = [channels[k % len(channels)]] if w.subscribe.spread else channels
+                spec = (f"{tag}s{node.name.removeprefix('node')}-{i}", node.name, node.ws, app, mine)
+                if workers and not scope and not w.subscribe.client_events_per_s:
+                    subscribers.append(Remote(*spec))
+                else:
+                    subscribers.append(Subscriber(*spec, journal, driver, on_receive, scope=scope,
+                                                  run_id=endpoints.run_id,
+                                                  client_events_per_s=w.subscribe.client_events_per_s))
+        publishers += [Publisher(f"{tag}p{k + 1}", endpoints.run_id, app,
+                                 targets[k % len(targets):] + targets[:k % len(targets)], channels, share, journal,
+                                 driver, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,
+                                 max_count=int(max_rate * bound_s) + 10, on_result=on_publish, scope=scope)
+                       for k in range(n)]
+        if w.subscribe.channel_type == "presence":
+            probes.append(PresenceProbe(app, nodes, channels, journal, scope))
     if w.canary:
         # Through the first node, received on the last: the canary always crosses Redis fan-out.
+        app = endpoints.apps[0]
         first, last = endpoints.nodes[0], endpoints.nodes[-1]
         subscribers.append(Subscriber(CANARY, last.name, last.ws, app, [CANARY_CHANNEL], journal, driver))
         publishers.append(Publisher(CANARY, endpoints.run_id, app, [PublishTarget(first.name, first.http)],
@@ -97,4 +137,4 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
                                     max_count=int(bound_s) + 2))
     pool = (Workers(journal.path.parent, journal.codec, journal.clock, bound_s, endpoints.protocol, endpoints.ws_path,
                     on_receive) if workers else None)
-    return Load(subscribers, publishers, bound_s, pool, workers)
+    return Load(subscribers, publishers, bound_s, pool, workers, w.subscribe.churn_per_s, probes)

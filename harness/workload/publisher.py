@@ -58,6 +58,7 @@ class Publisher:
     max_in_flight: int = 256
     max_count: int = 1_000_000             # a hard bound whatever the duration
     on_result: Callable[[bool], None] | None = None
+    scope: str = ""                        # prefix of journaled channels: tells apps apart
     sent: int = 0
     _tasks: set[asyncio.Task] = field(default_factory=set)
 
@@ -112,7 +113,7 @@ class Publisher:
         """Exactly one `publish` line per message of the request."""
         t = self.journal.clock.now()
         for seq, channel, _ in messages:
-            self.journal.append("publish", t=t, pub=self.pub_id, seq=seq, channel=channel, node=target.name,
+            self.journal.append("publish", t=t, pub=self.pub_id, seq=seq, channel=self.scope + channel, node=target.name,
                                 sent=round(sent, 6), ok=cls is None, status=status, error=cls,
                                 **({"batch": len(messages)} if len(messages) > 1 else {}),
                                 **({"detail": detail} if detail else {}))

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from harness.journal import JournalWriter
 from harness.workload.client import App, ProtocolError
-from harness.workload.message import decode
+from harness.workload.message import Stamp, decode, encode
 from harness.workload.protocols.base import Driver, Incoming
+
+CHURN = "churn"   # the disconnect reason of a subscriber the load closed on purpose
 
 
 @dataclass
@@ -30,8 +32,14 @@ class Subscriber:
     journal: JournalWriter
     driver: Driver
     on_receive: Callable[[float], None] | None = None   # latency ms, for live progress
+    scope: str = ""                        # prefix of journaled channels: tells apps apart (tenant isolation)
+    run_id: str = ""                       # stamped into client events
+    client_events_per_s: float = 0.0       # client events sent on each channel, journaled as publishes
     connected: bool = False
     subscribed: int = 0
+    _connection: Any = field(default=None, repr=False)
+    _churning: bool = False
+    _client_seq: int = 0
 
     async def run(self, max_seconds: float) -> None:
         """Stay connected and subscribed until cancelled or `max_seconds` pass."""
@@ -45,7 +53,8 @@ class Subscriber:
                 self._disconnected("stopped")
                 raise
             except (ConnectionClosed, OSError, asyncio.TimeoutError, InvalidHandshake, InvalidURI, ValueError) as exc:
-                self._disconnected(_reason(exc))
+                self._disconnected(CHURN if self._churning else _reason(exc))
+            self._churning = False
             if time.monotonic() >= deadline:
                 break
             await asyncio.sleep(backoff)  # reconnect backoff
@@ -58,40 +67,74 @@ class Subscriber:
             self.subscribed = 0
             self.journal.append("ws_disconnect", sub=self.sub_id, node=self.node, reason=reason)
 
+    async def churn(self) -> None:
+        """Close the connection on purpose (connection churn); the subscriber reconnects as after a drop."""
+        if self._connection is not None and self.connected:
+            self._churning = True
+            await self._connection.close()
+
     async def _session(self, deadline: float) -> None:
         async with self.driver.connect(self.ws_url, self.app, self.sub_id) as socket:
+            self._connection = socket
             self.connected = True
             self.journal.append("ws_connect", sub=self.sub_id, node=self.node, socket_id=socket.socket_id)
             for channel in self.channels:
                 await socket.request_subscribe(channel)
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                try:
-                    found = await socket.next_incoming(remaining)
-                except ProtocolError as exc:  # journaled as evidence; the connection goes on
-                    self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
-                    continue
-                self._handle(found)
+            sender = asyncio.create_task(self._client_events(socket)) if self.client_events_per_s else None
+            try:
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return
+                    try:
+                        found = await socket.next_incoming(remaining)
+                    except ProtocolError as exc:  # journaled as evidence; the connection goes on
+                        self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
+                        continue
+                    self._handle(found)
+            finally:
+                self._connection = None
+                if sender:
+                    sender.cancel()
+                    await asyncio.gather(sender, return_exceptions=True)
+
+    async def _client_events(self, socket: Any) -> None:
+        """Send client events on every subscribed channel, each journaled as a publish by this sub.
+
+        A client event is acknowledged by nobody: `t` is its send time, and the sender itself is not
+        expected to receive it (the `origin` field)."""
+        pub = f"c-{self.sub_id}"
+        while True:
+            await asyncio.sleep(1.0 / self.client_events_per_s)
+            if self.subscribed < len(self.channels):
+                continue
+            for channel in self.channels:
+                sent = self.journal.clock.now()
+                seq = self._client_seq
+                self._client_seq += 1
+                await socket.send_client_event(channel, encode(Stamp(self.run_id, pub, seq, sent)))
+                self.journal.append("publish", t=sent, pub=pub, seq=seq, channel=self.scope + channel, node=self.node,
+                                    sent=round(sent, 6), ok=True, status=None, error=None, origin=self.sub_id)
 
     def _handle(self, found: Incoming) -> None:
         if found.kind == "subscribed":
             self.subscribed += 1
-            self.journal.append("ws_subscribed", sub=self.sub_id, channel=found.channel)
+            self.journal.append("ws_subscribed", sub=self.sub_id, channel=self.scope + str(found.channel))
         elif found.kind == "unsubscribed":
             self.subscribed -= 1
-            self.journal.append("ws_unsubscribed", sub=self.sub_id, channel=found.channel, reason=found.data)
+            self.journal.append("ws_unsubscribed", sub=self.sub_id, channel=self.scope + str(found.channel),
+                                reason=found.data)
         elif found.kind == "error":
             self.journal.append("ws_error", sub=self.sub_id, data=found.data)
         elif found.kind == "message":
             t = self.journal.clock.now()
             stamp = decode(found.data)
+            channel = self.scope + str(found.channel)
             if stamp is None:
-                self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=found.channel, run=None,
+                self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=channel, run=None,
                                     pub=None, seq=-1, sent=None)
                 return
-            self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=found.channel, run=stamp.run,
+            self.journal.append("ws_receive", t=t, sub=self.sub_id, channel=channel, run=stamp.run,
                                 pub=stamp.pub, seq=stamp.seq, sent=stamp.sent)
             if self.on_receive:
                 self.on_receive((t - stamp.sent) * 1000)

@@ -50,6 +50,8 @@ def test_container_and_network_faults_take_effect_and_revert(cluster):
             recreated = inspect_service(e.project, "node2")
             assert "HX_FAULT_TEST=added" in recreated["Config"]["Env"]
             assert _identity(recreated)["networks"] == original["networks"]
+            # The same labels, plus the one that tells `harness ps` a fault re-created it.
+            assert recreated["Config"]["Labels"].pop("io.hx.fault") == "recreate-env (recreate-env)"
             assert recreated["Config"]["Labels"] == original["config"]["Labels"]
             assert recreated["HostConfig"]["PortBindings"] == original["host"]["PortBindings"]
         restored = _identity(inspect_service(e.project, "node2"))

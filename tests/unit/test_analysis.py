@@ -120,7 +120,7 @@ def test_faults_are_listed_with_their_times():
     j.add(1.1, "fault_confirmed", fault="f").add(4.0, "fault_reverted", fault="f")
     events = sorted(j.events + [{"t": 10.0, "kind": "phase_end", "phase": "p"}], key=lambda e: e["t"])
     assert analyse(events).faults == [{"name": "f", "kind": "latency", "target": "redis", "phase": "p",
-                                       "injected_s": 1.0, "confirmed_s": 1.1, "reverted_s": 4.0,
+                                       "injected_s": 1.0, "confirmed_s": 1.1, "reverted_s": 4.0, "planned_s": None,
                                        "confirm_s": 0.1, "recovery_s": None}]
 
 
@@ -181,3 +181,34 @@ def test_killed_run_last_publishes_are_not_expected():
     events = J().sub(0.1, "a").pub(1.0, 1.01, 0).recv(1.02, "a", 0).pub(2.19, 2.2, 1).events
     m = analyse(events).metrics["p"]          # no phase_end, no disconnect: the journal stops at 2.2
     assert (m["delivery.expected"], m["delivery.lost"]) == (1, 0)
+
+
+def test_churn_closes_are_not_disconnects():
+    m = J().sub(0.1, "a").add(5.0, "ws_disconnect", sub="a", reason="churn").metrics()
+    assert m["ws.disconnects"] == 0
+
+
+def test_a_client_event_is_not_expected_at_its_sender():
+    j = J().sub(0.1, "a").sub(0.1, "b")
+    j.add(1.0, "publish", pub="c-a", seq=0, channel="c", sent=1.0, ok=True, error=None, origin="a")
+    m = j.recv(1.1, "b", 0, pub="c-a").metrics()
+    assert (m["delivery.expected"], m["delivery.received"], m["delivery.lost"]) == (1, 1, 0)
+
+
+def test_another_apps_message_is_unexpected():
+    # Apps after the first journal their channels with the app id: a cross-tenant delivery is a wrong channel.
+    j = J().sub(0.1, "a").sub(0.1, "a2s", channel="100004/c").pub(1.0, 1.01, 0)
+    m = j.recv(1.1, "a", 0).recv(1.1, "a2s", 0, channel="100004/c").metrics()
+    assert m["delivery.unexpected"] == 1 and m["delivery.received"] == 1
+
+
+def test_a_client_event_echoed_to_its_sender_is_unexpected():
+    j = J().sub(0.1, "a")
+    j.add(1.0, "publish", pub="c-a", seq=0, channel="c", sent=1.0, ok=True, error=None, origin="a")
+    assert j.recv(1.1, "a", 0, pub="c-a").metrics()["delivery.unexpected"] == 1
+
+
+def test_error_latency_tells_how_fast_failures_come():
+    m = J().pub(1.0, 1.2, 0, ok=False, error="http_5xx").pub(2.0, 4.0, 1, ok=False, error="timeout").pub(3.0, 3.01, 2).metrics()
+    assert (m["publish.error_latency_ms.p50"], m["publish.error_latency_ms.max"]) == (200.0, 2000.0)
+    assert m["publish.latency_ms.max"] == 10.0

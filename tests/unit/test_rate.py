@@ -29,3 +29,8 @@ def test_bursty_adds_bursts_on_top_of_the_rate():
 def test_due_times_never_go_back(shape):
     times = first(shape, 500)
     assert times == sorted(times)
+
+
+def test_segments_change_the_rate_from_their_start():
+    assert first(Shape("constant", rate=1, segments=((0, 2), (1, 4), (2, 1))), 9) == [
+        0.0, 0.5, 1.0, 1.25, 1.5, 1.75, 2.0, 3.0, 4.0]

@@ -26,17 +26,19 @@ expect:
 
 
 def test_every_scenario_in_the_library_is_valid():
+    from harness.params import load_variants
     paths = sorted((ROOT / "scenarios").glob("*.yaml"))
-    assert paths, "no scenarios found"
+    assert len(paths) >= 18, "the library has at least 18 scenarios"
     for path in paths:
-        load(path)
+        for scenario in load_variants(path):
+            assert scenario.description.strip(), f"{path}: the description says the customer-visible question"
 
 
 def test_good_scenario_loads():
     s = loads(GOOD)
     assert [p.name for p in s.phases] == ["steady", "slow"]
     assert s.phases[1].duration_s == 0.5
-    fault = s.phases[1].faults[0]
+    fault = s.phases[1].faults[0].spec
     assert fault.links(2) == ["node2_redis"] and fault.params == {"latency": 100, "jitter": 0}
     assert s.expectations[0].rhs.offset == 50
 
@@ -58,7 +60,7 @@ def test_errors_name_line_field_and_allowed_values(old, new, message):
 
 
 def test_unknown_top_level_field():
-    with pytest.raises(ScenarioError, match=r":1: colour: unknown field; allowed: cluster, description"):
+    with pytest.raises(ScenarioError, match=r":1: colour: unknown field; allowed: abort_when, cluster, description"):
         loads("colour: red\n" + GOOD)
 
 
@@ -72,6 +74,98 @@ def test_not_yaml_and_missing_file(tmp_path):
 @pytest.mark.parametrize("text, seconds", [(10, 10.0), ("10s", 10.0), ("500ms", 0.5), ("2m", 120.0), ("x", None), (True, None)])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
+
+
+TIMED = """\
+name: t
+seed: 7
+cluster: {nodes: 3}
+steady_state:
+  duration: 3s
+  expect:
+    - "publish.success_rate >= 0.99"
+abort_when: ["publish.success_rate < 0.2 over 10s"]
+phases:
+  - name: storm
+    duration: 30s
+    faults:
+      - {kind: down, target: any-node.redis, at: 5s, for: 10s, flap: {on: 1s, off: 2s}}
+    chaos:
+      kinds: [pause]
+      targets: [half-of-nodes]
+      every: 5s..10s
+      for: 1s..2s
+expect:
+  - "storm: delivery.duplicated == 0"
+"""
+
+
+def test_timing_chaos_seed_guardrails_and_steady_state_load():
+    s = loads(TIMED)
+    assert [p.name for p in s.phases] == ["steady-state-before", "storm", "steady-state-after"]
+    assert s.phases[0].duration_s == 3 and s.seed == 7 and s.abort_when[0].over_s == 10
+    assert [e.text for e in s.expectations] == ["steady-state-before: publish.success_rate >= 0.99",
+                                                "storm: delivery.duplicated == 0",
+                                                "steady-state-after: publish.success_rate >= 0.99"]
+    assert [e.window for e in s.steady_state] == ["steady-state-before"]
+    storm = s.phases[1]
+    assert storm.faults[0].flap.on_s == 1 and storm.chaos.every == (5, 10)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("at: 5s", "at: 50s", r":13: phases\[0\]\.faults\[0\]\.at: must be a duration from the phase's start"),
+    ("off: 2s", "off: never", r":13: phases\[0\]\.faults\[0\]\.flap\.off: must be a duration"),
+    ("kinds: [pause]", "kinds: [pause, explode]", r":15: phases\[0\]\.chaos\.kinds\[1\]\.kind: unknown fault kind"),
+    ("every: 5s..10s", "every: soon", r":17: phases\[0\]\.chaos\.every: must be a duration or a range"),
+    ("seed: 7", "seed: seven", r":2: seed: must be a non-negative integer"),
+    ('"publish.success_rate < 0.2 over 10s"', '"publish.success_rate < 0.2"', r":8: abort_when\[0\]: cannot read"),
+    ('    - "publish.success_rate >= 0.99"', '    - "storm: publish.success_rate >= 0.99"',
+     r":7: steady_state\.expect\[0\]: must be '<metric> <op> <value>' without a window"),
+    ("name: storm", "name: steady-state-after", r":10: phases\[0\]\.name: phase name 'steady-state-after' is used twice or reserved"),
+])
+def test_new_fields_errors_are_located(old, new, message):
+    with pytest.raises(ScenarioError, match=message):
+        loads(TIMED.replace(old, new, 1))
+
+
+WORKLOAD = """\
+name: w
+cluster: {nodes: 2, redis_policy: degrade}
+workload:
+  apps: 2
+  publish: {rate: 10}
+  subscribe: {channels: presence, churn: 2/s, client_events: 1/s}
+steady_state: {duration: 2s, expect: ["publish.success_rate >= 0.99"]}
+phases:
+  - {name: a, duration: 3s}
+  - {name: b, duration: 4s, workload: {publish: {rate: 30}}}
+  - {name: c, duration: 5s}
+expect: ["run: delivery.duplicated == 0"]
+"""
+
+
+def test_workload_breadth_loads():
+    s = loads(WORKLOAD)
+    w = s.workload
+    assert (w.apps, w.subscribe.channel_type, w.subscribe.churn_per_s, w.subscribe.client_events_per_s) == (2, "presence", 2, 1)
+    # Offsets from the load's start: the steady-state window comes first, and goes back to the base rate.
+    assert w.phase_rates == ((0, 10), (2, 10), (5, 30), (9, 10), (14, 10))
+    assert {k: s.cluster_args()[k] for k in ("nodes", "redis_policy", "upstream_policy")} == {
+        "nodes": 2, "redis_policy": "degrade", "upstream_policy": "strict"}
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("apps: 2", "apps: 4", r":4: workload\.apps: must be from 1 to 3"),
+    ("channels: presence", "channels: secret", r":6: workload\.subscribe\.channels: must be one of public, private, presence"),
+    ("churn: 2/s", "churn: often", r":6: workload\.subscribe\.churn: must be a rate like 2/s"),
+    ("channels: presence, ", "", r":6: workload\.subscribe\.client_events: client events need channels: private or presence"),
+    ("rate: 30", "rate: 0", r":10: phases\[1\]\.workload\.publish\.rate: must be from 0.1 to 5000"),
+    ("{publish: {rate: 30}}", "{subscribe: {}}", r":10: phases\[1\]\.workload\.subscribe: unknown field; allowed: publish"),
+    ("redis_policy: degrade", "redis_policy: lenient", r":2: cluster\.redis_policy: unknown policy .lenient.; allowed: strict, degrade"),
+])
+def test_workload_errors_are_located(old, new, message):
+    with pytest.raises(ScenarioError, match=message):
+        loads(WORKLOAD.replace(old, new, 1))
 
 
 def test_rules_override_replaces_the_files_rule_set_and_checks_its_alerts():

@@ -1,24 +1,47 @@
 """The Pusher protocol (protocol 7): signed REST publish, WebSocket subscribe; over harness.workload.client."""
 from __future__ import annotations
 
+import json
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 import httpx
 
 from harness.workload.client import App, PusherSocket, publish, publish_batch
+from harness.workload.signing import channel_auth
 from harness.workload.protocols.base import Answer, Incoming, status_class
 
 EVENT = "hx-load"
 
 
+CLIENT_EVENT = "client-hx"
+
+
 class PusherConnection:
-    def __init__(self, socket: PusherSocket) -> None:
+    def __init__(self, socket: PusherSocket, app: App, client: str) -> None:
         self.socket = socket
         self.socket_id = socket.socket_id
+        self.app = app
+        self.client = client
 
     async def request_subscribe(self, channel: str) -> None:
-        await self.socket.request_subscribe(channel)
+        """Subscribe; private- and presence- channels signed as an app's auth endpoint would (the
+        presence user id is the client's name)."""
+        if not channel.startswith(("private-", "presence-")):
+            await self.socket.request_subscribe(channel)
+            return
+        data = json.dumps({"user_id": self.client}) if channel.startswith("presence-") else None
+        auth = channel_auth(self.app.key, self.app.secret, self.socket_id, channel, data)
+        await self.socket.request_subscribe(channel, auth, data)
+
+    async def send_client_event(self, channel: str, data: str) -> None:
+        """A client event on a private or presence channel this connection is subscribed to."""
+        await self.socket.send(CLIENT_EVENT, data, channel)
+
+    async def close(self) -> None:
+        """Close the connection from the client side (connection churn)."""
+        if self.socket.ws is not None:
+            await self.socket.ws.close()
 
     async def next_incoming(self, timeout: float) -> Incoming:
         return incoming(await self.socket.next_frame(timeout))
@@ -55,4 +78,4 @@ class PusherDriver:
     @asynccontextmanager
     async def connect(self, ws_url: str, app: App, client: str) -> AsyncIterator[PusherConnection]:
         async with PusherSocket(ws_url + self.ws_path, app.key) as socket:
-            yield PusherConnection(socket)
+            yield PusherConnection(socket, app, client)

@@ -1,0 +1,86 @@
+"""The mutants: plausible bugs of the pub/sub node (compose/pubsub), each one small textual change.
+
+Each names the file under compose/, the exact text it replaces (present exactly once), the bug as a
+developer might write it, and the library scenarios expected to catch it, cheapest first (the bench
+stops a mutant at its first kill).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    bug: str                         # what a developer changed, and why it is wrong
+    file: str                        # relative to compose/
+    old: str
+    new: str
+    scenarios: tuple[str, ...]       # scenarios/<name>.yaml (or name[params]) expected to kill it
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant("redis-retry-on-timeout", "Redis calls retried once on a timeout ('more robust'): a silent "
+           "Redis now takes two timeouts to be told.",
+           "pubsub/pubsub/store.py", "retry_on_timeout=False,", "retry_on_timeout=True,",
+           ("redis-blackhole", "redis-paused")),
+    Mutant("redis-no-read-timeout", "The socket timeout dropped from the Redis client (only connects "
+           "bounded): a silent Redis holds every publish until the client gives up.",
+           "pubsub/pubsub/store.py", "        socket_timeout=timeout_s,\n", "",
+           ("redis-blackhole", "redis-paused")),
+    Mutant("fanout-gives-up", "The fan-out subscription loop returns after its first error instead of "
+           "backing off and resubscribing.",
+           "pubsub/pubsub/fanout.py",
+           "            if self._stopping:\n                return\n            await asyncio.sleep(backoff)",
+           "            return",
+           ("redis-proxy-down", "redis-restarted")),
+    Mutant("local-echo", "Publishing node also delivers to its own sockets at once 'for latency', though it "
+           "receives its own fan-out too: doubles.",
+           "pubsub/pubsub/fanout.py", "        self.metrics.fanout_published.inc()\n",
+           "        self.metrics.fanout_published.inc()\n        self.hub.deliver(json.loads(message), to_frame(json.loads(message)))\n",
+           ("redis-proxy-down", "client-links-reset")),
+    Mutant("degrade-drops-locally", "Under the degrade policy a failed fan-out PUBLISH is counted but not "
+           "delivered locally: accepted and lost.",
+           "pubsub/pubsub/fanout.py", "            self.hub.deliver(decoded, to_frame(decoded))\n",
+           "            pass\n",
+           ("redis-down-degrade-policy",)),
+    Mutant("tenant-leak", "Local delivery looks subscribers up by channel name alone, forgetting the app: "
+           "one app's messages reach another app's subscribers of the same channel.",
+           "pubsub/pubsub/hub.py",
+           'clients = self._by_channel.get((str(message.get("app_id", "")), str(message.get("channel", ""))))',
+           'clients = {c for (_, name), cs in list(self._by_channel.items())\n'
+           '                   if name == str(message.get("channel", "")) for c in cs}',
+           ("tenant-isolation-redis-blip",)),
+    Mutant("client-event-echo", "The sender's socket is no longer skipped on delivery: client events come "
+           "back to their sender.",
+           "pubsub/pubsub/hub.py",
+           "            if not (sender and client.socket_id == sender):\n                sent += client.write(frame)\n",
+           "            sent += client.write(frame)\n",
+           ("tenant-isolation-redis-blip", "presence-across-nodes-redis-blip")),
+    Mutant("small-outbox", "The slow-consumer limit cut from 1 MiB to 64 KiB of unsent bytes to save memory: "
+           "a burst closes healthy subscribers as slow consumers.",
+           "pubsub/pubsub/hub.py", "WRITE_BUFFER_LIMIT = 1 << 20", "WRITE_BUFFER_LIMIT = 1 << 16",
+           ("burst-near-slow-consumer-limit",)),
+    Mutant("register-once", "The node adds itself to hx:nodes only on its first snapshot: after Redis "
+           "restarts empty, the other nodes never see its presence members again.",
+           "pubsub/pubsub/occupancy.py",
+           "                await self.store.sadd(NODES_KEY, self.node_name)\n",
+           "                if not getattr(self, \"_registered\", False):\n"
+           "                    await self.store.sadd(NODES_KEY, self.node_name)\n"
+           "                    self._registered = True\n",
+           ("presence-across-nodes-redis-blip",)),
+    Mutant("cache-one-key", "Only the by-key cache entry is written back: the HTTP path (by id) misses the "
+           "cache every time and asks the upstream on every publish.",
+           "pubsub/pubsub/registry.py",
+           "                await self.store.setex(id_key(app.id), self.ttl_s, app.to_json())\n", "",
+           ("upstream-5xx-warm-cache", "upstream-slow-warm-cache")),
+    Mutant("upstream-timeout-10s", "The upstream timeout raised from 2 s to 10 s: a slow registry holds "
+           "customers instead of being cut off.",
+           "pubsub/pubsub/config.py", "upstream_timeout_s: float = 2.0", "upstream_timeout_s: float = 10.0",
+           ("upstream-slow-cold-cache",)),
+    Mutant("client-rate-window-never-resets", "The client-event rate window is never reset: after "
+           "CLIENT_EVENTS_PER_S events in all, every socket that sends one is closed.",
+           "pubsub/pubsub/sockets.py", "        if window != self._window:\n",
+           "        if window != self._window and self._window == 0:\n",
+           ("presence-across-nodes-redis-blip", "tenant-isolation-redis-blip")),
+)
