@@ -230,21 +230,30 @@ def run_journal(run: str) -> Path:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.hunt import compare as hunts
     from harness.report import compare
+    found = [hunts.hunt_file(x) for x in (args.run_a, args.run_b)]
     try:
-        a, b = (judge_journal(run_journal(run))[0] for run in (args.run_a, args.run_b))
-    except (JournalError, ScenarioError) as exc:
+        if all(found):    # two hunts: trial by trial
+            c = hunts.compare_hunts(*(hunts.read_hunt(path) for path in found))
+            render_text, render_html = hunts.render_text, hunts.render_html
+        elif any(found):
+            raise hunts.HuntFileError(f"{args.run_a if found[0] else args.run_b} is a hunt and "
+                             f"{args.run_b if found[0] else args.run_a} is not; compare two runs or two hunts")
+        else:
+            c = compare.compare(*(judge_journal(run_journal(run))[0] for run in (args.run_a, args.run_b)))
+            render_text, render_html = compare.render_text, compare.render_html
+    except (JournalError, ScenarioError, hunts.HuntFileError) as exc:
         _err(f"compare: {exc}")
         return EXIT_BAD_INPUT
     out = Path(args.out) if args.out else Path("runs") / time.strftime("compare-%Y%m%dT%H%M%SZ", time.gmtime())
-    c = compare.compare(a, b)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "compare.html").write_text(compare.render_html(c))
+        (out / "compare.html").write_text(render_html(c))
     except OSError as exc:
         _err(f"compare: cannot write to {out}: {exc.strerror}")
         return EXIT_BAD_INPUT
-    print(compare.render_text(c))
+    print(render_text(c))
     print(f"file: {out / 'compare.html'}")
     return EXIT_PASS
 
@@ -450,9 +459,13 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     from harness.hunt.hunt import HuntConfig, evidenced, hunt
     from harness.observe import rules
     from harness.duration import parse_duration
-    if args.system != "pusher-node":
-        _err(f"hunt: unknown --system {args.system!r}; allowed: pusher-node")
+    try:
+        system = _system(args.system)
+        spec = _system_spec(args.system)   # as the trials' scenarios state it (and the found ones)
+    except ValueError as exc:
+        _err(f"hunt: --system: {exc}")
         return EXIT_BAD_INPUT
+    rules_flag = args.rules or system.baseline_rules
     budget, deadline = parse_duration(args.budget), parse_duration(args.deadline)
     if budget is None or not 60 <= budget <= 24 * 3600:
         _err(f"hunt: --budget must be a duration from 1m to 24h like 10m, 600s; got {args.budget!r}")
@@ -468,7 +481,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
         _err("hunt: --latency-ms must be above 0, --min-publishes and --max-trials at least 1")
         return EXIT_BAD_INPUT
     try:
-        rules_file = rules.resolve(args.rules, Path.cwd())
+        rules_file = rules.resolve(rules_flag, Path.cwd())
         rules.check(rules_file)
     except rules.RuleFileError as exc:
         _err(f"hunt: --rules: {exc}")
@@ -480,9 +493,9 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
     if args.seed is None:
         print(f"hunt: seed {seed} (replay with --seed {seed})", flush=True)
-    config = HuntConfig(seed, args.nodes, _rules_flag(args.rules) or args.rules, rules_file, budget, out,
+    config = HuntConfig(seed, args.nodes, _rules_flag(rules_flag) or rules_flag, rules_file, budget, out,
                         Thresholds(args.success_rate, args.delivery_ratio, args.latency_ms, deadline, args.min_publishes),
-                        args.system, args.max_trials)
+                        spec, args.max_trials)
     result = asyncio.run(_run_interruptible(hunt(config, lambda m: print(m, file=sys.stderr, flush=True))))
     doc = report.write(result)
     print(report.terminal(doc), flush=True)
@@ -554,8 +567,9 @@ def parser() -> argparse.ArgumentParser:
                         help="judge a journal without run_end (a killed run) up to its last line; exit 3 still")
     report.set_defaults(func=cmd_report)
 
-    comp = sub.add_parser("compare", help="two runs side by side: alerts, detection times, customer impact per fault")
-    comp.add_argument("run_a", metavar="RUN_A", help="a journal.jsonl, or a run directory")
+    comp = sub.add_parser("compare", help="two runs side by side (alerts, detection times, customer impact per "
+                                          "fault), or two hunts trial by trial")
+    comp.add_argument("run_a", metavar="RUN_A", help="a journal.jsonl or a run directory; or a hunt.json or a hunt's directory")
     comp.add_argument("run_b", metavar="RUN_B")
     comp.add_argument("--out", metavar="DIR", help="where to write compare.html (default runs/compare-<UTC time>)")
     comp.set_defaults(func=cmd_compare)
@@ -626,10 +640,12 @@ def parser() -> argparse.ArgumentParser:
     note.set_defaults(func=cmd_note)
 
     hunt = sub.add_parser("hunt", help="search the fault catalogue for monitoring gaps (impact, no alert)")
-    hunt.add_argument("--system", default="pusher-node", help="the system under test (default pusher-node)")
+    hunt.add_argument("--system", default="pusher-node", metavar="NAME|FILE.yaml",
+                      help="the system under test: pusher-node (default), centrifugo, or a YAML file declaring your own")
     hunt.add_argument("--nodes", type=int, default=2, choices=(1, 2, 3))
-    hunt.add_argument("--rules", default="baseline", metavar="SET|FILE",
-                      help="the rule set hunted (baseline, hardened) or a rule file (default baseline)")
+    hunt.add_argument("--rules", metavar="SET|FILE",
+                      help="the rule set hunted (baseline, hardened, centrifugo-…) or a rule file (default: the "
+                           "system's baseline: baseline, or centrifugo-baseline for centrifugo)")
     hunt.add_argument("--seed", type=int, help="replays the same hunt (default: drawn and printed)")
     hunt.add_argument("--budget", default="10m", help="wall time for the whole hunt, cluster included (default 10m)")
     hunt.add_argument("--out", metavar="DIR", help="output directory (default runs/hunt-<UTC time>)")

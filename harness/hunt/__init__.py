@@ -6,6 +6,7 @@ shrink.py    a gap made smaller (fewer faults, milder magnitudes, shorter) while
 trial.py     a trial as a scenario, run on the hunt's one cluster, which is checked (or recreated) between trials
 hunt.py      the loop: explore within the budget, then shrink every gap; found scenarios
 report.py    hunt.json, hunt.html and the terminal summary
+compare.py   two hunts trial by trial, for `harness compare HUNT_A HUNT_B`
 
 docs/hunt.md explains the classes, thresholds and seeds.
 """

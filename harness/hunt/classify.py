@@ -59,10 +59,11 @@ class Classification:
     lying_health: bool | None = None
     steady: bool = True                             # False: the cluster was not steady before the fault
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)   # key metrics per phase
+    probes: dict[str, dict[str, int]] = field(default_factory=dict)    # per probe: answers, ok in fault + recover
 
     def to_json(self) -> dict[str, Any]:
         return {"class": self.cls, "reason": self.reason, "impact": [str(i) for i in self.impact], "alerts": self.alerts,
-                "detected_after_s": self.detected_after_s, "lying_health": self.lying_health,
+                "detected_after_s": self.detected_after_s, "lying_health": self.lying_health, "probes": self.probes,
                 "steady": self.steady, "metrics": self.metrics}
 
 
@@ -157,8 +158,10 @@ def classify(events: Iterable[dict[str, Any]], t: Thresholds = Thresholds()) -> 
             firsts.append(ep.firing_t)
     in_time = [f for f in firsts if f <= deadline]
     detected_after = round(max(0.0, min(in_time) - confirmed), 3) if in_time else None
-    lying = _lying_health(events, fault_start, trial_end) if impact else None
-    c = Classification("", "", impact, alerts, detected_after, lying, True, metrics)
+    probes = probe_answers(events, fault_start, trial_end)
+    # Lying health needs impact and evidence: at least one answer, every one ok.
+    lying = all(p["ok"] == p["answers"] for p in probes.values()) if impact and probes else None
+    c = Classification("", "", impact, alerts, detected_after, lying, True, metrics, probes)
     if impact and in_time:
         names = sorted({x["alert"] for x in alerts if x["firing_after_s"] is not None and x["firing_after_s"] <= t.deadline_s})
         c.cls, c.reason = DETECTED, f"{', '.join(names)} firing {detected_after:.1f} s after the fault's confirmation"
@@ -173,9 +176,12 @@ def classify(events: Iterable[dict[str, Any]], t: Thresholds = Thresholds()) -> 
     return c
 
 
-def _lying_health(events: list[dict[str, Any]], start: float, end: float) -> bool | None:
-    """True if every probe between start and end was ok, False if one was not, None with no probes."""
-    probes = [e for e in events if e["kind"] == "probe" and start <= e["t"] <= end]
-    if not probes:
-        return None
-    return all(bool(e.get("ok")) for e in probes)
+def probe_answers(events: list[dict[str, Any]], start: float, end: float) -> dict[str, dict[str, int]]:
+    """Per probe name, how many answers were journaled between start and end, and how many were ok."""
+    out: dict[str, dict[str, int]] = {}
+    for e in events:
+        if e["kind"] == "probe" and start <= e["t"] <= end:
+            counts = out.setdefault(e["name"], {"answers": 0, "ok": 0})
+            counts["answers"] += 1
+            counts["ok"] += bool(e.get("ok"))
+    return out

@@ -11,13 +11,15 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+from harness import systems
 from harness.hunt.classify import GAP, NO_EVIDENCE, Classification, Thresholds, classify
 from harness.hunt.plan import Trial, plan
 from harness.hunt.shrink import shrink
 from harness.hunt.trial import Bench, planned_s, scenario_text
 from harness.scenario import ScenarioError, load
+from harness.systems import System
 
 EXPLORE_SHARE = 0.55
 FIRST_OVERHEAD_S = 20.0      # a trial's seconds beyond its phases (load start, fault re-creations, reports) until measured
@@ -33,8 +35,12 @@ class HuntConfig:
     budget_s: float
     out: Path
     thresholds: Thresholds = Thresholds()
-    system: str = "pusher-node"
+    system: Any = systems.DEFAULT   # as a scenario's `system:` states it: a built-in's name or a declaration
     max_trials: int | None = None   # a cap besides the budget (tests, quick looks)
+
+    def under_test(self) -> System:
+        """The system the hunt's cluster runs (its spec was checked by the command line)."""
+        return systems.resolve(self.system)
 
 
 @dataclass
@@ -86,9 +92,10 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
     """Run a whole hunt; harness failures end up in `error` (the cluster is always removed)."""
     started = time.monotonic()
     t = config.thresholds
-    result = HuntResult(config, planned=plan(config.seed, config.nodes, config.budget_s))
+    system = config.under_test()
+    result = HuntResult(config, planned=plan(config.seed, config.nodes, config.budget_s, upstream=system.upstream))
     queue = list(result.planned)
-    bench = Bench(config.nodes, config.rules, config.rules_file, t, log)
+    bench = Bench(config.nodes, config.rules, config.rules_file, t, log, config.system, system)
     overhead = FIRST_OVERHEAD_S
 
     def left() -> float:
@@ -138,8 +145,8 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
 
     pending: list[TrialRecord] = []
     try:
-        log(f"hunt: seed {config.seed}, rules {config.rules}, {config.nodes} nodes, budget {config.budget_s:g} s; "
-            f"starting the cluster …")
+        log(f"hunt: seed {config.seed}, system {system.name}, rules {config.rules}, {config.nodes} nodes, "
+            f"budget {config.budget_s:g} s; starting the cluster …")
         up = time.monotonic()
         await bench.up()
         result.cluster_up_s = round(time.monotonic() - up, 1)
@@ -203,13 +210,20 @@ def found_scenario(gap: Gap, config: HuntConfig, number: int) -> tuple[str, str]
     expect = [impact[0].expectation()] if impact else []
     expect.append(f"alert * fires within {t.deadline_s:g}s after fault f1")
     description = (
-        f"Found by `harness hunt --seed {config.seed} --rules {config.rules}` (trial {gap.found_by.name}: "
-        f"{gap.found_by.trial.describe()}), minimised by trial {minimal.name} to {minimal.trial.describe()}"
+        f"Found by `harness hunt --seed {config.seed} --rules {config.rules}{_system_flag(config.system)}` "
+        f"(trial {gap.found_by.name}: {gap.found_by.trial.describe()}), minimised by trial {minimal.name} to {minimal.trial.describe()}"
         f"{'' if gap.complete else ' (shrinking stopped by the budget)'}.\n"
         f"Customers were hurt ({'; '.join(map(str, impact))}) and no alert fired within {t.deadline_s:g} s.\n"
         f"This scenario fails (exit 1) until the rule set has an alert that fires within {t.deadline_s:g} s of the "
         f"fault; then name that alert instead of * (docs/hunt.md).\n")
-    return name, scenario_text(minimal.trial, name, config.rules, config.nodes, t, description, expect)
+    return name, scenario_text(minimal.trial, name, config.rules, config.nodes, t, description, expect, config.system)
+
+
+def _system_flag(spec: Any) -> str:
+    """The hunt's --system as its command line gave it (a declaration: the file it came from, unknown here)."""
+    if spec == systems.DEFAULT:
+        return ""
+    return f" --system {spec}" if isinstance(spec, str) else " --system FILE.yaml (the declaration below)"
 
 
 def _write_scenario(gap: Gap, config: HuntConfig, number: int) -> None:

@@ -80,30 +80,38 @@ class Trial:
         return tuple(c.spec(f"f{i + 1}", nodes) for i, c in enumerate(self.faults))
 
 
-def explorable(catalogue: Mapping[str, FaultKind] = FAULT_KINDS) -> list[str]:
-    """Kinds the hunt can try: those with a ladder."""
-    return [name for name in catalogue if name in LADDERS]
+def targets(kind: FaultKind, nodes: int, upstream: bool = True) -> list[str]:
+    """The kind's targets that exist for the system: without an upstream (Centrifugo), none on the
+    upstream or its links — a fault there could only be tolerated, and would teach nothing."""
+    return [t for t in targets_for(kind, nodes) if upstream or t.split(".")[-1] != "upstream"]
 
 
-def families(catalogue: Mapping[str, FaultKind] = FAULT_KINDS) -> dict[str, list[str]]:
+def explorable(catalogue: Mapping[str, FaultKind] = FAULT_KINDS, upstream: bool = True) -> list[str]:
+    """Kinds the hunt can try on the system: those with a ladder and a target it has."""
+    return [name for name in catalogue if name in LADDERS and targets(catalogue[name], 1, upstream)]
+
+
+def families(catalogue: Mapping[str, FaultKind] = FAULT_KINDS, upstream: bool = True) -> dict[str, list[str]]:
     """Explorable kinds by family, in catalogue order."""
     out: dict[str, list[str]] = {}
-    for name in explorable(catalogue):
+    for name in explorable(catalogue, upstream):
         out.setdefault(catalogue[name].family, []).append(name)
     return out
 
 
-def _choice(rng: random.Random, kind: FaultKind, nodes: int) -> Choice:
+def _choice(rng: random.Random, kind: FaultKind, nodes: int, upstream: bool) -> Choice:
     ladder = LADDERS[kind.name]
     strongest = list(range(len(ladder)))[-2:]          # one of the two most severe rungs
-    return Choice(kind.name, rng.choice(targets_for(kind, nodes)), rng.choice(strongest))
+    return Choice(kind.name, rng.choice(targets(kind, nodes, upstream)), rng.choice(strongest))
 
 
-def plan(seed: int, nodes: int, budget_s: float, catalogue: Mapping[str, FaultKind] = FAULT_KINDS) -> list[Trial]:
-    """The hunt's exploration trials in order; as many as the budget could ever hold."""
+def plan(seed: int, nodes: int, budget_s: float, catalogue: Mapping[str, FaultKind] = FAULT_KINDS,
+         upstream: bool = True) -> list[Trial]:
+    """The hunt's exploration trials in order; as many as the budget could ever hold. `upstream`: whether
+    the system under test uses the harness's upstream (System.upstream)."""
     rng = random.Random(seed)
     count = max(1, int(budget_s // MIN_TRIAL_S))
-    by_family = families(catalogue)
+    by_family = families(catalogue, upstream)
     order = sorted(by_family)
     rng.shuffle(order)
     untried = {f: rng.sample(kinds, len(kinds)) for f, kinds in by_family.items()}
@@ -115,17 +123,17 @@ def plan(seed: int, nodes: int, budget_s: float, catalogue: Mapping[str, FaultKi
         return catalogue[untried[family].pop()]
 
     for family in order:                               # round one: every family once
-        trials.append(Trial((_choice(rng, next_kind(family), nodes),)))
+        trials.append(Trial((_choice(rng, next_kind(family), nodes, upstream),)))
     links = [f for f in order if f in LINK_FAMILIES]
     others = [f for f in order if f not in LINK_FAMILIES]
     while len(trials) < count:
         if len(trials) % 2 and links and others:       # a pair: a link fault with another family's
-            first = _choice(rng, next_kind(rng.choice(links)), nodes)
-            second = _choice(rng, next_kind(rng.choice(others)), nodes)
+            first = _choice(rng, next_kind(rng.choice(links)), nodes, upstream)
+            second = _choice(rng, next_kind(rng.choice(others)), nodes, upstream)
             trials.append(Trial((first, second)))
         else:                                          # the family with most kinds still untried
             family = max(order, key=lambda f: (len(untried[f]), -order.index(f)))
-            trials.append(Trial((_choice(rng, next_kind(family), nodes),)))
+            trials.append(Trial((_choice(rng, next_kind(family), nodes, upstream),)))
     return trials[:count]
 
 

@@ -28,6 +28,7 @@ def _gap(g: Gap, out: Path) -> dict[str, Any]:
     return {"found_by": g.found_by.name, "original": g.found_by.trial.describe(),
             "minimal_by": g.minimal_by.name, "minimal": _trial(g.minimal_by.trial), "shrink_complete": g.complete,
             "same_as": g.same_as, "impact": [str(i) for i in c.impact], "lying_health": c.lying_health,
+            "probes": c.probes,
             "alerts": c.alerts,
             "scenario": str(g.scenario.relative_to(out)) if g.scenario else None, "scenario_error": g.scenario_error}
 
@@ -35,7 +36,7 @@ def _gap(g: Gap, out: Path) -> dict[str, Any]:
 def coverage(result: HuntResult) -> dict[str, Any]:
     """Which kinds and families of the catalogue the trials tried, and which the hunt cannot try."""
     tried = sorted({c.kind for r in result.trials for c in r.trial.faults})
-    can = explorable()
+    can = explorable(upstream=result.config.under_test().upstream)
     return {"kinds_tried": tried, "kinds_explorable": len(can), "kinds_in_catalogue": len(FAULT_KINDS),
             "families_tried": sorted({FAULT_KINDS[k].family for k in tried}),
             "not_tried": [k for k in can if k not in tried],
@@ -45,7 +46,8 @@ def coverage(result: HuntResult) -> dict[str, Any]:
 def to_json(result: HuntResult) -> dict[str, Any]:
     c = result.config
     return {
-        "seed": c.seed, "rules": c.rules, "nodes": c.nodes, "system": c.system, "budget_s": c.budget_s,
+        "seed": c.seed, "rules": c.rules, "nodes": c.nodes, "system": c.under_test().name, "system_spec": c.system,
+        "budget_s": c.budget_s,
         "thresholds": c.thresholds.to_json(), "wall_s": result.wall_s, "cluster_up_s": result.cluster_up_s,
         "clusters_replaced": result.recreated, "clusters": result.projects, "stopped": result.stopped, "error": result.error,
         "classes": dict(Counter(r.classification.cls for r in result.trials)),
@@ -64,6 +66,13 @@ def write(result: HuntResult) -> dict[str, Any]:
     (out / "hunt.json").write_text(json.dumps(doc, indent=2) + "\n")
     (out / "hunt.html").write_text(render_html(doc))
     return doc
+
+
+def health(r: dict[str, Any]) -> str:
+    """Whether health stayed green while customers were hurt, with the probes' answers as evidence."""
+    verdict = {True: "yes", False: "no"}.get(r.get("lying_health"), "-")
+    answers = ", ".join(f"{name} {p['ok']}/{p['answers']} ok" for name, p in (r.get("probes") or {}).items())
+    return f"{verdict} ({answers})" if answers and verdict != "-" else verdict
 
 
 def _when(r: dict[str, Any]) -> str:
@@ -92,7 +101,7 @@ def terminal(doc: dict[str, Any]) -> str:
         lines.append(f"     minimised ({g['minimal_by']}{'' if g['shrink_complete'] else ', budget-limited'}): "
                      f"{g['minimal']['describe']}")
         lines.append(f"     impact: {'; '.join(g['impact'])}"
-                     + ("; health probes green throughout" if g["lying_health"] else ""))
+                     + (f"; health probes green throughout: {health(g)}" if g["lying_health"] else ""))
         lines.append(f"     scenario: {g['scenario']}" + (f" (INVALID: {g['scenario_error']})" if g['scenario_error'] else ""))
     for r in doc["trials"]:
         if r["class"] == "detected" and r["role"] == "explore":
@@ -112,7 +121,7 @@ def render_html(doc: dict[str, Any]) -> str:
         f"<tr><td><a href='{escape(r['dir'])}/report.html'>{r['name']}</a></td><td>{r['role']}"
         f"{' of ' + r['parent'] if r['parent'] else ''}</td><td>{escape(r['describe'])}</td>"
         f"<td style='color:{COLOURS.get(r['class'], '#222')}'><b>{r['class']}</b></td><td>{_when(r)}</td>"
-        f"<td>{'yes' if r['lying_health'] else ('no' if r['lying_health'] is False else '-')}</td>"
+        f"<td>{escape(health(r))}</td>"
         f"<td><small>{escape(r['reason'])}<br>{escape('; '.join(r['impact']))}</small></td><td>{r['seconds']:.0f}</td></tr>"
         for r in doc["trials"])
     gaps = "".join(
@@ -146,6 +155,6 @@ the fault's confirmation. No verdict with fewer than {t['min_publishes']} publis
 <th>health green</th><th>why</th><th>s</th></tr>{rows}</table>
 <h2>Coverage</h2><p>Tried {len(cov['kinds_tried'])} of {cov['kinds_explorable']} explorable kinds
 ({escape(', '.join(cov['kinds_tried']))}); not tried: {escape(', '.join(cov['not_tried']) or '-')};
-not explorable (parameters the hunt cannot invent): {escape(', '.join(cov['not_explorable']))}.</p>
+not explorable (parameters the hunt cannot invent, or no target on this system): {escape(', '.join(cov['not_explorable']))}.</p>
 </body></html>
 """

@@ -14,12 +14,14 @@ from typing import Any, Callable
 
 import yaml
 
+from harness import systems
 from harness.cluster.cluster import Cluster, ClusterError, Endpoints
 from harness.hunt.classify import FAULT, RECOVER, STEADY, Thresholds
 from harness.hunt.plan import STEADY_S, Trial
 from harness.journal import read_journal
 from harness.runner import Runner
 from harness.scenario import Scenario, loads
+from harness.systems import System
 
 WORKLOAD = {"publish": {"rate": 20, "channels": 2, "timeout": "2s"}, "subscribe": {"per_node": 2}, "grace": "2s"}
 GRACE_S = 2.0
@@ -37,12 +39,14 @@ def planned_s(trial: Trial, t: Thresholds) -> float:
     return STEADY_S + trial.fault_s + recover_s(trial, t) + GRACE_S
 
 
-def scenario_text(trial: Trial, name: str, rules: str, nodes: int, t: Thresholds,
-                  description: str = "", expect: list[str] | None = None) -> str:
-    """The scenario YAML of a trial; `rules` is a set's name or an absolute rule file path."""
+def scenario_text(trial: Trial, name: str, rules: str, nodes: int, t: Thresholds, description: str = "",
+                  expect: list[str] | None = None, system: Any = systems.DEFAULT) -> str:
+    """The scenario YAML of a trial; `rules` is a set's name or an absolute rule file path, `system` a
+    built-in system's name or a declaration, as a scenario states it."""
     doc: dict[str, Any] = {"name": name}
     if description:
         doc["description"] = description
+    doc["system"] = system
     doc["cluster"] = {"nodes": nodes, "monitoring": True, "rules": rules}
     doc["workload"] = WORKLOAD
     doc["phases"] = [
@@ -79,13 +83,15 @@ class Bench:
     rules_file: Path
     thresholds: Thresholds
     log: Callable[[str], None]
+    system_spec: Any = systems.DEFAULT     # as the trials' scenarios state it
+    system: System = field(default_factory=systems.resolve)
     cluster: Cluster | None = None
     endpoints: Endpoints | None = None
     recreated: int = 0
     projects: list[str] = field(default_factory=list)   # every cluster started, in order
 
     def _new_cluster(self) -> Cluster:
-        return Cluster(nodes=self.nodes, monitoring=True, rules_file=self.rules_file)
+        return Cluster(nodes=self.nodes, monitoring=True, rules_file=self.rules_file, system=self.system)
 
     async def up(self) -> None:
         """Start the cluster (in a thread; cancelling waits for it and tears it down)."""
@@ -123,7 +129,7 @@ class Bench:
         return True
 
     def scenario(self, trial: Trial, name: str, path: Path) -> Scenario:
-        return loads(scenario_text(trial, name, self.rules, self.nodes, self.thresholds), path)
+        return loads(scenario_text(trial, name, self.rules, self.nodes, self.thresholds, system=self.system_spec), path)
 
     async def run(self, trial: Trial, name: str, out_dir: Path) -> TrialResult:
         """Run one trial on the cluster; its journal and reports go to out_dir."""

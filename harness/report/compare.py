@@ -95,6 +95,25 @@ def _label(run: dict, side: str) -> str:
     return f"{side}: {run['scenario']} ({run['run_id']})"
 
 
+def text_table(blocks: list[list[tuple[str, ...]]]) -> list[str]:
+    """Blocks of rows as aligned terminal lines, a blank line after each block (shared with the hunts' compare).
+    A title row (only its first cell set) does not widen the first column."""
+    rows = [r for block in blocks for r in block if any(r[1:])]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(blocks[0][0]))]
+    lines = []
+    for block in blocks:
+        for r in block:
+            lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        lines.append("")
+    return lines
+
+
+def only_lines(only_a: list[str], only_b: list[str], both: list[str], what: str = "fired") -> list[str]:
+    """The closing lines: what only A, only B, and both did."""
+    return [f"alerts only A {what}: {', '.join(only_a) or 'none'}", f"alerts only B {what}: {', '.join(only_b) or 'none'}",
+            f"alerts both {what}:   {', '.join(both) or 'none'}"]
+
+
 def render_text(c: dict[str, Any]) -> str:
     """The comparison as a terminal table."""
     header = [_label(c["a"], "A"), _label(c["b"], "B")]
@@ -105,28 +124,37 @@ def render_text(c: dict[str, Any]) -> str:
         block = [(f"fault {f['name']} ({f['kind']} on {f['target']})", "", "")]
         block += [(f"  {label}", _cell(f["a"], key, kind), _cell(f["b"], key, kind)) for label, key, kind in ROWS]
         blocks.append(block)
-    widths = [max(len(r[i]) for block in blocks for r in block) for i in range(3)]
-    lines = []
-    for block in blocks:
-        for r in block:
-            lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-        lines.append("")
-    lines.append(f"alerts only A fired: {', '.join(c['alerts_only_a']) or 'none'}")
-    lines.append(f"alerts only B fired: {', '.join(c['alerts_only_b']) or 'none'}")
-    lines.append(f"alerts both fired:   {', '.join(c['alerts_both']) or 'none'}")
-    lines += _unwatched(c)
-    return "\n".join(lines)
+    return "\n".join(text_table(blocks) + only_lines(c["alerts_only_a"], c["alerts_only_b"], c["alerts_both"])
+                     + _unwatched(c))
+
+
+def html_rows(rows: list[tuple[str, str, str]]) -> str:
+    """Table rows of (label, A, B), escaped."""
+    return "".join(f"<tr><td>{escape(label)}</td><td>{escape(a)}</td><td>{escape(b)}</td></tr>" for label, a, b in rows)
+
+
+def html_page(title: str, body: str) -> str:
+    """A self-contained compare page (runs or hunts)."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>
+body {{ font: 14px/1.45 system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; margin-bottom: .5em; }}
+td, th {{ padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: left; }} small {{ color: #555; }}
+.gap {{ color: #c0392b; margin: .2em 0; }}
+</style></head><body>
+{body}
+</body></html>
+"""
 
 
 def render_html(c: dict[str, Any]) -> str:
     """compare.html: one self-contained page."""
     head = f"<tr><th></th><th>{escape(_label(c['a'], 'A'))}</th><th>{escape(_label(c['b'], 'B'))}</th></tr>"
-    run = "".join(f"<tr><td>{label}</td><td>{escape(_run_cell(c['a'], key))}</td><td>{escape(_run_cell(c['b'], key))}</td></tr>"
-                  for label, key in RUN_ROWS)
+    run = html_rows([(label, _run_cell(c["a"], key), _run_cell(c["b"], key)) for label, key in RUN_ROWS])
     faults = ""
     for f in c["faults"]:
-        body = "".join(f"<tr><td>{label}</td><td>{escape(_cell(f['a'], key, kind))}</td>"
-                       f"<td>{escape(_cell(f['b'], key, kind))}</td></tr>" for label, key, kind in ROWS)
+        body = html_rows([(label, _cell(f["a"], key, kind), _cell(f["b"], key, kind)) for label, key, kind in ROWS])
         only = "".join(f"<p class=gap>only {side} fired: {escape(', '.join(names))}</p>"
                        for side, names in (("A", f["only_a"]), ("B", f["only_b"])) if names)
         faults += (f"<h2>Fault {escape(f['name'])} <small>({escape(str(f['kind']))} on {escape(str(f['target']))})"
@@ -134,17 +162,5 @@ def render_html(c: dict[str, Any]) -> str:
     alerts = "".join(f"<li><b>{label}</b>: {escape(', '.join(names) or 'none')}</li>" for label, names in (
         ("only A fired", c["alerts_only_a"]), ("only B fired", c["alerts_only_b"]), ("both fired", c["alerts_both"])))
     alerts += "".join(f"<li class=gap>{escape(line)}</li>" for line in _unwatched(c))
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>compare {escape(str(c['a']['scenario']))} · {escape(str(c['b']['scenario']))}</title>
-<style>
-body {{ font: 14px/1.45 system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; font-variant-numeric: tabular-nums; margin-bottom: .5em; }}
-td, th {{ padding: 3px 10px; border-bottom: 1px solid #ddd; text-align: left; }} small {{ color: #555; }}
-.gap {{ color: #c0392b; margin: .2em 0; }}
-</style></head><body>
-<h1>Side by side</h1>
-<table>{head}{run}</table>
-<h2>Alerts</h2><ul>{alerts}</ul>
-{faults}
-</body></html>
-"""
+    return html_page(f"compare {c['a']['scenario']} · {c['b']['scenario']}",
+                     f"<h1>Side by side</h1>\n<table>{head}{run}</table>\n<h2>Alerts</h2><ul>{alerts}</ul>\n{faults}")

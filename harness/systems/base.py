@@ -60,6 +60,10 @@ class System:
     # (`key`) and the HMAC key of its connection tokens (`secret`); `id` then names the token's user.
     credentials: tuple[App, ...] = ()
     env: dict[str, str] = field(default_factory=dict)   # per-node environment templates (custom systems)
+    # Whether the nodes use the harness's upstream (Centrifugo has none): without one, faults on the
+    # upstream and its links change nothing for the system, and the hunt does not explore them.
+    upstream: bool = True
+    baseline_rules: str = "baseline"   # the rule set a hunt uses unless told (docs/monitoring.md)
 
     def node_env(self, node: int) -> dict[str, str]:
         """The environment of node N: its templates with the PLACEHOLDERS filled in."""

@@ -27,4 +27,5 @@ def system() -> System:
         probes=(Probe("health", "/health"), info),
         readiness=info,
         credentials=(App("hx", api_key, config["client"]["token"]["hmac_secret_key"]),),
+        upstream=False, baseline_rules="centrifugo-baseline",
     )

@@ -63,6 +63,8 @@ def parse(raw: dict[str, Any]) -> System:
         readiness=Probe("ready", ready),
         credentials=_credentials(raw.get("credentials"), protocol),
         env={str(k): str(v) for k, v in env.items()},
+        # It uses the upstream only if its environment is given the upstream's link.
+        upstream=any(p.startswith("upstream") for v in env.values() for p in _PLACEHOLDER.findall(str(v))),
     )
 
 

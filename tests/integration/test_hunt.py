@@ -1,6 +1,8 @@
 """A short hunt end to end (2 trials): seed 14's first two trials on baseline rules are an upstream that
 answers slowly (the cluster usually rides it out on its cache) and the founding incident's misconfigured
-Redis (a gap). The cap stops the hunt before shrinking; the gap is still written as a scenario that validates."""
+Redis (a gap). The cap stops the hunt before shrinking; the gap is still written as a scenario that validates.
+The classifier reads the trials' real `probe` events: the node's deep /readyz writes to Redis, so it
+fails under MISCONF and the node's health does not lie (Centrifugo's does: docs/hunt.md)."""
 from __future__ import annotations
 
 import json
@@ -10,18 +12,25 @@ import sys
 import pytest
 
 from harness.hunt.classify import CLASSES
+from harness.journal import read_journal
 from harness.scenario import load
 from tests.integration.conftest import leftovers
 
 pytestmark = pytest.mark.integration
 
 
+def short_hunt(out, *flags: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """`harness hunt --seed 14 --max-trials 2` (deadline 10 s) with more flags: its process and hunt.json."""
+    done = subprocess.run([sys.executable, "-m", "harness", "hunt", "--seed", "14", "--max-trials", "2",
+                           "--budget", "5m", "--deadline", "10s", "--out", str(out), *flags],
+                          capture_output=True, text=True, timeout=400)
+    assert (out / "hunt.json").exists(), done.stderr[-2000:]
+    return done, json.loads((out / "hunt.json").read_text())
+
+
 def test_a_two_trial_hunt_classifies_both_and_writes_the_gap_as_a_scenario(images, tmp_path):
     out = tmp_path / "hunt"
-    done = subprocess.run([sys.executable, "-m", "harness", "hunt", "--seed", "14", "--max-trials", "2",
-                           "--budget", "5m", "--deadline", "10s", "--out", str(out)],
-                          capture_output=True, text=True, timeout=400)
-    doc = json.loads((out / "hunt.json").read_text())
+    done, doc = short_hunt(out)
     try:
         assert done.returncode == 1, done.stderr[-2000:]          # a gap was found
         assert [t["name"] for t in doc["trials"]] == ["t01", "t02"]
@@ -31,13 +40,44 @@ def test_a_two_trial_hunt_classifies_both_and_writes_the_gap_as_a_scenario(image
         assert first["faults"][0]["kind"] == "upstream-slow" and first["class"] in CLASSES and first["reason"]
         assert second["faults"][0]["kind"] == "redis-misconf-unwritable-dir" and second["class"] == "gap", second["reason"]
         assert second["metrics"]["fault"]["publish.success_rate"] < 0.99
+        # Probes polled once a second per node from the fault's confirmation to the trial's end (~20 s, 2 nodes: 42 seen).
+        ready, health = second["probes"]["ready"], second["probes"]["health"]
+        assert ready["answers"] >= 20 and health["answers"] >= 20, second["probes"]
+        assert ready["ok"] < ready["answers"] and second["lying_health"] is False, second["probes"]
+        [journal] = (out / "trials" / "t02").glob("journal.jsonl*")     # plain, or compressed at high rates
+        assert sum(e["kind"] == "probe" for e in read_journal(journal)) >= ready["answers"] + health["answers"]
         [gap] = doc["gaps"]
         assert gap["found_by"] == "t02" and gap["shrink_complete"] is False and gap["scenario_error"] is None
         scenario = load(out / gap["scenario"])
         assert [e.text for e in scenario.expectations][-1] == "alert * fires within 10s after fault f1"
         assert "GAP  t02: redis-misconf-unwritable-dir on redis" in done.stdout
         assert (out / "hunt.html").read_text().count("<tr>") == 3
-        assert (out / "trials" / "t02" / "journal.jsonl").exists()
+    finally:
+        for project in doc["clusters"]:
+            assert leftovers(project.removeprefix("hx-")) == []
+
+
+def test_a_centrifugo_hunt_skips_the_upstream_and_finds_the_gap_behind_green_health(images, tmp_path):
+    """Seed 14 on Centrifugo (no upstream: none of it is explored): a slow close on Redis, then the
+    misconfigured Redis — publishes answered HTTP 200 with an error while /health and the server API's
+    info stay ok: a gap with lying health, written as a Centrifugo scenario."""
+    out = tmp_path / "hunt"
+    done, doc = short_hunt(out, "--system", "centrifugo")
+    try:
+        assert done.returncode == 1, done.stderr[-2000:]
+        assert (doc["system"], doc["rules"]) == ("centrifugo", "centrifugo-baseline")
+        assert doc["planned"] and not [t for t in doc["planned"] if "upstream" in t]
+        first, second = doc["trials"]
+        assert first["describe"] == "slow_close on redis (delay=1000), 15 s" and first["class"] in CLASSES
+        assert second["faults"][0]["kind"] == "redis-misconf-unwritable-dir" and second["class"] == "gap", second["reason"]
+        assert second["metrics"]["fault"]["publish.success_rate"] < 0.5
+        probes = second["probes"]
+        assert set(probes) == {"health", "info"} and all(p["answers"] >= 20 for p in probes.values()), probes
+        assert second["lying_health"] is True and all(p["ok"] == p["answers"] for p in probes.values())
+        assert doc["lying_health"] >= 1 and "health probes green throughout: yes (health" in done.stdout
+        [gap] = doc["gaps"]
+        scenario = load(out / gap["scenario"])
+        assert scenario.system.name == "centrifugo" and scenario.monitoring.rule_set == "centrifugo-baseline"
     finally:
         for project in doc["clusters"]:
             assert leftovers(project.removeprefix("hx-")) == []

@@ -149,7 +149,11 @@ def test_an_unsteady_start_is_flagged_so_the_cluster_is_replaced():
 
 
 def test_lying_health_is_impact_while_every_probe_stayed_green():
-    assert Trial(failing=0.5).probes(ok=True).classify().lying_health is True
-    assert Trial(failing=0.5).probes(ok=False).classify().lying_health is False
+    lying = Trial(failing=0.5).probes(ok=True).classify()
+    assert lying.lying_health is True
+    assert lying.probes == {"readyz": {"answers": 24, "ok": 24}}   # the evidence: 1 a second from confirmation to the end
+    honest = Trial(failing=0.5).probes(ok=False).classify()
+    assert honest.lying_health is False and honest.probes == {"readyz": {"answers": 24, "ok": 0}}
+    assert honest.to_json()["probes"] == honest.probes
     assert Trial(failing=0.5).classify().lying_health is None            # no probes: no evidence either way
     assert Trial().probes(ok=True).classify().lying_health is None       # no impact: nothing to lie about

@@ -51,7 +51,7 @@ def test_bad_hunt_flags_exit_2_with_one_line_and_start_nothing(tmp_path, capsys)
     for argv, message in [
         (["--budget", "5s"], "--budget must be a duration from 1m to 24h"),
         (["--deadline", "soon"], "--deadline must be a duration"),
-        (["--system", "soketi"], "unknown --system 'soketi'; allowed: pusher-node"),
+        (["--system", "soketi"], "--system: unknown system 'soketi'; allowed: pusher-node, centrifugo"),
         (["--success-rate", "1.5"], "--success-rate must be from 0 (exclusive) to 1"),
         (["--rules", "nope"], "--rules: unknown rule set 'nope'"),
         (["--out", str(tmp_path / "old")], "already holds a hunt"),
