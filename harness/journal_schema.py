@@ -115,7 +115,7 @@ class SchemaChecker:
     def check(self, event: Any) -> str | None:
         if type(event) is dict:  # the fast path: JSON's exact types (one check per event; bench/workload)
             kind, t, wall = event.get("kind"), event.get("t"), event.get("wall")
-            fields = _FAST.get(kind)
+            fields = _FAST.get(kind) if type(kind) is str else None  # a list or object: the full rules say why
             if (fields is not None and type(t) in _NUMBER and type(wall) in _NUMBER and math.isfinite(t)
                     and 0 <= t <= MAX_T and math.isfinite(wall) and wall > 0 and t >= self.latest - TOLERANCE_S
                     and (kind == "run_start") == (self.count == 0)

@@ -10,6 +10,8 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -175,3 +177,11 @@ def test_a_journal_stretched_over_days_is_refused_not_analysed():
     events[-1] = _event("run_end", 600_000, error=None)  # within the schema's week, far past the scenario
     status, err, _ = _on_file("".join(json.dumps(e) + "\n" for e in events).encode(), "j.jsonl", "report")
     assert status == 2 and "its phases span 599994 s but the scenario declares 6 s" in err, err
+
+
+@pytest.mark.parametrize("kind", [[], {}, [1], {"a": 1}])
+def test_a_kind_that_is_not_text_is_bad_input(kind):
+    events = sound_journal()
+    events[0]["kind"] = kind
+    status, err, _ = _on_file("".join(json.dumps(e) + "\n" for e in events).encode(), "journal.jsonl", "report")
+    assert status == 2 and "journal.jsonl:1: kind must be text" in err, err
