@@ -350,6 +350,12 @@ def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
         networks = client.networks.list(filters=filters)
         for n in networks:
             try:
+                # A container still attached (one a fault re-created while the list was taken) is the
+                # cluster's too: the network is its own.
+                n.reload()
+                if n.containers:
+                    with ThreadPoolExecutor(len(n.containers)) as pool:
+                        list(pool.map(remove, n.containers))
                 n.remove()
             except docker.errors.NotFound:
                 pass
