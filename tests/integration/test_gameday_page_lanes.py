@@ -37,7 +37,7 @@ def serve(tmp_path, ready: dict, stop: threading.Event) -> None:
                 sample = live.sample(float(t))
                 page.push("sample", {"sample": sample, "markers": live.markers_since(sent)})
                 sent = live.marked
-                await asyncio.sleep(0.2)  # a compressed game day: five seconds a second
+                await asyncio.sleep(0.2)  # poll: a compressed game day, five seconds a second
             await page.stop()
     asyncio.run(main())
 

@@ -24,9 +24,9 @@ def test_a_blocked_loop_shows_as_lag(tmp_path: Path):
 
     async def main():
         sampler = asyncio.create_task(sample_loop_lag(journal, bound_s=0.5, interval_s=0.05))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # poll: the loop ticking as a run's does
         import time
-        time.sleep(0.3)  # the harness's loop blocked: exactly what the sampler must see
+        time.sleep(0.3)  # poll: the harness's loop blocked: exactly what the sampler must see
         await sampler
 
     asyncio.run(main())
@@ -45,7 +45,7 @@ def test_a_watcher_whose_poll_loop_dies_is_journaled_and_errors(tmp_path: Path):
         task = asyncio.create_task(boom())
         task.add_done_callback(watcher._died)
         await asyncio.gather(task, return_exceptions=True)
-        await asyncio.sleep(0)  # done callbacks run on the next loop iteration
+        await asyncio.sleep(0)  # poll: done callbacks run on the next loop iteration
 
     asyncio.run(main())
     journal.close()

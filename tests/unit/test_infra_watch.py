@@ -39,7 +39,7 @@ def test_a_part_that_dies_is_reported_once_and_a_live_one_never():
         watch = InfraWatch({"toxiproxy": f"http://127.0.0.1:{port}/version"}, journal,
                            lambda part, problem: downs.append(part), docker_engine=False)
         watch.start()
-        await asyncio.sleep(POLL_S * 4)              # several polls of a live part: nothing to report
+        await asyncio.sleep(POLL_S * 4)              # poll: several polls of a live part: nothing to report
         assert downs == [] and watch.down is None
         server.close()
         await server.wait_closed()
