@@ -79,6 +79,8 @@ KINDS: dict[str, Kind] = {
     "ws_receive": _k({"channel": S_, "run": S_, "pub": S_, "seq": (INT,), "sent": N_}, sub=(STR,)),
     "ws_error": _k({"data": (ANY,)}, sub=(STR,)),
     "ws_disconnect": _k({"node": (STR,), "reason": (STR,)}, sub=(STR,)),
+    "ws_paused": _k({"node": (STR,)}, sub=(STR,), seconds=(NUM,)),
+    "ws_resumed": _k({"node": (STR,)}, sub=(STR,)),
     "drain_start": _k({"seconds": (NUM,)}),
     "drain_end": _k(),
     "alert_rules_loaded": _k({"rule_set": (STR,), "rules": (INT,), "alerts": (LIST,)}),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness import analysis, expect, schedule
-from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
+from harness.cluster.cluster import Cluster, ClusterError, Endpoints, inside_url, sweep_orphans
 from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import journal_fields
 from harness.faults.factory import FaultContext, make_fault
@@ -210,7 +210,9 @@ class Runner:
             self._abort_reason = reason
             self._abort.set()
 
-        load = build_load(w, endpoints, journal, bound_s, published, progress.received, self.workers)
+        inside = {r.node: await asyncio.to_thread(inside_url, endpoints.project, r.node, s.system.http_port)
+                  for r in w.subscribe.slow_readers}
+        load = build_load(w, endpoints, journal, bound_s, published, progress.received, self.workers, inside)
         progress.subscribers = load.subscribers
         ticker = asyncio.create_task(progress.tick())
         guard: asyncio.Task | None = None

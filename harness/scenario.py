@@ -52,12 +52,26 @@ class PublishLoad:
 
 
 @dataclass(frozen=True)
+class SlowReader:
+    """A subscriber that stops reading for a while, so the node's unsent bytes for it pile up."""
+
+    node: str                     # node1 …: connected straight to that node inside the cluster's network
+    at_s: float                   # offset from the start of publishing
+    for_s: float                  # how long it reads nothing
+
+
+# websockets' own keepalive closes a client whose pong it has not read within 20 s (ping every 20 s, then 20 s).
+MAX_PAUSE_S = 15.0
+
+
+@dataclass(frozen=True)
 class SubscribeLoad:
     per_node: int = 2             # WebSocket subscribers on each node
     spread: bool = False          # False: each on every load channel; True: one channel each, in turn
     channel_type: str = "public"  # public | private | presence: subscriptions signed like an auth endpoint
     churn_per_s: float = 0.0      # subscribers closed and reconnected per second, in turn
     client_events_per_s: float = 0.0   # client-* events each subscriber sends (private/presence channels)
+    slow_readers: tuple[SlowReader, ...] = ()   # extra subscribers that pause their reads (slow-consumer limit)
 
 
 CHANNEL_TYPES = ("public", "private", "presence")
@@ -263,6 +277,11 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
         phases = (Phase(STEADY_BEFORE, steady_s), *phases, Phase(STEADY_AFTER, steady_s))
         raw_phases = [None, *raw_phases, None]
     workload = _phase_rates(r, raw_phases, list(phases), workload)
+    total_s = sum(p.duration_s for p in phases)
+    for i, reader in enumerate(sub.slow_readers):
+        if reader.at_s + reader.for_s > total_s:
+            raise r.error(("workload", "subscribe", "slow_readers", i, "for"),
+                          f"the pause ends at {reader.at_s + reader.for_s:g}s, after the phases' {total_s:g}s")
     windows = _named_windows(r, top.get("windows"), phases)
     recovery = _recovery(r, top.get("recovery"))
     expectations = _expectations(r, top.get("expect"), {p.name for p in phases} | {w.name for w in windows}, phases,
@@ -397,7 +416,7 @@ def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
         target=target,
     )
     at = ("workload", "subscribe")
-    sub = r.mapping(w.get("subscribe"), at, {"per_node", "spread", "channels", "churn", "client_events"})
+    sub = r.mapping(w.get("subscribe"), at, {"per_node", "spread", "channels", "churn", "client_events", "slow_readers"})
     spread = sub.get("spread", False)
     if not isinstance(spread, bool):
         raise r.error(at + ("spread",), "must be true or false")
@@ -410,7 +429,7 @@ def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
     subscribe = SubscribeLoad(
         per_node=int(r.number(sub.get("per_node", SubscribeLoad().per_node), at + ("per_node",), 0, 200, integer=True)),
         spread=spread, channel_type=channel_type, churn_per_s=r.rate(sub.get("churn", 0), at + ("churn",), 50),
-        client_events_per_s=client_events,
+        client_events_per_s=client_events, slow_readers=_slow_readers(r, sub.get("slow_readers"), at, nodes),
     )
     apps = int(r.number(w.get("apps", 1), ("workload", "apps"), 1, MAX_APPS, integer=True))
     canary = w.get("canary", True)
@@ -418,6 +437,30 @@ def _workload(r: _Reader, raw: Any, nodes: int) -> Workload:
         raise r.error(("workload", "canary"), "must be true or false")
     grace = r.duration(w.get("grace", Workload().grace_s), ("workload", "grace"))
     return Workload(apps, publish, subscribe, canary, grace)
+
+
+def _slow_readers(r: _Reader, raw: Any, at: Path_, nodes: int) -> tuple[SlowReader, ...]:
+    """`subscribe.slow_readers: [{node: node1, at: 3s, for: 8s}]`: each pauses once, `at` after publishing starts."""
+    if raw is None:
+        return ()
+    at = at + ("slow_readers",)
+    if not isinstance(raw, list) or not raw:
+        raise r.error(at, "must be a list like [{node: node1, at: 3s, for: 8s}]")
+    names = [f"node{i}" for i in range(1, nodes + 1)]
+    out = []
+    for i, item in enumerate(raw):
+        spec = r.mapping(item, at + (i,), {"node", "at", "for"}, {"node", "at", "for"})
+        if spec["node"] not in names:
+            raise r.error(at + (i, "node"), f"unknown node {shown(spec['node'])}; allowed: {', '.join(names)}")
+        start = parse_duration(spec["at"])
+        if start is None or not 0 <= start <= 3600:
+            raise r.error(at + (i, "at"), f"must be a duration like {EXAMPLES} (0 allowed), up to 1h; got {shown(spec['at'])}")
+        length = r.duration(spec["for"], at + (i, "for"))
+        if length > MAX_PAUSE_S:
+            raise r.error(at + (i, "for"), f"at most {MAX_PAUSE_S:g}s: a longer pause trips the client's own "
+                          f"keepalive (a pong unread for 20 s); got {shown(spec['for'])}")
+        out.append(SlowReader(spec["node"], start, length))
+    return tuple(out)
 
 
 def _phase_rates(r: _Reader, raw_phases: list, phases: list[Phase], workload: Workload) -> Workload:

@@ -60,7 +60,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("small-outbox", "The slow-consumer limit cut from 1 MiB to 64 KiB of unsent bytes to save memory: "
            "a burst closes healthy subscribers as slow consumers.",
            "pubsub/pubsub/hub.py", "WRITE_BUFFER_LIMIT = 1 << 20", "WRITE_BUFFER_LIMIT = 1 << 16",
-           ("burst-near-slow-consumer-limit",)),
+           ("slow-consumer-limit", "burst-near-slow-consumer-limit")),
     Mutant("register-once", "The node adds itself to hx:nodes only on its first snapshot: after Redis "
            "restarts empty, the other nodes never see its presence members again.",
            "pubsub/pubsub/occupancy.py",
@@ -83,4 +83,20 @@ MUTANTS: tuple[Mutant, ...] = (
            "pubsub/pubsub/sockets.py", "        if window != self._window:\n",
            "        if window != self._window and self._window == 0:\n",
            ("presence-across-nodes-redis-blip", "tenant-isolation-redis-blip")),
+    Mutant("slow-consumer-code-4200", "A slow consumer is closed with 4200 (graceful shutdown: 'reconnect "
+           "at once') instead of 4100 ('reconnect after a backoff'): a client that cannot keep up comes "
+           "straight back for more.",
+           "pubsub/pubsub/hub.py", 'asyncio.ensure_future(self.close(4100, "slow consumer"))',
+           'asyncio.ensure_future(self.close(4200, "slow consumer"))',
+           ("slow-consumer-limit",)),
+    Mutant("occupancy-refresh-slow", "The occupancy snapshot is refreshed every 3 x TTL instead of TTL/3 "
+           "(a '/' typed as '*'): without a subscription change, a node's presence members expire from the "
+           "other nodes' answers, and after Redis restarts empty they stay gone for 45 s.",
+           "pubsub/pubsub/occupancy.py", "timeout=self.ttl_s / 3)", "timeout=self.ttl_s * 3)",
+           ("presence-across-nodes-redis-blip",)),
+    Mutant("shallow-readiness", "/readyz made cheap (the probe traffic looked heavy): 200 while the process "
+           "runs, whatever its dependencies: the load balancer keeps sending traffic to a node that "
+           "refuses every publish.",
+           "pubsub/pubsub/api.py", "failed = await self._readiness_failure()", "failed = None",
+           ("redis-proxy-down", "redis-blackhole")),
 )

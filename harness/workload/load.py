@@ -48,6 +48,10 @@ class Load:
                 raise LoadError(f"subscribers not subscribed after {subscribe_timeout:.0f} s: {', '.join(missing)}")
             await asyncio.sleep(0.05)  # poll interval
         self._pub_tasks = [asyncio.create_task(p.run(self._stop, self.bound_s)) for p in self.publishers]
+        started = time.monotonic()
+        for s in self.subscribers:
+            if isinstance(s, Subscriber) and s.pause is not None:
+                s.origin = started  # slow readers' pauses count from the start of publishing
         if self.churn_per_s:
             self._pub_tasks.append(asyncio.create_task(self._churn()))
         self._pub_tasks += [asyncio.create_task(p.run(self._stop, self.bound_s)) for p in self.probes]
@@ -84,13 +88,17 @@ class Load:
 
 def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: float,
                on_publish: Callable[[bool], None] | None = None,
-               on_receive: Callable[[float], None] | None = None, workers: int = 0) -> Load:
+               on_receive: Callable[[float], None] | None = None, workers: int = 0,
+               inside: dict[str, str] | None = None) -> Load:
     """The subscribers and publishers a scenario's workload asks for, on a running cluster; with
     `workers`, the first app's plain subscribers run in that many processes, each journaling to its own
     shard (the canary, other apps' and client-event senders stay here).
 
     With several apps, each app gets the same publishers, subscribers and channel names; its journaled
-    channels carry the app id (`100004/hx-load-0`), so a message crossing tenants is unexpected."""
+    channels carry the app id (`100004/hx-load-0`), so a message crossing tenants is unexpected.
+
+    Slow readers (the first app's, on every load channel) connect to `inside[node]`, the node's own
+    address in the cluster's network, so that what they leave unread piles up at the node."""
     w = workload
     driver = protocols.driver(endpoints.protocol, endpoints.ws_path)
     prefix = "" if w.subscribe.channel_type == "public" else f"{w.subscribe.channel_type}-"
@@ -120,6 +128,12 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
                     subscribers.append(Subscriber(*spec, journal, driver, on_receive, scope=scope,
                                                   run_id=endpoints.run_id,
                                                   client_events_per_s=w.subscribe.client_events_per_s))
+        readers = w.subscribe.slow_readers if not scope else ()
+        for k, reader in enumerate(readers):
+            index = sum(r.node == reader.node for r in readers[:k])   # slow1-0, slow1-1 … per node
+            subscribers.append(Subscriber(f"slow{reader.node.removeprefix('node')}-{index}", reader.node,
+                                          (inside or {})[reader.node], app, channels, journal, driver, on_receive,
+                                          run_id=endpoints.run_id, pause=(reader.at_s, reader.for_s)))
         publishers += [Publisher(f"{tag}p{k + 1}", endpoints.run_id, app,
                                  targets[k % len(targets):] + targets[:k % len(targets)], channels, share, journal,
                                  driver, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,

@@ -35,6 +35,8 @@ class Subscriber:
     scope: str = ""                        # prefix of journaled channels: tells apps apart (tenant isolation)
     run_id: str = ""                       # stamped into client events
     client_events_per_s: float = 0.0       # client events sent on each channel, journaled as publishes
+    pause: tuple[float, float] | None = None   # a slow reader's (at, for): reads nothing for `for` s, once
+    origin: float | None = None            # monotonic start of publishing, set by the load; `at` counts from it
     connected: bool = False
     subscribed: int = 0
     _connection: Any = field(default=None, repr=False)
@@ -83,6 +85,7 @@ class Subscriber:
             sender = asyncio.create_task(self._client_events(socket)) if self.client_events_per_s else None
             try:
                 while True:
+                    await self._pause_if_due(deadline)
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return
@@ -97,6 +100,17 @@ class Subscriber:
                 if sender:
                     sender.cancel()
                     await asyncio.gather(sender, return_exceptions=True)
+
+    async def _pause_if_due(self, deadline: float) -> None:
+        """A slow reader stops reading once its pause is due: the library's small buffers fill, then the
+        TCP windows close, and what the node sends next waits in the node's own unsent bytes."""
+        if self.pause is None or self.origin is None or time.monotonic() < self.origin + self.pause[0]:
+            return
+        at, length = self.pause
+        self.pause = None
+        self.journal.append("ws_paused", sub=self.sub_id, node=self.node, seconds=length)
+        await asyncio.sleep(max(0.0, min(self.origin + at + length, deadline) - time.monotonic()))  # the pause itself
+        self.journal.append("ws_resumed", sub=self.sub_id, node=self.node)
 
     async def _client_events(self, socket: Any) -> None:
         """Send client events on every subscribed channel, each journaled as a publish by this sub.

@@ -168,6 +168,39 @@ def test_workload_errors_are_located(old, new, message):
         loads(WORKLOAD.replace(old, new, 1))
 
 
+SLOW = """\
+name: slow
+cluster: {nodes: 2}
+workload:
+  subscribe:
+    slow_readers:
+      - {node: node1, at: 0s, for: 6s}
+      - {node: node2, at: 3s, for: 13s}
+phases: [{name: a, duration: 20s}]
+expect: ["run: delivery.duplicated == 0"]
+"""
+
+
+def test_slow_readers_load():
+    from harness.scenario import SlowReader
+    assert loads(SLOW).workload.subscribe.slow_readers == (SlowReader("node1", 0, 6), SlowReader("node2", 3, 13))
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("node: node2", "node: node3", r":7: workload\.subscribe\.slow_readers\[1\]\.node: unknown node .node3.; allowed: node1, node2"),
+    ("for: 13s", "for: 16s", r":7: workload\.subscribe\.slow_readers\[1\]\.for: at most 15s: a longer pause trips"),
+    ("at: 3s", "at: 8s", r":7: workload\.subscribe\.slow_readers\[1\]\.for: the pause ends at 21s, after the phases' 20s"),
+    ("at: 0s", "at: soon", r":6: workload\.subscribe\.slow_readers\[0\]\.at: must be a duration"),
+    (", for: 6s}", "}", r":6: workload\.subscribe\.slow_readers\[0\]: missing required field 'for'"),
+    ("    slow_readers:\n      - {node: node1, at: 0s, for: 6s}\n      - {node: node2, at: 3s, for: 13s}",
+     "    slow_readers: []", r":5: workload\.subscribe\.slow_readers: must be a list like"),
+])
+def test_slow_reader_errors_are_located(old, new, message):
+    assert old in SLOW
+    with pytest.raises(ScenarioError, match=message):
+        loads(SLOW.replace(old, new, 1))
+
+
 def test_rules_override_replaces_the_files_rule_set_and_checks_its_alerts():
     baseline = load(ROOT / "scenarios" / "incident-ap4-baseline.yaml")
     hardened = load(ROOT / "scenarios" / "incident-ap4-baseline.yaml", rules="hardened")
