@@ -64,6 +64,7 @@ class Pending:
     due: float                                   # when it is judged (receipts only: forgotten)
     first: dict[int, float] = field(default_factory=dict)
     extra: dict[int, int] = field(default_factory=dict)
+    queued: int = 0                              # its receipts waiting in a stream (judged before it)
 
 
 class Names:
@@ -475,6 +476,7 @@ class Deliveries:
         if queue is None:
             queue = self.waiting[stream] = deque()
         queue.append(receipt)
+        entry.queued += 1
         if entry.publish is None:
             self.blocked[key].add(stream)
 
@@ -492,6 +494,8 @@ class Deliveries:
                 self.blocked[receipt[4]].add(stream)
                 return
             queue.popleft()
+            if entry is not None:
+                entry.queued -= 1
             self._judge_receipt(receipt, p)
         del self.waiting[stream]
 
@@ -528,6 +532,10 @@ class Deliveries:
             entry = pending.get(key)
             if entry is None or entry.due != when:
                 continue   # judged already, or due later (its line came after its receipts)
+            if entry.queued and now < INF:   # a receipt of it waits behind one whose publish is unread: until that expires
+                entry.due = when + TICK_S
+                due.append((entry.due, key))
+                continue
             del pending[key]
             if entry.publish is None:
                 self.blocked.pop(key, None)   # receipts of a publish never read: judged unexpected already
