@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 from harness import alerts as alerting, presence
 from harness import probe_metrics as probes
 from harness.counters import BUCKET_EXACT, Counters
+from harness.percentile import bins_of
 from harness.journal import CANARY
 from harness.recovery import Recovery, fault_recoveries, window_recoveries
 from harness.windows import WHOLE_RUN, NamedWindow, Window
@@ -371,7 +372,7 @@ class Attribution:
         out = [self.window(w.name) for w in self.windows if w.holds(t)]
         index = int((t - self.origin) // self.bucket_s) if t >= self.origin else -1
         if index >= len(self.buckets) and not self.final and t < self.settled:
-            self.buckets.extend(Counters(BUCKET_EXACT) for _ in range(index + 1 - len(self.buckets)))
+            self.buckets.extend(Counters(BUCKET_EXACT, bucket=True) for _ in range(index + 1 - len(self.buckets)))
         if 0 <= index < len(self.buckets):
             out.append(self.buckets[index])
         return out
@@ -392,7 +393,7 @@ class Attribution:
         self.windows, self.origin, self.settled = windows, whole.start, INF
         n = max(1, math.ceil(round((whole.end - whole.start) / self.bucket_s, 6)))
         del self.buckets[n:]
-        self.buckets.extend(Counters(BUCKET_EXACT) for _ in range(n - len(self.buckets)))
+        self.buckets.extend(Counters(BUCKET_EXACT, bucket=True) for _ in range(n - len(self.buckets)))
         self.final = True
         self._release()
 
@@ -443,7 +444,8 @@ class Deliveries:
         self.run_ok.add(self.names.id(run.get("run_id")))
 
     def publish(self, p: Publish) -> None:
-        key = self.names.key(p.pub, p.seq)
+        pub_id = self.names.ids.get(p.pub)
+        key = ((self.names.id(p.pub) if pub_id is None else pub_id) << Names.SEQ_BITS) | (p.seq + (1 << (Names.SEQ_BITS - 1)))
         due = p.ack + self.grace + self.horizon_s
         entry = self.pending.get(key)
         if entry is None:
@@ -456,8 +458,11 @@ class Deliveries:
 
     def receive(self, t: float, sub: str, pub: str, seq: int, channel: str, run: Any) -> None:
         names = self.names
-        sub_id, channel_id, run_id = names.id(sub), names.id(channel), names.id(run)
-        key = names.key(pub, seq)
+        ids = names.ids   # looked up inline: once per receipt, the analysis's hottest path
+        sub_id, channel_id, run_id, pub_id = ids.get(sub), ids.get(channel), ids.get(run), ids.get(pub)
+        if sub_id is None or channel_id is None or run_id is None or pub_id is None:
+            sub_id, channel_id, run_id, pub_id = names.id(sub), names.id(channel), names.id(run), names.id(pub)
+        key = (pub_id << Names.SEQ_BITS) | (seq + (1 << (Names.SEQ_BITS - 1)))
         entry = self.pending.get(key)
         if entry is None:
             entry = self.pending[key] = Pending(None, t + self.horizon_s)
@@ -468,7 +473,7 @@ class Deliveries:
         else:
             entry.extra[sub_id] = entry.extra.get(sub_id, 0) + 1
         receipt = (t, sub_id, channel_id, run_id, key, first)
-        stream = (sub_id, key >> Names.SEQ_BITS, channel_id)
+        stream = (sub_id, pub_id, channel_id)
         queue = self.waiting.get(stream)
         if queue is None and entry.publish is not None:
             self._judge_receipt(receipt, entry.publish)
@@ -557,24 +562,31 @@ class Deliveries:
         # Counted once for the publish, then added to each window and bucket it falls in.
         expected = received = duplicated = late = missed = 0
         latencies = []
-        deadline = p.ack + self.grace
-        ids, open_subs = self.names.ids, self.open_subs
-        for sub, spans in self.subscriptions.get(p.channel, {}).items():
-            since = open_subs[sub].get(p.channel) if sub in open_subs else None
-            latest = (since, INF, False) if since is not None and since < p.sent else _latest_before(spans, p.sent)
-            if latest is None or sub == p.origin:
+        sent, channel, origin, deadline = p.sent, p.channel, p.origin, p.ack + self.grace
+        ids, open_subs, first_of = self.names.ids, self.open_subs, entry.first
+        for sub, spans in self.subscriptions.get(channel, {}).items():
+            opened = open_subs.get(sub)
+            since = opened.get(channel) if opened else None
+            if since is not None and since < sent:
+                until, dropped = INF, False   # still subscribed: past any deadline due now
+            else:
+                latest = _latest_before(spans, sent)
+                if latest is None:
+                    continue
+                _, until, dropped = latest
+            if sub == origin:
                 continue
-            sub_id = ids.get(sub)
-            first = None if sub_id is None else entry.first.get(sub_id)
-            if latest[1] < deadline:
-                if latest[2] and first is None:
+            first = first_of.get(ids.get(sub))
+            if until < deadline:
+                if dropped and first is None:
                     missed += 1
                 continue
             expected += 1
             if first is not None:
                 received += 1
-                duplicated += entry.extra.get(sub_id, 0)
-                latencies.append((first - p.sent) * 1000)
+                if entry.extra:
+                    duplicated += entry.extra.get(ids[sub], 0)
+                latencies.append((first - sent) * 1000)
                 if first > deadline:
                     late += 1
         self.counters.add(p.sent, _count_delivered, p, expected, received, duplicated, late, missed, latencies)
@@ -608,6 +620,7 @@ def _count_failed(counters: list[Counters], p: Publish, receivers: int) -> None:
 
 def _count_delivered(counters: list[Counters], p: Publish, expected: int, received: int, duplicated: int, late: int,
                      missed: int, latencies: list[float]) -> None:
+    keys = None   # the latencies' histogram bins, computed once for the windows that need them
     for s in counters:
         if not p.elsewhere:
             s.attempts += 1
@@ -618,7 +631,10 @@ def _count_delivered(counters: list[Counters], p: Publish, expected: int, receiv
         s.received += received
         s.duplicated += duplicated
         s.late += late
-        s.delivery_latency.extend(latencies)
+        if latencies:
+            if keys is None and s.delivery_latency.exact is None:
+                keys = bins_of(latencies)
+            s.delivery_latency.extend(latencies, keys)
 
 
 def _count_unexpected(counters: list[Counters]) -> None:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import InitVar, dataclass, field
 from typing import Any
 
-from harness.percentile import Latencies, summarise
+from harness.percentile import UNKEPT, Latencies, summarise
 from harness.vocabulary import ERROR_CLASSES
 from harness.windows import Window
 
@@ -29,6 +29,7 @@ def ratio(part: int, whole: int) -> float | None:
 @dataclass
 class Counters:
     exact: InitVar[int] = WINDOW_EXACT      # latencies kept exactly (see Latencies)
+    bucket: InitVar[bool] = False           # a timeline bucket's
     attempts: int = 0
     skipped: int = 0
     ok: int = 0
@@ -57,9 +58,11 @@ class Counters:
     canary_received: int = 0
     canary_latency: Latencies = field(init=False)
 
-    def __post_init__(self, exact: int) -> None:
-        self.publish_latency, self.error_latency = Latencies(exact), Latencies(exact)
-        self.delivery_latency, self.canary_latency = Latencies(exact), Latencies(exact)
+    def __post_init__(self, exact: int, bucket: bool) -> None:
+        self.delivery_latency = Latencies(exact)
+        # A timeline bucket reports no other latency: not kept (a third of the analysis's latency work).
+        self.publish_latency, self.error_latency, self.canary_latency = (
+            (UNKEPT,) * 3 if bucket else (Latencies(exact), Latencies(exact), Latencies(exact)))
 
     @property
     def scheduled(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 QUANTILES = ("p50", "p90", "p99", "max")
 # A histogram bin spans (γ^(k-1), γ^k] and answers 2γ^k/(γ+1): at most RELATIVE_ERROR from any value in it.
@@ -45,25 +45,40 @@ class Latencies:
         return self.count
 
     def append(self, value: float) -> None:
-        self.extend((value,))
+        self.count += 1
+        if value > self.high:
+            self.high = value
+        if value < self.low:
+            self.low = value
+        if self.exact is None:
+            key = bins_of((value,))[0]
+            self.bins[key] = self.bins.get(key, 0) + 1
+        else:
+            self.exact.append(value)
+            if len(self.exact) > self.limit:
+                self._to_bins()
 
-    def extend(self, values: Iterable[float]) -> None:
-        for value in values:
-            self.count += 1
-            if value > self.high:
-                self.high = value
-            if value < self.low:
-                self.low = value
-            if self.exact is None:
-                key = _bin(value)
-                self.bins[key] = self.bins.get(key, 0) + 1
-            else:
-                self.exact.append(value)
-        if self.exact is not None and len(self.exact) > self.limit:
-            for value in self.exact:
-                key = _bin(value)
-                self.bins[key] = self.bins.get(key, 0) + 1
-            self.exact = None
+    def extend(self, values: Sequence[float], keys: Sequence[int] | None = None) -> None:
+        """Add values; `keys`, if given, are their bins (`bins_of(values)`: computed once for many windows)."""
+        if not values:
+            return
+        self.count += len(values)
+        self.high = max(self.high, max(values))
+        self.low = min(self.low, min(values))
+        if self.exact is not None:
+            self.exact.extend(values)
+            if len(self.exact) > self.limit:
+                self._to_bins()
+            return
+        bins = self.bins
+        for key in bins_of(values) if keys is None else keys:
+            bins[key] = bins.get(key, 0) + 1
+
+    def _to_bins(self) -> None:
+        bins = self.bins
+        for key in bins_of(self.exact):
+            bins[key] = bins.get(key, 0) + 1
+        self.exact = None
 
     def quantile(self, q: float) -> float | None:
         """The nearest-rank percentile (exact while the values are kept; else within RELATIVE_ERROR)."""
@@ -82,17 +97,28 @@ class Latencies:
         return self.high
 
 
+class Unkept(Latencies):
+    """Latencies nobody reports (a timeline bucket's publish latencies): not kept."""
+
+    def append(self, value: float) -> None:
+        pass
+
+    def extend(self, values: Sequence[float], keys: Sequence[int] | None = None) -> None:
+        pass
+
+
+UNKEPT = Unkept(0)
+
 # Bins in value order: negatives (-k for -γ^k), 0 for |v| < TINY, positives offset by _SHIFT so every
 # value from TINY up has a key ≥ 1.
 _SHIFT = 1 - math.ceil(math.log(TINY) / _LOG_GAMMA)
 
 
-def _bin(value: float) -> int:
-    if value >= TINY:
-        return math.ceil(math.log(value) / _LOG_GAMMA) + _SHIFT
-    if value <= -TINY:
-        return -(math.ceil(math.log(-value) / _LOG_GAMMA) + _SHIFT)
-    return 0
+def bins_of(values: Iterable[float]) -> list[int]:
+    """The histogram bins of values."""
+    log, ceil, scale, shift = math.log, math.ceil, 1 / _LOG_GAMMA, _SHIFT
+    return [ceil(log(v) * scale) + shift if v >= TINY else -(ceil(log(-v) * scale) + shift) if v <= -TINY else 0
+            for v in values]
 
 
 def _value(key: int) -> float:
@@ -107,7 +133,7 @@ def summarise(prefix: str, values: Iterable[float] | Latencies, out: dict[str, A
     """`<prefix>.p50|p90|p99|max` (those asked for) into `out`, rounded to the millisecond's thousandth."""
     if not isinstance(values, Latencies):
         kept = Latencies(math.inf)  # type: ignore[arg-type]
-        kept.extend(values)
+        kept.extend(list(values))
         values = kept
     for name in quantiles:
         value = values.quantile(1.0 if name == "max" else int(name[1:]) / 100)
