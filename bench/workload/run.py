@@ -2,13 +2,15 @@
 
 1. Journal and analysis on a generated 1,000,000-event journal: writer events/s beside raw JSON-lines
    writing, analysis events/s beside raw JSON-lines reading, and the analysis's peak memory
-   (measured in a child process: VmHWM) beside the reading baseline's.
+   (measured in a child process: VmHWM) beside the reading baseline's. Then the analysis alone on a
+   generated 10,000,000-event journal (`--long-events`, 0 to skip): its seconds and peak memory, which
+   must not grow with the journal's length (the analysis streams).
 2. The load against a real two-node cluster, rate stepped up until the harness itself is the
    bottleneck (achieved publish rate < 90 % of offered, event-loop lag p99 > 50 ms, or harness CPU
    > 90 % of one core) or the cluster is (publish errors or delivery p99 > 250 ms): the highest sustained
    publishes/s and deliveries/s.
 
-Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster] [--json]
+Run: .venv/bin/python bench/workload/run.py [--events N] [--long-events N] [--skip-cluster] [--json]
 """
 from __future__ import annotations
 
@@ -129,6 +131,27 @@ def bench_journal(n: int, figures: dict) -> float:
     return count / raw_s
 
 
+def bench_long_analysis(n: int, figures: dict) -> None:
+    """The analysis of a generated n-event journal (never held in memory here): seconds and peak memory,
+    beside raw JSON-lines reading of the same file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "journal.jsonl"
+        generate(path, n)
+        count = sum(1 for _ in open(path, "rb"))
+        read = measured("read", path)
+        ana = measured("analyse", path)
+    per_10m = 1e7 / count
+    print(f"journal: {count:,} events (analysis only)")
+    print(f"  analyse  {count / ana['seconds']:>12,.0f} events/s   baseline raw JSON-lines read  "
+          f"{count / read['seconds']:>12,.0f} events/s   ratio {read['seconds'] / ana['seconds']:.2f}")
+    print(f"  peak memory: analyse {ana['peak_mb']:.0f} MB, baseline read {read['peak_mb']:.0f} MB "
+          f"(ratio {ana['peak_mb'] / read['peak_mb']:.1f})")
+    figures.update(long_journal_events=count, analyse_seconds_10m=round(ana["seconds"] * per_10m, 1),
+                   raw_read_seconds_10m=round(read["seconds"] * per_10m, 1),
+                   analyse_ratio_10m=ratio(read["seconds"], ana["seconds"]),
+                   analyse_peak_mb_10m=round(ana["peak_mb"]), raw_read_peak_mb_10m=round(read["peak_mb"]))
+
+
 def bench_codecs(events: list[dict], directory: Path, figures: dict) -> None:
     """Write the same events with each journal codec: bytes per event, writer and reader events per
     CPU second (CPU, not wall time: the machine is shared; the plain journal is the baseline)."""
@@ -233,6 +256,7 @@ def bench_cluster(seconds: float, raw_write_events_s: float, figures: dict) -> N
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--long-events", type=int, default=10_000_000, help="the analysis alone on this many (0: skip)")
     p.add_argument("--step-seconds", type=float, default=5.0)
     p.add_argument("--skip-cluster", action="store_true")
     p.add_argument("--codecs-of", metavar="JOURNAL", help="only compare the journal codecs on this (real) journal")
@@ -249,6 +273,8 @@ def main() -> None:
                 bench_codecs(read_journal(Path(args.codecs_of)), Path(tmp), figures)
             return
         raw_write = bench_journal(args.events, figures)
+        if args.long_events:
+            bench_long_analysis(args.long_events, figures)
         if not args.skip_cluster:
             bench_cluster(args.step_seconds, raw_write, figures)
 
