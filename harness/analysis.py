@@ -28,7 +28,6 @@ from typing import Any, Callable, Iterable
 from harness import alerts as alerting, presence
 from harness import probe_metrics as probes
 from harness.counters import BUCKET_EXACT, Counters
-from harness.percentile import bins_of
 from harness.journal import CANARY
 from harness.recovery import Recovery, fault_recoveries, window_recoveries
 from harness.windows import WHOLE_RUN, NamedWindow, Window
@@ -165,7 +164,7 @@ def read(events: Iterable[dict[str, Any]], named: tuple[NamedWindow, ...] = (), 
     kept as compact records."""
     f = Facts()
     f.counters = Attribution(bucket_s)
-    deliveries = Deliveries(f, f.counters, horizon_s)
+    deliveries = Deliveries(f.counters, horizon_s)
     phases = Phases(f, named, horizon_s)
     open_subs = deliveries.open_subs                                              # sub → channel → confirmed
     connected: dict[str, float] = {}                                              # sub → connected at
@@ -349,7 +348,11 @@ At = Callable[[float], list[Counters]]
 class Attribution:
     """The counters of every window and timeline bucket. `add(t, count, *args)` runs `count(counters,
     *args)` on the counters time `t` falls in: at once when the windows around `t` are settled, else
-    once they are (at the latest when the journal ends)."""
+    once they are (at the latest when the journal ends).
+
+    Counts at once go to one Counters standing for those of a span of time that falls in the same
+    windows and bucket, merged into them when a count outside the span comes: a publish is counted
+    once, not once per window."""
 
     def __init__(self, bucket_s: float) -> None:
         self.bucket_s = bucket_s
@@ -360,6 +363,9 @@ class Attribution:
         self.settled = -INF               # times before this have their windows
         self.final = False
         self.held: deque[tuple[float, Count, tuple[Any, ...]]] = deque()
+        self.span = (INF, -INF, -1)       # (from, to, bucket) of the times `sum` stands for
+        self.sum: list[Counters] = []
+        self.targets: list[Counters] = []
 
     def window(self, name: str) -> Counters:
         found = self.by_window.get(name)
@@ -367,10 +373,13 @@ class Attribution:
             found = self.by_window[name] = Counters()
         return found
 
+    def _index(self, t: float) -> int:
+        return int((t - self.origin) // self.bucket_s) if t >= self.origin else -1
+
     def at(self, t: float) -> list[Counters]:
         """The counters of the windows and the bucket `t` falls in."""
         out = [self.window(w.name) for w in self.windows if w.holds(t)]
-        index = int((t - self.origin) // self.bucket_s) if t >= self.origin else -1
+        index = self._index(t)
         if index >= len(self.buckets) and not self.final and t < self.settled:
             self.buckets.extend(Counters(BUCKET_EXACT, bucket=True) for _ in range(index + 1 - len(self.buckets)))
         if 0 <= index < len(self.buckets):
@@ -379,29 +388,56 @@ class Attribution:
 
     def add(self, t: float, count: Count, *args: Any) -> None:
         if t < self.settled:
-            count(self.at(t), *args)
+            count(self._summing(t), *args)
         else:
             self.held.append((t, count, args))
 
+    def _summing(self, t: float) -> list[Counters]:
+        start, end, index = self.span
+        if start <= t < end and self._index(t) == index:
+            return self.sum
+        self._flush()
+        self.targets = self.at(t)
+        start, end = -INF, INF
+        for w in self.windows:   # the span around t in which no window starts or ends
+            if w.start <= t < w.end:
+                start, end = max(start, w.start), min(end, w.end)
+            elif w.start > t:
+                end = min(end, w.start)
+            else:
+                start = max(start, w.end)
+        self.span = (start, end, self._index(t))
+        self.sum = [Counters()]
+        return self.sum
+
+    def _flush(self) -> None:
+        if self.sum:
+            for target in self.targets:
+                target.merge(self.sum[0])
+        self.sum, self.targets, self.span = [], [], (INF, -INF, -1)
+
     def settle(self, until: float, windows: list[Window], whole: Window) -> None:
         """Times before `until` fall in `windows` (open ones end at INF) and the buckets from `whole`'s start."""
+        self._flush()
         self.windows, self.origin, self.settled = windows, whole.start, max(self.settled, until)
         self._release()
 
     def finish(self, windows: list[Window], whole: Window) -> None:
         """The run's windows as read to its end; what was held is counted."""
+        self._flush()
         self.windows, self.origin, self.settled = windows, whole.start, INF
         n = max(1, math.ceil(round((whole.end - whole.start) / self.bucket_s, 6)))
         del self.buckets[n:]
         self.buckets.extend(Counters(BUCKET_EXACT, bucket=True) for _ in range(n - len(self.buckets)))
         self.final = True
         self._release()
+        self._flush()
 
     def _release(self) -> None:
         held = self.held
         while held and held[0][0] < self.settled:
             t, count, args = held.popleft()
-            count(self.at(t), *args)
+            count(self._summing(t), *args)
 
 
 def _count_skipped(counters: list[Counters]) -> None:
@@ -421,7 +457,7 @@ class Deliveries:
     requests (open loop) may legally arrive in any order.
     """
 
-    def __init__(self, facts: Facts, counters: Attribution, horizon_s: float) -> None:
+    def __init__(self, counters: Attribution, horizon_s: float) -> None:
         self.counters = counters
         self.horizon_s = horizon_s
         self.grace = 2.0
@@ -472,15 +508,14 @@ class Deliveries:
             entry.first[sub_id] = t
         else:
             entry.extra[sub_id] = entry.extra.get(sub_id, 0) + 1
-        receipt = (t, sub_id, channel_id, run_id, key, first)
         stream = (sub_id, pub_id, channel_id)
         queue = self.waiting.get(stream)
         if queue is None and entry.publish is not None:
-            self._judge_receipt(receipt, entry.publish)
+            self._judge_receipt(t, sub_id, channel_id, run_id, key, first, entry.publish)
             return
         if queue is None:
             queue = self.waiting[stream] = deque()
-        queue.append(receipt)
+        queue.append((t, sub_id, channel_id, run_id, key, first))
         entry.queued += 1
         if entry.publish is None:
             self.blocked[key].add(stream)
@@ -501,13 +536,12 @@ class Deliveries:
             queue.popleft()
             if entry is not None:
                 entry.queued -= 1
-            self._judge_receipt(receipt, p)
+            self._judge_receipt(*receipt, p)
         del self.waiting[stream]
 
-    def _judge_receipt(self, receipt: tuple[float, int, int, int, int, bool], p: Publish | None) -> None:
+    def _judge_receipt(self, t: float, sub: int, channel: int, run: int, key: int, first: bool, p: Publish | None) -> None:
         """Unexpected (not published, another run's, another channel's, or a client event echoed to its
         sender), reordered, or fine."""
-        t, sub, channel, run, key, first = receipt
         names = self.names.names
         if p is None and run in self.run_ok:
             pub, seq = names[key >> Names.SEQ_BITS], (key & ((1 << Names.SEQ_BITS) - 1)) - (1 << (Names.SEQ_BITS - 1))
@@ -620,7 +654,6 @@ def _count_failed(counters: list[Counters], p: Publish, receivers: int) -> None:
 
 def _count_delivered(counters: list[Counters], p: Publish, expected: int, received: int, duplicated: int, late: int,
                      missed: int, latencies: list[float]) -> None:
-    keys = None   # the latencies' histogram bins, computed once for the windows that need them
     for s in counters:
         if not p.elsewhere:
             s.attempts += 1
@@ -631,10 +664,7 @@ def _count_delivered(counters: list[Counters], p: Publish, expected: int, receiv
         s.received += received
         s.duplicated += duplicated
         s.late += late
-        if latencies:
-            if keys is None and s.delivery_latency.exact is None:
-                keys = bins_of(latencies)
-            s.delivery_latency.extend(latencies, keys)
+        s.delivery_latency.extend(latencies)
 
 
 def _count_unexpected(counters: list[Counters]) -> None:

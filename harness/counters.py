@@ -5,7 +5,7 @@ The names are the vocabulary of docs/metrics.md (harness/vocabulary.py checks ex
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass, field, fields
 from typing import Any
 
 from harness.percentile import UNKEPT, Latencies, summarise
@@ -63,6 +63,20 @@ class Counters:
         # A timeline bucket reports no other latency: not kept (a third of the analysis's latency work).
         self.publish_latency, self.error_latency, self.canary_latency = (
             (UNKEPT,) * 3 if bucket else (Latencies(exact), Latencies(exact), Latencies(exact)))
+
+    def merge(self, other: Counters) -> None:
+        """Add another's counts (and latencies, lists, counts by class) to these."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, Latencies):
+                mine.merge(theirs)
+            elif isinstance(mine, dict):
+                for key, n in theirs.items():
+                    mine[key] += n
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                setattr(self, f.name, mine + theirs)
 
     @property
     def scheduled(self) -> int:

@@ -58,8 +58,8 @@ class Latencies:
             if len(self.exact) > self.limit:
                 self._to_bins()
 
-    def extend(self, values: Sequence[float], keys: Sequence[int] | None = None) -> None:
-        """Add values; `keys`, if given, are their bins (`bins_of(values)`: computed once for many windows)."""
+    def extend(self, values: Sequence[float]) -> None:
+        """Add values."""
         if not values:
             return
         self.count += len(values)
@@ -71,8 +71,22 @@ class Latencies:
                 self._to_bins()
             return
         bins = self.bins
-        for key in bins_of(values) if keys is None else keys:
+        for key in bins_of(values):
             bins[key] = bins.get(key, 0) + 1
+
+    def merge(self, other: Latencies) -> None:
+        """Add another's values (exact ones as values; binned ones as bins: these are then binned too)."""
+        if other.exact is not None and (self.exact is not None or not other.exact):
+            self.extend(other.exact)
+            return
+        if other.exact is not None:   # into a histogram: as other's bins, computed once for every merge
+            other._to_bins()
+        self.count += other.count
+        self.high, self.low = max(self.high, other.high), min(self.low, other.low)
+        if self.exact is not None:
+            self._to_bins()
+        for key, n in other.bins.items():
+            self.bins[key] = self.bins.get(key, 0) + n
 
     def _to_bins(self) -> None:
         bins = self.bins
@@ -103,7 +117,10 @@ class Unkept(Latencies):
     def append(self, value: float) -> None:
         pass
 
-    def extend(self, values: Sequence[float], keys: Sequence[int] | None = None) -> None:
+    def extend(self, values: Sequence[float]) -> None:
+        pass
+
+    def merge(self, other: Latencies) -> None:
         pass
 
 

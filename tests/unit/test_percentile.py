@@ -16,8 +16,13 @@ QS = (0.5, 0.9, 0.99, 0.999, 1.0, 0.0001)
 def test_percentiles_are_exact_while_kept_and_within_the_bound_beyond(values, limit, chunks):
     kept = Latencies(limit)
     step = max(1, len(values) // chunks)
-    for i in range(0, len(values), step):   # in pieces, as windows receive them
-        kept.extend(values[i:i + step])
+    for i in range(0, len(values), step):   # in pieces, as windows receive them: added, or merged
+        if i % 2:
+            kept.extend(values[i:i + step])
+        else:
+            piece = Latencies(limit // 2 + 1)
+            piece.extend(values[i:i + step])
+            kept.merge(piece)
     assert len(kept) == len(values)
     for q in QS:
         exact, approx = percentile(values, q), kept.quantile(q)
