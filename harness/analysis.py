@@ -251,7 +251,11 @@ def _close_code(reason: str) -> str | None:
 
 class Phases:
     """The phases and faults as read so far, and when the windows of a time are settled: a phase's
-    start is its faults' confirmation, known once they are confirmed (the runner injects them first)."""
+    start is its faults' confirmation, known once they are confirmed and the horizon has passed.
+
+    Assumed, as the runner does: the faults that move a phase's start are injected first, within the
+    horizon of its start (one injected later would have counts already given to the phase). Until the
+    first phase starts nothing is settled (a journal without phases is held whole)."""
 
     def __init__(self, facts: Facts, named: tuple[NamedWindow, ...], horizon_s: float) -> None:
         self.facts = facts

@@ -3,14 +3,14 @@
 1. Journal and analysis on a generated 1,000,000-event journal: writer events/s beside raw JSON-lines
    writing, analysis events/s beside raw JSON-lines reading, and the analysis's peak memory
    (measured in a child process: VmHWM) beside the reading baseline's. Then the analysis alone on a
-   generated 10,000,000-event journal (`--long-events`, 0 to skip): its seconds and peak memory, which
+   generated 10,000,000-event journal (`--long-events N`, 0 to skip): its seconds and peak memory, which
    must not grow with the journal's length (the analysis streams).
 2. The load against a real two-node cluster, rate stepped up until the harness itself is the
    bottleneck (achieved publish rate < 90 % of offered, event-loop lag p99 > 50 ms, or harness CPU
    > 90 % of one core) or the cluster is (publish errors or delivery p99 > 250 ms): the highest sustained
    publishes/s and deliveries/s.
 
-Run: .venv/bin/python bench/workload/run.py [--events N] [--long-events N] [--skip-cluster] [--json]
+Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster] [--json]
 """
 from __future__ import annotations
 
@@ -275,9 +275,9 @@ def main() -> None:
                 figures["journal"] = args.codecs_of
                 bench_codecs(read_journal(Path(args.codecs_of)), Path(tmp), figures)
             return
-        raw_write = bench_journal(args.events, figures)
         if args.long_events:
             bench_long_analysis(args.long_events, figures)
+        raw_write = bench_journal(args.events, figures)
         if not args.skip_cluster:
             bench_cluster(args.step_seconds, raw_write, figures)
 
