@@ -478,6 +478,8 @@ class Deliveries:
         self.waiting: dict[tuple[int, int, int], deque[tuple[float, int, int, int, int, bool]]] = {}
         self.blocked: dict[int, set[tuple[int, int, int]]] = defaultdict(set)   # publish key → streams waiting on it
         self.latest_sent: dict[tuple[int, int, int], float] = {}
+        # (sub, channel, run, pub) of a receipt → their ids and its stream (sub, pub, channel)
+        self.streams: dict[tuple[Any, ...], tuple[int, int, int, int, tuple[int, int, int]]] = {}
 
     def started(self, run: dict[str, Any]) -> None:
         self.grace = float(run.get("grace_s", 2.0))
@@ -497,11 +499,13 @@ class Deliveries:
             self._drain(stream, -INF)
 
     def receive(self, t: float, sub: str, pub: str, seq: int, channel: str, run: Any) -> None:
-        names = self.names
-        ids = names.ids   # looked up inline: once per receipt, the analysis's hottest path
-        sub_id, channel_id, run_id, pub_id = ids.get(sub), ids.get(channel), ids.get(run), ids.get(pub)
-        if sub_id is None or channel_id is None or run_id is None or pub_id is None:
-            sub_id, channel_id, run_id, pub_id = names.id(sub), names.id(channel), names.id(run), names.id(pub)
+        # One look-up for the four names (a receipt is the analysis's hottest path; few combinations).
+        found = self.streams.get((sub, channel, run, pub))
+        if found is None:
+            names = self.names
+            ids = (names.id(sub), names.id(channel), names.id(run), names.id(pub))
+            found = self.streams[(sub, channel, run, pub)] = (*ids, (ids[0], ids[3], ids[1]))
+        sub_id, channel_id, run_id, pub_id, stream = found
         key = (pub_id << Names.SEQ_BITS) | (seq + (1 << (Names.SEQ_BITS - 1)))
         entry = self.pending.get(key)
         if entry is None:
@@ -512,10 +516,9 @@ class Deliveries:
             entry.first[sub_id] = t
         else:
             entry.extra[sub_id] = entry.extra.get(sub_id, 0) + 1
-        stream = (sub_id, pub_id, channel_id)
         queue = self.waiting.get(stream)
         if queue is None and entry.publish is not None:
-            self._judge_receipt(t, sub_id, channel_id, run_id, key, first, entry.publish)
+            self._judge_receipt(t, sub_id, channel_id, run_id, key, first, entry.publish, stream)
             return
         if queue is None:
             queue = self.waiting[stream] = deque()
@@ -540,10 +543,11 @@ class Deliveries:
             queue.popleft()
             if entry is not None:
                 entry.queued -= 1
-            self._judge_receipt(*receipt, p)
+            self._judge_receipt(*receipt, p, stream)
         del self.waiting[stream]
 
-    def _judge_receipt(self, t: float, sub: int, channel: int, run: int, key: int, first: bool, p: Publish | None) -> None:
+    def _judge_receipt(self, t: float, sub: int, channel: int, run: int, key: int, first: bool, p: Publish | None,
+                       stream: tuple[int, int, int]) -> None:
         """Unexpected (not published, another run's, another channel's, or a client event echoed to its
         sender), reordered, or fine."""
         names = self.names.names
@@ -557,7 +561,6 @@ class Deliveries:
             return
         if not first or key >> Names.SEQ_BITS == self.canary:
             return   # only a message's first receipt is in order or not; the canary's order is not judged
-        stream = (sub, key >> Names.SEQ_BITS, channel)
         latest = self.latest_sent.get(stream, -INF)
         if p.ack <= latest:
             self.counters.add(p.sent, _count_reordered)
