@@ -63,7 +63,7 @@ class Pending:
     publish: Publish | None
     due: float                                   # when it is judged (receipts only: forgotten)
     first: dict[int, float] = field(default_factory=dict)
-    extra: dict[int, int] = field(default_factory=dict)
+    extra: dict[int, int] | None = None          # made when a receipt repeats (rare)
     queued: int = 0                              # its receipts waiting in a stream (judged before it)
 
 
@@ -514,6 +514,8 @@ class Deliveries:
         first = sub_id not in entry.first
         if first:
             entry.first[sub_id] = t
+        elif entry.extra is None:
+            entry.extra = {sub_id: 1}
         else:
             entry.extra[sub_id] = entry.extra.get(sub_id, 0) + 1
         queue = self.waiting.get(stream)
