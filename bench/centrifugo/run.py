@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing as mp
+import pstats
 import socket
 import subprocess
 import sys
@@ -39,8 +41,13 @@ CHANNEL = "bench"
 LABEL = "io.hx.bench=centrifugo"
 
 
-def reader_main(kind: str, ws_url: str, count: int, directory: str, conn: Connection) -> None:
-    asyncio.run(readers(kind, ws_url, count, Path(directory), conn))
+def reader_main(kind: str, ws_url: str, count: int, directory: str, conn: Connection, profile: str | None) -> None:
+    if not profile:
+        asyncio.run(readers(kind, ws_url, count, Path(directory), conn))
+        return
+    profiler = cProfile.Profile()
+    profiler.runcall(asyncio.run, readers(kind, ws_url, count, Path(directory), conn))
+    profiler.dump_stats(profile)
 
 
 async def readers(kind: str, ws_url: str, count: int, directory: Path, conn: Connection) -> None:
@@ -97,7 +104,9 @@ async def drive(api: str, rate: float, batch: int, seconds: float, conn: Connect
 def measure(kind: str, ws_url: str, api: str, args: argparse.Namespace, directory: Path) -> dict:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=reader_main, args=(kind, ws_url, args.subscribers, str(directory), child), daemon=True)
+    profile = str(Path(args.profile) / f"{kind}.prof") if args.profile else None
+    proc = ctx.Process(target=reader_main, args=(kind, ws_url, args.subscribers, str(directory), child, profile),
+                       daemon=True)
     proc.start()
     try:
         if not parent.poll(60):
@@ -105,7 +114,7 @@ def measure(kind: str, ws_url: str, api: str, args: argparse.Namespace, director
         parent.recv()
         cpu, received, published, elapsed = asyncio.run(drive(api, args.rate, args.batch, args.seconds, parent))
     finally:
-        proc.join(timeout=10)
+        proc.join(timeout=60 if args.profile else 10)  # a profile takes a while to write
         if proc.is_alive():
             proc.kill()
     expected = published * args.subscribers
@@ -128,6 +137,9 @@ def main() -> int:
     p.add_argument("--rate", type=float, default=2000.0, help="publications per second (default 2000)")
     p.add_argument("--batch", type=int, default=100, help="publications per batch request (default 100)")
     p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--profile", metavar="DIR", help="run each side's readers under cProfile; stats to DIR/bare.prof "
+                   "and DIR/harness.prof, the harness's top functions printed (the profiler's own cost inflates "
+                   "every figure: read the shares)")
     add_json_flag(p)
     args = p.parse_args()
     with output(args.json, {"bench": "centrifugo"}) as figures, tempfile.TemporaryDirectory(prefix="hx-bench-") as tmp:
@@ -162,6 +174,9 @@ def main() -> int:
                        cpu_ratio_to_bare=ratio(harness["cpu_us_per_delivery"], bare["cpu_us_per_delivery"]))
         print(f"verified {harness['deliveries_per_s']}/s; harness / bare reader CPU per delivery: "
               f"{figures['cpu_ratio_to_bare']} (goal of issue 14: >= 50,000/s at <= 2)")
+        if args.profile:
+            print(f"the harness readers' profile, by own time ({args.profile}/harness.prof):")
+            pstats.Stats(str(Path(args.profile) / "harness.prof"), stream=sys.stdout).sort_stats("tottime").print_stats(30)
     return 0
 
 

@@ -82,16 +82,16 @@ class Subscriber:
                 await socket.request_subscribe(channel)
             sender = asyncio.create_task(self._client_events(socket)) if self.client_events_per_s else None
             try:
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return
-                    try:
-                        found = await socket.next_incoming(remaining)
-                    except ProtocolError as exc:  # journaled as evidence; the connection goes on
-                        self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
-                        continue
-                    self._handle(found)
+                # One timer for the session's bound, not one a frame (TimeoutError at the deadline, as
+                # a timed-out read raised before).
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    while True:
+                        try:
+                            found = await socket.next_incoming(None)
+                        except ProtocolError as exc:  # journaled as evidence; the connection goes on
+                            self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
+                            continue
+                        self._handle(found)
             finally:
                 self._connection = None
                 if sender:
@@ -126,6 +126,13 @@ class Subscriber:
                                 reason=found.data)
         elif found.kind == "error":
             self.journal.append("ws_error", sub=self.sub_id, data=found.data)
+        elif found.kind == "messages":  # a frame's stamped messages: one clock read, one journal line
+            t = self.journal.clock.now()
+            batch = found.data
+            self.journal.append_receipts(t, self.sub_id, batch, self.scope)
+            if self.on_receive:
+                for members in batch.members:  # "seq":7,"sent":1.5
+                    self.on_receive((t - float(members.rpartition(":")[2])) * 1000)
         elif found.kind == "message":
             t = self.journal.clock.now()
             stamp = decode(found.data)
