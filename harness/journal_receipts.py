@@ -15,10 +15,10 @@ by the journal reader itself, so a journal in either form, or both, is judged th
 """
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _text  # the C encoder json.dumps uses for a str
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.strict_yaml import shown
 
@@ -26,8 +26,7 @@ KIND = "ws_receipts"
 RECEIPT = "ws_receive"
 
 
-@dataclass(frozen=True, slots=True)
-class FrameReceipts:
+class FrameReceipts(NamedTuple):  # a tuple: cheaper to make, one a frame
     """The stamped messages of one received frame, as text a protocol's fast scan found (the workload's
     message.STAMP_HEAD and STAMP_TAIL): message i arrived on channel `channels[i]` carrying run
     `runs[i]`, pub `pubs[i]`, and its stamp's seq and sent members `members[i]` (JSON text:
@@ -44,11 +43,24 @@ class FrameReceipts:
 def line(t: float, wall: float, sub: str, batch: FrameReceipts, scope: str = "") -> str:
     """The record's JSON line (pure): `t`, `wall` already rounded as the writer rounds them, `scope`
     prefixed to every channel as the subscriber journals it."""
-    channels = batch.channels
-    if scope:
-        channels = scope + channels if type(channels) is str else tuple(scope + c for c in channels)
-    return (f'{{"t":{t!r},"wall":{wall!r},"kind":"{KIND}","sub":{_text(sub)},"channel":{_column(channels)},'
-            f'"run":{_column(batch.runs)},"pub":{_column(batch.pubs)},"receipts":[{{{"},{".join(batch.members)}}}]}}')
+    return (f'{{"t":{t!r},"wall":{wall!r},{_named(sub, batch.channels, batch.runs, batch.pubs, scope)}'
+            f'"receipts":[{{{"},{".join(batch.members)}}}]}}')
+
+
+def _named(sub: str, channels: str | tuple[str, ...], runs: str | tuple[str, ...], pubs: str | tuple[str, ...],
+           scope: str) -> str:
+    """The record's fields from `kind` to `pub`, with the comma after them."""
+    if type(channels) is str and type(runs) is str and type(pubs) is str:
+        return _shared_names(sub, channels, runs, pubs, scope)
+    channels = channels if not scope else scope + channels if type(channels) is str else tuple(scope + c for c in channels)
+    return (f'"kind":"{KIND}","sub":{_text(sub)},"channel":{_column(channels)},"run":{_column(runs)},'
+            f'"pub":{_column(pubs)},')
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_names(sub: str, channel: str, run: str, pub: str, scope: str) -> str:
+    # The usual frame: a subscriber's receipts of one publisher on one channel, the same text every frame.
+    return f'"kind":"{KIND}","sub":{_text(sub)},"channel":{_text(scope + channel)},"run":{_text(run)},"pub":{_text(pub)},'
 
 
 def _column(values: str | tuple[str, ...]) -> str:

@@ -117,7 +117,14 @@ class Subscriber:
                                     sent=round(sent, 6), ok=True, status=None, error=None, origin=self.sub_id)
 
     def _handle(self, found: Incoming) -> None:
-        if found.kind == "subscribed":
+        if found.kind == "messages":  # a frame's stamped messages: one clock read, one journal line
+            t = self.journal.clock.now()
+            batch = found.data
+            self.journal.append_receipts(t, self.sub_id, batch, self.scope)
+            if self.on_receive:
+                for members in batch.members:  # "seq":7,"sent":1.5
+                    self.on_receive((t - float(members.rpartition(":")[2])) * 1000)
+        elif found.kind == "subscribed":
             self.subscribed += 1
             self.journal.append("ws_subscribed", sub=self.sub_id, channel=self.scope + str(found.channel))
         elif found.kind == "unsubscribed":
@@ -126,13 +133,6 @@ class Subscriber:
                                 reason=found.data)
         elif found.kind == "error":
             self.journal.append("ws_error", sub=self.sub_id, data=found.data)
-        elif found.kind == "messages":  # a frame's stamped messages: one clock read, one journal line
-            t = self.journal.clock.now()
-            batch = found.data
-            self.journal.append_receipts(t, self.sub_id, batch, self.scope)
-            if self.on_receive:
-                for members in batch.members:  # "seq":7,"sent":1.5
-                    self.on_receive((t - float(members.rpartition(":")[2])) * 1000)
         elif found.kind == "message":
             t = self.journal.clock.now()
             stamp = decode(found.data)
