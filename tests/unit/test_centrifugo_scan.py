@@ -19,10 +19,11 @@ from harness.workload.subscriber import Subscriber
 
 
 class Frames:
-    """A connected socket that hands over `frames`, then ends the session."""
+    """A connected socket that hands over `frames`, then ends the session; all of them are received at
+    once (`messages`, as the websockets library queues them), so the driver may read several together."""
 
     def __init__(self, frames: list[str]) -> None:
-        self.frames = list(frames)
+        self.frames = self.messages = list(frames)
 
     async def recv(self) -> str:
         if not self.frames:
@@ -143,11 +144,22 @@ def lines(draw) -> str:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(lines(), min_size=1, max_size=4), st.sampled_from(["", "", "\n"]))
-def test_any_frame_is_journaled_by_the_scan_as_by_the_full_parse(tmp_path_factory, frame_lines, end):
-    frame = "\n".join(frame_lines) + end
+@given(st.lists(st.tuples(st.lists(lines(), min_size=1, max_size=4), st.sampled_from(["", "", "\n"])), min_size=1,
+                max_size=3))
+def test_any_frames_are_journaled_by_the_scan_as_by_the_full_parse(tmp_path_factory, drawn):
+    frames = ["\n".join(frame_lines) + end for frame_lines, end in drawn]
     directory = tmp_path_factory.mktemp("scan")
-    assert journaled([frame], directory / "fast.jsonl") == journaled([frame], directory / "full.jsonl", fast=False)
+    assert journaled(frames, directory / "fast.jsonl") == journaled(frames, directory / "full.jsonl", fast=False)
+
+
+def test_frames_already_received_are_journaled_together_while_usual_and_alike(tmp_path):
+    usual = [publication('"c"', encode(Stamp("r", "p1", seq, 1.5))) for seq in range(1, 8)]
+    other = publication('"d"', encode(Stamp("r", "p1", 9, 1.5)))
+    frames = [usual[0] + "\n" + usual[1], usual[2], other, usual[3], "{}", usual[4] + "\n" + usual[5], usual[6]]
+    assert journaled(frames, tmp_path / "fast.jsonl") == journaled(frames, tmp_path / "full.jsonl", fast=False)
+    records = [r for r in map(json.loads, (tmp_path / "fast.jsonl").read_text().splitlines()) if r["kind"] == "ws_receipts"]
+    assert [(r["channel"], [x["seq"] for x in r["receipts"]]) for r in records] == [
+        ("7/c", [1, 2, 3]), ("7/d", [9]), ("7/c", [4]), ("7/c", [5, 6, 7])]
 
 
 def test_the_scan_takes_only_what_the_full_parse_reads_the_same():
