@@ -162,10 +162,12 @@ def test_frames_already_received_are_journaled_together_while_usual_and_alike(tm
         ("7/c", [1, 2, 3]), ("7/d", [9]), ("7/c", [4]), ("7/c", [5, 6, 7])]
 
 
-def test_the_scan_takes_only_what_the_full_parse_reads_the_same():
+def test_the_scan_takes_only_what_the_full_parse_reads_the_same(tmp_path):
     usual = publication('"c"', encode(Stamp("r", "p1", 1, 1.5)))
     assert stamped_publications(usual) is not None
-    for frame in (usual + "\n", usual + "\n{}", usual.replace('"seq":1', '"seq":01'), usual.replace("1.5", "1e2"),
-                  usual.replace('"c"', '"a\\"b"'), usual.replace("}}}", "}} }"), usual.replace('"p1"', '"p\\u0031"')):
+    for k, frame in enumerate((
+            usual + "\n", usual + "\n{}", usual.replace('"seq":1', '"seq":01'), usual.replace("1.5", "1e2"),
+            usual.replace('"c"', '"a\\"b"'), usual.replace("}}}", "}} }"), usual.replace('"p1"', '"p\\u0031"'),
+            "x" + usual, usual + "\n " + usual, usual + "\n" + usual + usual, usual + "\r\n" + usual)):
         assert stamped_publications(frame) is None, frame
-    assert json.loads(usual)["push"]["pub"]["data"]["sent"] == 1.5
+        assert journaled([frame], tmp_path / f"fast{k}") == journaled([frame], tmp_path / f"full{k}", fast=False)

@@ -55,7 +55,10 @@ def _usual_lines(head: str) -> tuple[tuple[str, str, str], re.Pattern[str]] | No
     shared = _HEAD.fullmatch(head)
     if shared is None:
         return None
-    return shared.groups(), re.compile("^" + re.escape(head) + _USUAL_TAIL, re.M)
+    literal = re.escape(head)
+    # At a line's start: `^` would be the same, but a pattern that opens with a literal is found by a fast
+    # search for it; the lookbehind (no character but a newline, or none, before the head) then anchors it.
+    return shared.groups(), re.compile(literal + r"(?<![^\n]" + literal + ")" + _USUAL_TAIL, re.M)
 
 def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
