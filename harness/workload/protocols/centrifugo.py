@@ -24,13 +24,14 @@ import re
 import time
 from collections import deque
 from contextlib import asynccontextmanager
+from json.encoder import encode_basestring_ascii as _json_text  # json.dumps of a str, without the call
 from typing import Any, AsyncIterator
 
 import httpx
 import websockets
 
-from harness.workload.client import App, ProtocolError, json_object
 from harness.journal_receipts import FrameReceipts
+from harness.workload.client import App, ProtocolError, json_object
 from harness.workload.message import PLAIN_TEXT, STAMP_HEAD, STAMP_TAIL, STAMP_TAIL_USUAL
 from harness.workload.protocols.base import Answer, Incoming, status_class
 
@@ -243,10 +244,12 @@ class CentrifugoDriver:
 
     async def publish(self, http: httpx.AsyncClient, base_url: str, app: App,
                       messages: list[tuple[str, str]]) -> Answer:
-        commands = [{"channel": channel, "data": json.loads(data)} for channel, data in messages]
+        # The data is JSON text already (message.encode): put in as it is, not parsed and written again
+        # (that cost more than the rest of a batch's publish).
+        commands = [f'{{"channel":{_json_text(channel)},"data":{data}}}' for channel, data in messages]
         path, body = (("/api/publish", commands[0]) if len(commands) == 1
-                      else ("/api/batch", {"commands": [{"publish": c} for c in commands]}))
-        response = await http.post(base_url + path, content=json.dumps(body, separators=(",", ":")),
+                      else ("/api/batch", '{"commands":[{"publish":' + '},{"publish":'.join(commands) + "}]}"))
+        response = await http.post(base_url + path, content=body,
                                    headers={"X-API-Key": app.key, "Content-Type": "application/json"})
         error = status_class(response.status_code)
         if error:
