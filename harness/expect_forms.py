@@ -134,6 +134,9 @@ def judge_bucketed(b: Bucketed, timeline: list[dict[str, Any]], span: tuple[floa
         return verdict(b.text, False, None, f"{e.window} holds no whole 1 s bucket (no evidence)")
     width = int(b.every_s)
     groups = [buckets[i:i + width] for i in range(0, len(buckets) - width + 1, width)]
+    if not groups:
+        return verdict(b.text, False, None, f"{e.window} holds no whole {b.every_s:g} s bucket, only {len(buckets)} "
+                                            f"of 1 s (no evidence)")
     worst: tuple[float, float] | None = None
     for group in groups:
         value, evidence = sum(m[value_key] or 0 for m in group), sum(m[evidence_key] or 0 for m in group)
@@ -146,9 +149,10 @@ def judge_bucketed(b: Bucketed, timeline: list[dict[str, Any]], span: tuple[floa
             return verdict(b.text, False, observed, f"{e.window}: {e.metric} = {observed:g} in the {b.every_s:g} s "
                                                     f"bucket at +{t:.0f} s, required {e.op} {e.rhs.offset:g} in every one")
         worst = (observed, t) if worst is None or abs(observed - e.rhs.offset) < abs(worst[0] - e.rhs.offset) else worst
-    return verdict(b.text, True, worst[0] if worst else None,
+    assert worst is not None   # at least one group, each judged
+    return verdict(b.text, True, worst[0],
                    f"{e.window}: {e.metric} {e.op} {e.rhs.offset:g} in all {len(groups)} buckets of {b.every_s:g} s "
-                   f"(closest {worst[0]:g} at +{worst[1]:.0f} s)" if worst else "")
+                   f"(closest {worst[0]:g} at +{worst[1]:.0f} s)")
 
 
 def judge_compound(c: Compound, verdicts: list[Any], verdict) -> Any:

@@ -100,3 +100,10 @@ def test_alert_resolves_after_revert():
     assert not late.passed and late.observed == 11.0
     assert "not firing when f was reverted" in judge(e, history=h, reverts={"f": 40.0}).evidence
     assert "never reverted" in judge(e, history=h, reverts={}).evidence
+
+
+def test_a_window_shorter_than_one_bucket_is_no_evidence():
+    # `fixed` spans 4 whole 1 s buckets: not one 5 s bucket to judge, so nothing held.
+    good = [bucket(t, 10, 10) for t in (10.0, 11.0, 12.0, 13.0)]
+    v = judge(parse("fixed: publish.success_rate >= 0.9 every 5s"), good)
+    assert not v.passed and "no whole 5 s bucket" in v.evidence and "no evidence" in v.evidence
