@@ -507,7 +507,25 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
             with _located(r, ("phases", i, "chaos")):
                 chaos = read_chaos(p["chaos"], nodes, name)
         phases.append(Phase(name, duration, tuple(faults), chaos))
+    _unique_fault_names(r, phases)
     return tuple(phases)
+
+
+def _unique_fault_names(r: _Reader, phases: list[Phase]) -> None:
+    """The journal keys faults by name: two of one name would be read as one fault (the second's
+    injection and confirmation lost, its phase judged as if faulted). Flaps and chaos name their own
+    (`<fault>.<cycle>`, `<phase>-chaos-<n>`): no fault may take those either."""
+    generated = [re.escape(f.name) + r"\.\d+" for p in phases for f in p.faults if f.flap is not None]
+    generated += [re.escape(p.name) + r"-chaos-\d+" for p in phases if p.chaos is not None]
+    made = re.compile("^(?:" + "|".join(generated) + ")$") if generated else None
+    seen: set[str] = set()
+    for i, p in enumerate(phases):
+        for j, f in enumerate(p.faults):
+            if f.name in seen or (made is not None and made.match(f.name)):
+                raise r.error(("phases", i, "faults", j, "name"),
+                              f"fault name {shown(f.name)} is used twice (a flap's or a chaos schedule's faults are "
+                              "named <fault>.<cycle> and <phase>-chaos-<n>); give each fault its own name")
+            seen.add(f.name)
 
 
 @contextmanager

@@ -176,3 +176,20 @@ def test_rules_override_replaces_the_files_rule_set_and_checks_its_alerts():
     assert loads(GOOD, rules="baseline").monitoring.rule_set == "baseline"   # monitoring turned on
     with pytest.raises(ScenarioError, match="rule set 'baseline' has no alert 'RedisCacheErrors'"):
         load(ROOT / "scenarios" / "incident-ap4-hardened.yaml", rules="baseline")
+
+
+@pytest.mark.parametrize("extra, message", [
+    # The journal keys faults by name: a second fault of the same name would be merged into the first
+    # (its injection, confirmation and phase lost), so its phase would be judged as if it were faulted.
+    ("      - {kind: latency, target: redis, latency: 50, name: slow-1}",
+     r":12: phases\[1\]\.faults\[1\]\.name: fault name 'slow-1' is used twice"),
+    ("  - {name: again, duration: 1s, faults: [{kind: pause, target: redis, name: slow-1}]}",
+     r":12: phases\[2\]\.faults\[0\]\.name: fault name 'slow-1' is used twice"),
+    ("  - {name: again, duration: 9s, faults: [{kind: pause, target: redis, name: f, at: 1s, for: 8s, "
+     "flap: {on: 1s, off: 1s}}, {kind: pause, target: upstream, name: f.2}]}",
+     r"phases\[2\]\.faults\[1\]\.name: fault name 'f.2' is used twice \(a flap's or a chaos schedule's"),
+])
+def test_fault_names_are_unique(extra, message):
+    text = GOOD.replace("        latency: 100\n", "        latency: 100\n" + extra + "\n", 1)
+    with pytest.raises(ScenarioError, match=message):
+        loads(text)
