@@ -26,14 +26,16 @@ _NODE = re.compile(r"^node[1-9]$")
 _EVERY = re.compile(r"^(?P<line>.+?)\s+every\s+(?P<every>\S+)\s*$")
 _JOINER = re.compile(r"\s+(and|or)\s+")
 _WINDOW = re.compile(r"^\s*[A-Za-z][\w@-]*\s*:")
-# Per bucket: the metric from the timeline's counts, and the count that is its evidence.
-BUCKET_METRICS: dict[str, tuple[str, str]] = {
-    "publish.success_rate": ("publish.ok", "publish.attempts"),
-    "delivery.ratio": ("delivery.received", "delivery.expected"),
-    "canary.success_rate": ("canary.received", "canary.sent"),
-    "publish.errors": ("publish.errors", "publish.attempts"),
-    "publish.ok": ("publish.ok", "publish.attempts"),
-    "delivery.received": ("delivery.received", "delivery.expected"),
+# Per bucket: the metric from the timeline's counts, and the counts (summed) that are its evidence. Publishes
+# due are those sent and those skipped (too many in flight), as a window's publish.success_rate counts them.
+_DUE = ("publish.attempts", "publish.skipped")
+BUCKET_METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "publish.success_rate": ("publish.ok", _DUE, "publishes due"),
+    "delivery.ratio": ("delivery.received", ("delivery.expected",), "deliveries expected"),
+    "canary.success_rate": ("canary.received", ("canary.sent",), "canary publishes sent"),
+    "publish.errors": ("publish.errors", _DUE, "publishes due"),
+    "publish.ok": ("publish.ok", _DUE, "publishes due"),
+    "delivery.received": ("delivery.received", ("delivery.expected",), "deliveries expected"),
 }
 
 
@@ -128,7 +130,7 @@ def judge_bucketed(b: Bucketed, timeline: list[dict[str, Any]], span: tuple[floa
     if span is None:
         return verdict(b.text, False, None, f"window {e.window} never happened (no evidence)")
     start, end = span
-    value_key, evidence_key = BUCKET_METRICS[e.metric]
+    value_key, evidence_keys, noun = BUCKET_METRICS[e.metric]
     buckets = [m for m in timeline if m["t"] >= start - 1e-6 and m["t"] + 1.0 <= end + 1e-6]
     if not buckets:
         return verdict(b.text, False, None, f"{e.window} holds no whole 1 s bucket (no evidence)")
@@ -139,11 +141,11 @@ def judge_bucketed(b: Bucketed, timeline: list[dict[str, Any]], span: tuple[floa
                                             f"of 1 s (no evidence)")
     worst: tuple[float, float] | None = None
     for group in groups:
-        value, evidence = sum(m[value_key] or 0 for m in group), sum(m[evidence_key] or 0 for m in group)
+        value = sum(m.get(value_key) or 0 for m in group)
+        evidence = sum(m.get(key) or 0 for m in group for key in evidence_keys)
         t = group[0]["t"] - start
         if not evidence:
-            return verdict(b.text, False, None, f"{e.window}: no evidence in the bucket at +{t:.0f} s "
-                                                f"(0 {evidence_key.split('.')[1]})")
+            return verdict(b.text, False, None, f"{e.window}: no evidence in the bucket at +{t:.0f} s (0 {noun})")
         observed = value / evidence if e.metric.endswith(("success_rate", "ratio")) else value
         if not ops[e.op](observed, e.rhs.offset):
             return verdict(b.text, False, observed, f"{e.window}: {e.metric} = {observed:g} in the {b.every_s:g} s "

@@ -107,3 +107,13 @@ def test_a_window_shorter_than_one_bucket_is_no_evidence():
     good = [bucket(t, 10, 10) for t in (10.0, 11.0, 12.0, 13.0)]
     v = judge(parse("fixed: publish.success_rate >= 0.9 every 5s"), good)
     assert not v.passed and "no whole 5 s bucket" in v.evidence and "no evidence" in v.evidence
+
+
+def test_a_bucket_counts_skipped_publishes_as_the_window_does():
+    # Half the publishes of one second were skipped (too many in flight, a stalled cluster): its success
+    # is 5 of 10 due, as the window's publish.success_rate counts it, not 5 of the 5 sent.
+    seconds = [bucket(t, 10, 10) for t in (10.0, 11.0, 13.0)]
+    stalled = {**bucket(12.0, 5, 5), "publish.skipped": 5}
+    good = [{**b, "publish.skipped": 0} for b in seconds]
+    v = judge(parse("fixed: publish.success_rate >= 0.9 every 1s"), good[:2] + [stalled] + good[2:])
+    assert not v.passed and "0.5 in the 1 s bucket at +2 s" in v.evidence
