@@ -185,3 +185,12 @@ def test_a_kind_that_is_not_text_is_bad_input(kind):
     events[0]["kind"] = kind
     status, err, _ = _on_file("".join(json.dumps(e) + "\n" for e in events).encode(), "journal.jsonl", "report")
     assert status == 2 and "journal.jsonl:1: kind must be text" in err, err
+
+
+@pytest.mark.parametrize("argv", [["run", "--seed", "-1", "s.yaml"], ["run", "--seed", "x", "s.yaml"],
+                                  ["hunt", "--seed", "-5"]])
+def test_a_negative_seed_is_refused_as_a_scenario_s_seed_is(argv, capsys):
+    # Parsed only: nothing is started. A scenario's `seed:` must be a non-negative integer; so must the flag's.
+    with pytest.raises(SystemExit) as exit_:
+        cli.parser().parse_args(argv)
+    assert exit_.value.code == 2 and "--seed: must be a non-negative integer" in capsys.readouterr().err
