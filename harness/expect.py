@@ -80,6 +80,9 @@ def parse(text: Any, windows: set[str], phases: set[str] | None = None,
         if not isinstance(inner, Expectation) or inner.rhs.window is not None or inner.metric not in forms.BUCKET_METRICS:
             raise ValueError(f"'every' takes '<window>: <metric> <op> <number>' with a metric among "
                              f"{', '.join(forms.BUCKET_METRICS)}")
+        if forms.NODE_SEP in inner.window:
+            raise ValueError(f"'every' is judged on the cluster's 1 s timeline, not on one node's view; write the line "
+                             f"without @{inner.window.split(forms.NODE_SEP)[1]}")
         return forms.Bucketed(text, inner, every)
     return _parse_line(text, windows, nodes)
 

@@ -29,6 +29,9 @@ def test_forms_parse():
     ("fixed: delivery.ratio == 1 and publish.ok > 1 or delivery.lost == 0", "mix of 'and' and 'or'"),
     ("fixed: delivery.latency_ms.p99 <= 10 every 1s", "'every' takes .* with a metric among publish.success_rate"),
     ("fixed: publish.success_rate >= 0.99 every 1500ms", "every: must be whole seconds"),
+    # The 1 s timeline is the whole cluster's: judged there, a node's line would pass on other nodes' seconds.
+    ("fixed@node2: publish.success_rate >= 0.99 every 1s", "'every' is judged on the cluster's 1 s timeline.*without @node2"),
+    ("node2: publish.success_rate >= 0.99 every 1s", "'every' is judged on the cluster's 1 s timeline.*without @node2"),
     ("alert A resolves within 30s after revert of g", "unknown fault 'g'"),
 ])
 def test_form_errors(text, message):
