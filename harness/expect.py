@@ -187,15 +187,25 @@ def judge_all(expectations: tuple[Any, ...] | list, metrics: dict[str, dict[str,
     return [one(e) for e in expectations]
 
 
+def lines_of(e: Any) -> list[Expectation]:
+    """The plain metric lines an expectation judges (its parts, a per-bucket line's own); none for an alert one."""
+    out = []
+    for part in (e.parts if isinstance(e, forms.Compound) else (e,)):
+        inner = part.inner if isinstance(part, forms.Bucketed) else part
+        if isinstance(inner, Expectation):
+            out.append(inner)
+    return out
+
+
 def node_windows(expectations: Iterable[Any]) -> set[str]:
     """Every `window@node` the expectations judge (their metrics are computed from the node's view)."""
-    out: set[str] = set()
-    for e in expectations:
-        for part in (e.parts if isinstance(e, forms.Compound) else (e,)):
-            inner = part.inner if isinstance(part, forms.Bucketed) else part
-            if isinstance(inner, Expectation):
-                out |= {w for w in (inner.window, inner.rhs.window) if w and forms.NODE_SEP in w}
-    return out
+    return {w for e in expectations for line in lines_of(e) for w in (line.window, line.rhs.window)
+            if w and forms.NODE_SEP in w}
+
+
+def metrics_named(e: Any) -> list[str]:
+    """Every metric an expectation reads, on either side."""
+    return [m for line in lines_of(e) for m in (line.metric, line.rhs.metric) if m]
 
 
 @dataclass(frozen=True)

@@ -273,10 +273,32 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
         raise r.error(("seed",), f"must be a non-negative integer; got {seed!r}")
     abort_when = _guardrails(r, top.get("abort_when"))
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
+    _named_metrics_exist(r, [(("expect", i), e) for i, e in enumerate(expectations)]
+                         + [(("steady_state", "expect", i), e) for i, e in enumerate(steady[STEADY_BEFORE])],
+                         system.probes + probes, monitoring)
     return Scenario(name, file, description, nodes, workload, phases,
                     steady[STEADY_BEFORE] + expectations + steady[STEADY_AFTER], windows, recovery, text,
                     monitoring=monitoring, system=system, probes=probes, seed=seed, abort_when=abort_when,
                     steady_state=steady[STEADY_BEFORE], **policies)
+
+
+def _named_metrics_exist(r: _Reader, lines: list[tuple[Path_, Any]], probes: tuple[systems.Probe, ...],
+                         monitoring: Monitoring | None) -> None:
+    """`probe.<name>.…` names a probe the run polls, `alert.<Name>.…` an alert of the rule set: else the
+    line could only fail, and only after the whole run."""
+    names = [p.name for p in probes]
+    for where, e in lines:
+        for metric in expect.metrics_named(e):
+            family, _, rest = metric.partition(".")
+            named = rest.split(".")[0]
+            if family == "probe" and named not in names:
+                raise r.error(where, f"no probe {shown(named)}; the probes are {', '.join(names) or 'none'} "
+                                     "(the system's, and the scenario's probes:)")
+            if family == "alert" and monitoring is None:
+                raise r.error(where, "alert metrics need cluster: {monitoring: true}")
+            if family == "alert" and named not in monitoring.alerts:
+                raise r.error(where, f"rule set {shown(monitoring.rule_set)} has no alert {shown(named)}; it has: "
+                                     f"{', '.join(monitoring.alerts)}")
 
 
 def _steady_state(r: _Reader, raw: Any) -> tuple[float, list[tuple[int, Any]]]:

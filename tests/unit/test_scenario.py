@@ -193,3 +193,18 @@ def test_fault_names_are_unique(extra, message):
     text = GOOD.replace("        latency: 100\n", "        latency: 100\n" + extra + "\n", 1)
     with pytest.raises(ScenarioError, match=message):
         loads(text)
+
+
+@pytest.mark.parametrize("line, rules, message", [
+    # A probe or an alert that does not exist can only fail, and only after the whole run: a typo is bad input.
+    ("slow: probe.helth.ok_ratio == 1", None, r":14: expect\[1\]: no probe 'helth'; the probes are health, ready"),
+    ("slow: delivery.ratio == 1 and probe.x.answers > 0", None, r":14: expect\[1\]: no probe 'x'"),
+    ("slow: alert.RedisDown.fired == 0", None, r":14: expect\[1\]: alert metrics need cluster: \{monitoring: true\}"),
+    ("slow: alert.NoSuch.fired == 0", "baseline", r":14: expect\[1\]: rule set 'baseline' has no alert 'NoSuch'; it has: "),
+])
+def test_probe_and_alert_metrics_name_what_exists(line, rules, message):
+    text = GOOD + f'  - "{line}"\n'
+    with pytest.raises(ScenarioError, match=message):
+        loads(text, rules=rules)
+    assert loads(text.replace("helth", "health").replace("probe.x.", "probe.ready.").replace("NoSuch", "RedisDown"),
+                 rules="baseline")
