@@ -17,7 +17,8 @@ measured start, a fault's confirmation), and the transition may come from the mo
 began to act (the phase's start, the fault's injection): a fault acts before it is confirmed. `silent` needs evidence that the watcher was
 polling the whole window (no gap between successful polls longer than 3 scrape intervals).
 
-A gap is a `fires`/`notified` expectation that did not hold. Noise is an alert firing that no
+A gap is a `fires`/`notified` expectation that did not hold while the watcher polled from its anchor to its
+deadline (one that failed without that evidence is listed under `no_evidence`, not as a gap). Noise is an alert firing that no
 expectation anticipated (same alert, firing after its anchor and before the anchor's faults were
 reverted and the cluster recovered) while no fault was active or settling (SETTLE_S after its
 revert); unanticipated alerts during faults are listed apart. docs/monitoring.md.
@@ -184,6 +185,7 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
     confirmed = {f["name"]: f["confirmed_s"] for f in faults}
     expected: list[dict[str, Any]] = []
     gaps: list[str] = []
+    unseen: list[str] = []   # failed without evidence: the anchor never came, or the watcher was not polling
     anticipated: dict[str, list[tuple[float, float]]] = {}
     for e in fires:
         anchor = _anchor(e, windows, confirmed)
@@ -193,7 +195,8 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
             row.update(timings(history, e.alert, anchor, since=since))
             anticipated.setdefault(e.alert, []).append((since, _settled(e, windows, faults)))
         if not judge(e, history, windows, confirmed, max_gap, origins)[0]:
-            gaps.append(e.alert)
+            blind = anchor is None or history.uncovered_seconds(anchor, anchor + e.within_s, max_gap) > 0
+            (unseen if blind else gaps).append(e.alert)
         if row not in expected:  # `fires` and `notified` on the same anchor share one row
             expected.append(row)
     fault_spans = [(f["injected_s"], math.inf if f["reverted_s"] is None else f["reverted_s"] + SETTLE_S)
@@ -204,7 +207,8 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
             continue
         row = {"alert": ep.alert, "labels": ep.labels, "firing_s": round(ep.firing_t, 3)}
         (during_faults if any(a <= ep.firing_t < b for a, b in fault_spans) else noise).append(row)
-    return {"expected": expected, "gaps": sorted(set(gaps)), "noise": noise, "other_during_faults": during_faults,
+    return {"expected": expected, "gaps": sorted(set(gaps)), "no_evidence": sorted(set(unseen) - set(gaps)),
+            "noise": noise, "other_during_faults": during_faults,
             "rules": (history.rule_set or {}).get("rules"), "rule_set": (history.rule_set or {}).get("rule_set")}
 
 
