@@ -240,6 +240,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
 
     cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes", "monitoring", "rules", "scrape_interval",
                                                           "evaluation_interval", "redis_policy", "upstream_policy"})
+    if rules is None and recorded_alerts:
+        rules = str(recorded_alerts.get("rule_set"))   # the run had monitoring, were it from `--rules`
     if rules is not None:
         cluster = {**cluster, "monitoring": True, "rules": rules}
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))

@@ -208,3 +208,13 @@ def test_probe_and_alert_metrics_name_what_exists(line, rules, message):
         loads(text, rules=rules)
     assert loads(text.replace("helth", "health").replace("probe.x.", "probe.ready.").replace("NoSuch", "RedisDown"),
                  rules="baseline")
+
+
+def test_a_journal_of_a_run_with_rules_given_on_the_command_line_is_rejudged_with_monitoring():
+    # `harness run --rules baseline S.yaml` turns monitoring on for a file without it; its journal records
+    # the rule set, and `harness report` must judge the run as it ran (alert lines, the alerts section).
+    text = GOOD + '  - "alert RedisDown silent during steady"\n'
+    ran = loads(text, rules="baseline")
+    recorded = {"rule_set": "baseline", "rules_file": str(ran.monitoring.rules_file), "alerts": list(ran.monitoring.alerts)}
+    again = loads(text, recorded_alerts=recorded)
+    assert again.monitoring is not None and again.monitoring.alerts == ran.monitoring.alerts
