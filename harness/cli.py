@@ -178,8 +178,15 @@ def judge_journal(path: Path) -> tuple[dict, bool]:
         raise JournalError(f"{path}: no run_start event with the scenario; is this a harness journal?")
     if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
         raise JournalError(f"{path}: its run_start does not carry a scenario; is this a harness journal?")
+    monitoring = start.get("monitoring") or None
+    if monitoring is not None and not (isinstance(monitoring.get("rule_set", ""), str)
+                                       and isinstance(monitoring.get("rules_file", ""), str)
+                                       and isinstance(monitoring.get("alerts", []), list)
+                                       and all(isinstance(a, str) for a in monitoring.get("alerts", []))):
+        raise JournalError(f"{path}: its run_start's monitoring must be {{rule_set, rules_file, alerts: [names]}}; "
+                           "is this a harness journal?")
     scenario: Scenario = variant(start["source"], Path(str(start.get("path", "<journal>"))),
-                                 str(start.get("scenario")), start.get("monitoring"))
+                                 str(start.get("scenario")), monitoring)
     declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
     if problem := span_problem(bounds.first_phase_s, bounds.last_s, declared):
         raise JournalError(f"{path}: {problem}")
