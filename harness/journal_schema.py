@@ -94,7 +94,6 @@ KINDS: dict[str, Kind] = {
     "probe": _k(name=(STR,), node=(STR,), ok=(BOOL,), status=(INT, NULL), latency_ms=(NUM,), error=S_),
     "loop_lag": _k({"cpu_s": (NUM,)}, lag_ms=(NUM,)),
     "note": _k(text=(STR,), user=(STR,), host=(STR,)),
-    "chaos_schedule": _k(),
     "abort": _k({"guardrail": (STR,), "reason": (STR,)}),
     "steady_state": _k({"evidence": (LIST,)}, holds=(BOOL,)),
     "presence_check": _k({"asked": (NUM,), "users": (INT, NULL), "status": (INT, NULL), "error": S_}, node=(STR,), channel=(STR,)),
