@@ -5,7 +5,7 @@ An alert expectation is one line:
     alert RedisCacheErrors fires within 30s after phase misconf       (turns pending/firing after it)
     alert RedisCacheErrors fires within 30s after fault misconf-1     (from the fault's confirmation)
     alert RedisCacheErrors notified within 40s after fault misconf-1  (the sink received it)
-    alert RedisCacheErrors firing at phase fixed                      (already firing at that moment)
+    alert RedisCacheErrors firing at phase fixed                      (already firing at that moment, watched)
     alert RedisDown silent during misconf                            (a phase, a named window, or run)
     alert RedisCacheErrors resolves within 60s after revert of misconf-1  (firing at the revert, resolved by then)
     alert * silent during steady                                     (no alert at all)
@@ -104,6 +104,9 @@ def judge(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[f
         return False, None, f"{e.anchor_kind} {e.anchor} never {'started' if e.anchor_kind == 'phase' else 'confirmed'}"
     if e.kind == "firing_at":
         firing = [ep for ep in history.episodes if ep.alert == e.alert and ep.firing_during(anchor, anchor + 1e-6)]
+        if firing and (blind := _blind(history, anchor, anchor, max_gap)):
+            # Seen firing before, but nobody was looking at that moment: it may have resolved since.
+            return False, None, f"{e.alert} last seen firing before {e.anchor_kind} {e.anchor}{blind}"
         if firing:
             return True, 0.0, f"{e.alert} firing at {e.anchor_kind} {e.anchor} (since {anchor - firing[0].firing_t:.1f} s before)"
         return False, None, f"{e.alert} not firing at {e.anchor_kind} {e.anchor}{_blind(history, anchor, anchor, max_gap)}"
@@ -161,8 +164,11 @@ def _silent(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple
 
 
 def _blind(history: AlertHistory, start: float, end: float, max_gap: float) -> str:
-    """A note when the watcher was not polling over [start, end]: the failure may be the watcher's."""
-    uncovered = history.uncovered_seconds(start, max(end, start + 1e-6), max_gap)
+    """A note when the watcher was not polling over [start, end] (or at the moment start == end): the
+    failure may be the watcher's."""
+    if end <= start:
+        return "" if history.watched_at(start, max_gap) else "; no monitoring evidence at that moment"
+    uncovered = history.uncovered_seconds(start, end, max_gap)
     return f"; no monitoring evidence for {uncovered:.1f} s of it" if uncovered > 0 else ""
 
 

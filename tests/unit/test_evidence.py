@@ -255,6 +255,13 @@ def test_firing_at_is_the_explicit_form_for_already_firing():
     assert not verdicts(quiet.judge(monitored("alert RedisDown firing at phase broken")))[0][0]
 
 
+def test_firing_at_needs_the_watcher_polling_at_that_moment():
+    # Seen firing at 3 s, then the watcher stopped at 5 s: at 10 s (broken's start) it may have resolved.
+    j = episode(polls(Journal().traffic(0.5, 20.0), 0.0, 5.0), pending=2.0, firing=3.0)
+    [(passed, evidence)] = verdicts(j.judge(monitored("alert RedisDown firing at phase broken")))
+    assert not passed and "no monitoring evidence" in evidence, evidence
+
+
 def test_a_transition_after_the_anchor_fires():
     j = episode(polls(Journal().traffic(0.5, 20.0), 0.0, 21.0), pending=11.0, firing=12.0)
     [(passed, evidence)] = verdicts(j.judge(monitored("alert RedisDown fires within 5s after phase broken")))
