@@ -6,8 +6,9 @@
     steady: publish.success_rate >= 0.99 and delivery.ratio == 1
     blip: publish.success_rate == 0 or recover: recovery.seconds <= 5
 
-Seen from a node: `publish.*` counts the publishes sent through that node, every other family the
-subscribers connected to it (`node_events` filters the journal; the analysis is the same).
+Seen from a node: `publish.*` counts the publishes sent through that node, `probe.*` and `presence.*` its
+answers, every other family the subscribers connected to it (`node_events` filters the journal; the
+analysis is the same).
 Per bucket: the window's whole buckets of `every` (a multiple of the 1 s timeline), each judged on
 its own counts; a bucket without the metric's evidence fails. and/or: every part, or any part, holds;
 a part without a window takes the previous part's.
@@ -101,7 +102,8 @@ def node_window(window: str, windows: Iterable[str], nodes: Iterable[str], whole
 
 
 def node_events(events: Iterable[dict[str, Any]], node: str) -> list[dict[str, Any]]:
-    """The journal seen from one node: its publishes, and its subscribers' sockets and receipts.
+    """The journal seen from one node: its publishes, its subscribers' sockets and receipts, its probes'
+    and presence answers.
 
     Publishes through other nodes stay (their deliveries to this node's subscribers are this node's),
     marked `elsewhere` so they are left out of `publish.*`."""
@@ -115,7 +117,7 @@ def node_events(events: Iterable[dict[str, Any]], node: str) -> list[dict[str, A
         sub = e.get("sub")
         if sub is not None and kind.startswith("ws_") and (sub in subs_elsewhere and sub not in subs_here):
             continue
-        if kind == "presence_check" and e.get("node") != node:
+        if kind in ("presence_check", "probe") and e.get("node") != node:
             continue
         if kind == "publish" and e.get("node") != node:
             e = {**e, "elsewhere": True}

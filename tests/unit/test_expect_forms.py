@@ -120,3 +120,15 @@ def test_a_bucket_counts_skipped_publishes_as_the_window_does():
     good = [{**b, "publish.skipped": 0} for b in seconds]
     v = judge(parse("fixed: publish.success_rate >= 0.9 every 1s"), good[:2] + [stalled] + good[2:])
     assert not v.passed and "0.5 in the 1 s bucket at +2 s" in v.evidence
+
+
+def test_a_node_sees_its_own_probes_only():
+    events = [{"t": 0.0, "kind": "run_start", "run_id": "r", "grace_s": 1.0}, {"t": 0.0, "kind": "phase_start", "phase": "p"}]
+    for second in range(1, 9):
+        for node, ok in (("node1", True), ("node2", False)):
+            events.append({"t": float(second), "kind": "probe", "name": "ready", "node": node, "ok": ok,
+                           "status": 200 if ok else 503, "latency_ms": 2.0, "error": None})
+    events.append({"t": 10.0, "kind": "phase_end", "phase": "p"})
+    # node2 answered not ready all along: seen from node2, no answer was ok (node1's answers are not node2's).
+    node2 = analyse(forms.node_events(events, "node2")).metrics["p"]
+    assert (node2["probe.ready.answers"], node2["probe.ready.ok_ratio"]) == (8, 0.0)
