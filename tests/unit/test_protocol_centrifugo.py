@@ -148,6 +148,17 @@ def test_api_error_reads_errors_answered_with_http_200(doc, expected):
     assert api_error(doc) == expected
 
 
+@pytest.mark.parametrize("doc, expected", [
+    ({"replies": [{"publish": {}}, {"publish": {}}]}, None),
+    ({"replies": []}, "batch of 2 answered with 0 replies"),
+    ({"replies": [{"publish": {}}]}, "batch of 2 answered with 1 replies"),
+    ({"result": {}}, "batch of 2 answered with no replies"),
+    ({"error": {"code": 107, "message": "bad request"}}, "code 107: bad request"),
+])
+def test_a_batch_counts_as_published_only_with_a_reply_per_command(doc, expected):
+    assert api_error(doc, commands=2) == expected
+
+
 def _answering(status: int, body: dict, seen: list[httpx.Request]) -> httpx.AsyncClient:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)

@@ -101,10 +101,14 @@ def stamped_publications(frame: str) -> FrameReceipts | None:
     return FrameReceipts(*zip(*found))
 
 
-def api_error(doc: Any) -> str | None:
-    """The error of a server API answer (`error`, or the first failed reply of a batch), or None (pure)."""
+def api_error(doc: Any, commands: int = 1) -> str | None:
+    """The error of a server API answer (`error`, or the first failed reply of a batch of `commands`, or a
+    batch answered with fewer replies than it had commands), or None (pure)."""
     if not isinstance(doc, dict):
         return "answer is not a JSON object"
+    replies = doc.get("replies")
+    if commands > 1 and not doc.get("error") and (not isinstance(replies, list) or len(replies) != commands):
+        return f"batch of {commands} answered with {len(replies) if isinstance(replies, list) else 'no'} replies"
     errors = [doc.get("error")] + [r.get("error") for r in doc.get("replies") or () if isinstance(r, dict)]
     first = next((e for e in errors if e), None)
     if first is None:
@@ -255,7 +259,7 @@ class CentrifugoDriver:
         if error:
             return Answer(response.status_code, error, response.text[:200])
         try:
-            refused = api_error(response.json())
+            refused = api_error(response.json(), len(commands))
         except ValueError:
             refused = "answer is not JSON"
         return Answer(response.status_code, "api_error" if refused else None, refused)
