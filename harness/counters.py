@@ -124,7 +124,8 @@ class Counters:
         m["fault.confirm_seconds"] = round(max(self.confirm_s), 3) if self.confirm_s else None
         m["harness.loop_lag.samples"] = len(self.loop_lag)
         summarise("harness.loop_lag_ms", self.loop_lag, m)
-        m["harness.saturated_seconds"] = sum(lag > SATURATED_LAG_MS for lag in self.loop_lag)
+        # A sample late by L ms closes a stall of L ms: a 20 s freeze is 20 s, not one sample in many.
+        m["harness.saturated_seconds"] = round(sum(lag for lag in self.loop_lag if lag > SATURATED_LAG_MS) / 1000, 3)
         m["harness.cpu_seconds"] = round(self.cpu_s, 3)
         return m
 
