@@ -272,42 +272,51 @@ class Cluster:
         """The cluster file and the system's fragment (compose/systems/<fragment>.yml): the declaration."""
         return (COMPOSE_FILE, COMPOSE_DIR / "systems" / f"{self.system.fragment}.yml")
 
-    def _move_client_proxies(self, http: httpx.Client) -> None:
+    def _move_client_proxies(self, http: httpx.Client) -> str | None:
         """Toxiproxy's nodeN_client proxies lead to nodeN:8080 (compose/toxiproxy/toxiproxy.json); a
         system on another port gets them moved, once Toxiproxy answers."""
+        if self.system.http_port == 8080:
+            return None
         base = f"http://127.0.0.1:{self.ports['toxiproxy']}"
         for i in range(1, self.nodes + 1):
             http.post(f"{base}/proxies/node{i}_client",
                       json={"upstream": f"node{i}:{self.system.http_port}"}).raise_for_status()
+        return None
+
+    def _rules_evaluated(self, http: httpx.Client) -> str | None:
+        """Once Prometheus is ready: whether it has evaluated each of its rules once (healthy or not; the
+        run's alert watcher judges their health), so a run's watcher starts without waiting a cycle."""
+        groups = http.get(f"http://127.0.0.1:{self.ports['prometheus']}/api/v1/rules").json()["data"]["groups"]
+        pending = [r["name"] for g in groups for r in g["rules"] if r.get("health") not in ("ok", "err")]
+        return f"rules not evaluated yet: {', '.join(pending[:5])}" if pending else None
 
     def wait_ready(self, timeout: float, give_up: threading.Event | None = None) -> dict[str, float]:
         """Poll Toxiproxy, the monitoring services and every node's readiness probe, each in its own
         thread every POLL_S, until all pass (returns when each first passed, time.monotonic()), or raise
         with the last answers (at the deadline, on abort(), or when `give_up` is set)."""
         deadline = time.monotonic() + timeout
-        checks = {"toxiproxy": (Probe("ready", "/version"), f"http://127.0.0.1:{self.ports['toxiproxy']}")}
-        checks.update({f"node{i}": (self.system.readiness, f"http://127.0.0.1:{self.ports[f'node{i}']}")
-                       for i in range(1, self.nodes + 1)})
+        url = lambda name: f"http://127.0.0.1:{self.ports[name]}"
+        no_more = lambda http: None
+        # Each check: its probe, the base URL, and what must hold once the probe passes (None: it holds).
+        checks = {"toxiproxy": (Probe("ready", "/version"), url("toxiproxy"), self._move_client_proxies)}
+        checks.update({f"node{i}": (self.system.readiness, url(f"node{i}"), no_more) for i in range(1, self.nodes + 1)})
         if self.monitoring:
-            checks.update({name: (Probe("ready", path), f"http://127.0.0.1:{self.ports[name]}")
-                           for name, path in MONITORING_READY_PATHS.items()})
+            checks.update({name: (Probe("ready", path), url(name), self._rules_evaluated if name == "prometheus"
+                                  else no_more) for name, path in MONITORING_READY_PATHS.items()})
         last: dict[str, str] = {name: "no answer yet" for name in checks}
         ready_at: dict[str, float] = {}
         stop = threading.Event()   # one check gave up: the others stop too
 
         def poll(name: str, http: httpx.Client) -> None:
-            probe, base = checks[name]
+            probe, base, then = checks[name]
             while not stop.is_set():
                 try:
                     response = http.request(**probes.request_args(probe, base))
                     ok, error = probes.verdict(probe, response.status_code, response.content)
-                    if ok and name == "toxiproxy" and self.system.http_port != 8080:
-                        self._move_client_proxies(http)
-                except httpx.HTTPError as exc:
-                    ok, error = False, f"{type(exc).__name__}: {exc}"
-                else:
-                    error = error if ok else f"{error}: {response.text[:200]}"
-                if ok:
+                    error = f"{error}: {response.text[:200]}" if not ok else then(http)
+                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                if error is None:
                     ready_at[name] = time.monotonic()
                     del last[name]
                     return
