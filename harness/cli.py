@@ -326,6 +326,15 @@ def _print_cluster(e) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    from harness.cluster.cluster import ClusterError
+    try:
+        return _down(args)
+    except ClusterError as exc:
+        _err(f"down: {exc}")
+        return EXIT_ERROR
+
+
+def _down(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import LABEL_RUN, down_all, forget_system_dir, remove_labelled
     if args.scope and not args.all:
         _err("down: --scope goes with --all")

@@ -32,6 +32,7 @@ from harness.report.progress import Progress
 from harness.guardrail import Guardrail, GuardrailMonitor
 from harness.scenario import STEADY_BEFORE, Scenario
 from harness.systems.probes import Prober
+from harness.tasks import stop_tasks
 from harness.workload.load import LoadError, build_load
 
 SUBSCRIBE_TIMEOUT_S = 20.0
@@ -133,9 +134,10 @@ class Runner:
                 async with ToxiproxyClient(endpoints.toxiproxy or "") as toxiproxy:
                     try:
                         await self._drive(endpoints, FaultContext(endpoints, toxiproxy, s.nodes), journal, active)
-                    except Aborted:
-                        await self._revert_all(active, journal)   # at once, while the Toxiproxy client is open
-                        raise
+                    finally:
+                        # Aborted, interrupted or failed: every fault reverted at once, while the Toxiproxy
+                        # client is open (after it closes a toxic's revert can only fail).
+                        await _to_the_end(self._revert_all(active, journal))
             finally:
                 await watch.stop()
         except Aborted as exc:
@@ -256,15 +258,12 @@ class Runner:
             self.stopping = True  # seen: the CLI need not cancel again (cli._run_interruptible)
             raise
         finally:
-            ticker.cancel()
-            lag.cancel()
             probing_stop.set()
-            if guard:
-                guard.cancel()
+            await stop_tasks([ticker, lag, guard])
             if watcher:
                 await watcher.stop()
             await load.close()
-            await asyncio.gather(ticker, lag, probing, return_exceptions=True)
+            await asyncio.gather(probing, return_exceptions=True)  # ends at its stop event
             journal.flush()
 
     def _progress(self, journal: JournalWriter) -> Progress:

@@ -367,43 +367,84 @@ def container_logs(project: str, services: list[str], lines: int = 15) -> str:
     return "\n".join(out)
 
 
-def remove_labelled(labels: dict[str, str]) -> tuple[int, int]:
-    """Force-remove containers, then networks and volumes, carrying all the given labels."""
+NETWORK_RELEASE_S = 15.0  # how long the engine may take to release a removed container's endpoint
+
+
+def remove_labelled(labels: dict[str, str], release_s: float = NETWORK_RELEASE_S) -> tuple[int, int]:
+    """Force-remove containers, then networks and volumes, carrying all the given labels.
+
+    Everything removable is removed; a network the engine will not let go (after `release_s` of polling)
+    is named in a ClusterError raised at the end.
+    """
     filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
     client = docker.from_env(max_pool_size=16)
     try:
         containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
-
-        def remove(c) -> None:
-            try:
-                c.remove(force=True, v=True)
-            except docker.errors.NotFound:
-                pass
-
-        # Together: each removal waits on the daemon (stop, unmount), and they do not depend on each other.
-        if containers:
-            with ThreadPoolExecutor(len(containers)) as pool:
-                list(pool.map(remove, containers))
+        names = [c.name for c in containers]
+        _remove_containers(containers)
         networks = client.networks.list(filters=filters)
-        for n in networks:
-            try:
-                # A container still attached (one a fault re-created while the list was taken) is the
-                # cluster's too: the network is its own.
-                n.reload()
-                if n.containers:
-                    with ThreadPoolExecutor(len(n.containers)) as pool:
-                        list(pool.map(remove, n.containers))
-                n.remove()
-            except docker.errors.NotFound:
-                pass
+        kept = [problem for n in networks if (problem := _remove_network(n, names, release_s))]
         for v in client.volumes.list(filters=filters):
             try:
                 v.remove(force=True)
             except docker.errors.NotFound:
                 pass
+        if kept:
+            raise ClusterError("; ".join(kept))
         return len(containers), len(networks)
     finally:
         client.close()
+
+
+def _remove_containers(containers: list) -> None:
+    def remove(c) -> None:
+        try:
+            c.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+    # Together: each removal waits on the daemon (stop, unmount), and they do not depend on each other.
+    if containers:
+        with ThreadPoolExecutor(len(containers)) as pool:
+            list(pool.map(remove, containers))
+
+
+def _remove_network(network, container_names: list[str], release_s: float) -> str | None:
+    """Remove one network; None when it is gone, else why the engine kept it."""
+    deadline = time.monotonic() + release_s
+    while True:
+        try:
+            # A container still attached (one a fault re-created while the list was taken) is the
+            # cluster's too: the network is its own.
+            network.reload()
+            _remove_containers(network.containers)
+            network.remove()
+            return None
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:
+            if "active endpoints" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.25)  # poll: the engine releases the endpoint once its container's removal ends
+    # An endpoint the engine kept with no container behind it (moby/moby#17217): a forced disconnect by
+    # the name it was attached under is what releases it.
+    endpoints = {e.get("Name", "") for e in (network.attrs.get("Containers") or {}).values()}
+    for name in sorted((endpoints | set(container_names)) - {""}):
+        try:
+            network.disconnect(name, force=True)
+        except docker.errors.APIError:
+            pass  # not attached under that name
+    try:
+        network.remove()
+        return None
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.APIError as exc:
+        return (f"network {network.name} left over: the Docker engine keeps an endpoint on it with no "
+                f"container behind it ({exc.explanation or exc}); nothing of the cluster runs; after "
+                f"restarting the engine, `docker network rm {network.name}` removes it")
 
 
 def down_all(scope: str | None = None) -> tuple[int, int]:
@@ -455,10 +496,11 @@ def sweep_orphans(now: float | None = None) -> list[str]:
     swept = []
     for run_id in orphan_runs(objects, time.time() if now is None else now, process_alive):
         try:
-            remove_labelled({LABEL_RUN: run_id})
+            # No polling: an endpoint the engine keeps would otherwise delay every run's start.
+            remove_labelled({LABEL_RUN: run_id}, release_s=0)
             swept.append(f"hx-{run_id}")
-        except docker.errors.APIError:
-            pass  # another run is sweeping the same orphan (409 removal in progress): theirs to finish
+        except (docker.errors.APIError, ClusterError):
+            pass  # another run is sweeping the same orphan (409), or the engine keeps its network: not ours to fix
     return swept
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from harness.journal import JournalWriter
+from harness.tasks import stop_tasks
 
 
 class WatchError(Exception):
@@ -77,8 +78,7 @@ class AlertWatcher:
     async def stop(self) -> None:
         """One last poll (late notifications), then stop polling; safe to call more than once."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop_tasks([self._task])
             self._task = None
             await self.poll(self._http)
         if self._http is not None:

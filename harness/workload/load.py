@@ -9,6 +9,7 @@ from typing import Callable
 
 from harness.cluster.cluster import Endpoints
 from harness.journal import CANARY, JournalWriter
+from harness.tasks import stop_tasks
 from harness.workload import protocols
 from harness.workload.presence import PresenceProbe
 from harness.workload.publisher import PublishTarget, Publisher
@@ -77,10 +78,7 @@ class Load:
     async def close(self) -> None:
         """Stop everything (idempotent; also the cleanup path)."""
         self._stop.set()
-        tasks = self._sub_tasks + self._pub_tasks
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(self._sub_tasks + self._pub_tasks)
         if self.workers:
             await self.workers.stop()
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from harness.journal import JournalWriter
+from harness.tasks import stop_tasks
 from harness.workload.client import App, ProtocolError
 from harness.workload.message import Stamp, decode, encode
 from harness.workload.protocols.base import Driver, Incoming
@@ -94,9 +95,7 @@ class Subscriber:
                     self._handle(found)
             finally:
                 self._connection = None
-                if sender:
-                    sender.cancel()
-                    await asyncio.gather(sender, return_exceptions=True)
+                await stop_tasks([sender])
 
     async def _client_events(self, socket: Any) -> None:
         """Send client events on every subscribed channel, each journaled as a publish by this sub.

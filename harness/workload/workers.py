@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.journal import Clock, JournalWriter, journal_path
+from harness.tasks import stop_tasks
 from harness.workload import protocols
 from harness.workload.client import App
 from harness.workload.protocols.base import Driver
@@ -138,9 +139,7 @@ async def _worker(specs: list[tuple], path: Path, codec: str, clock: Clock, boun
             latencies.clear()
             await asyncio.sleep(REPORT_EVERY_S)  # the report interval
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
         journal.close()
         try:
             conn.send(("done",))
