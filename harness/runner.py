@@ -32,7 +32,7 @@ from harness.report.progress import Progress
 from harness.guardrail import Guardrail, GuardrailMonitor
 from harness.scenario import STEADY_BEFORE, Scenario
 from harness.systems.probes import Prober
-from harness.tasks import stop_tasks
+from harness.tasks import stop_tasks, together
 from harness.workload.load import LoadError, build_load
 
 SUBSCRIBE_TIMEOUT_S = 20.0
@@ -375,17 +375,6 @@ def declared_events_per_s(scenario: Scenario) -> float:
     subscribers = w.subscribe.per_node * scenario.nodes
     receivers = subscribers / w.publish.channels if w.subscribe.spread else subscribers
     return peak * (1 + receivers)
-
-
-async def together(*steps):
-    """Await independent steps at once; the first failure cancels the others and is raised as itself."""
-    tasks = [asyncio.ensure_future(step) for step in steps]
-    try:
-        return await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _to_the_end(coro):
