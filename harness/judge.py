@@ -43,7 +43,7 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
     reverts = {f["name"]: f["reverted_s"] for f in a.faults}
     alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins, reverts)
-    metrics = {**a.metrics, **(node_metrics(events, scenario, wanted) if wanted else {})}
+    metrics = {**a.metrics, **(node_metrics(events, scenario, wanted, max_gap) if wanted else {})}
     spans.update({w: spans[w.split(forms.NODE_SEP)[0]] for w in metrics if forms.NODE_SEP in w
                   and w.split(forms.NODE_SEP)[0] in spans})
     # A failed run is not judged; a cut-short or saturated one is, its verdicts shown but not trusted.
@@ -80,11 +80,14 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     }
 
 
-def node_metrics(events: list[dict[str, Any]], scenario: Scenario, wanted: set[str]) -> dict[str, dict[str, Any]]:
-    """The metrics of each `window@node` the expectations judge: the same analysis of the node's view."""
+def node_metrics(events: list[dict[str, Any]], scenario: Scenario, wanted: set[str],
+                 max_gap: float) -> dict[str, dict[str, Any]]:
+    """The metrics of each `window@node` the expectations judge: the same analysis of the node's view
+    (`max_gap`: the watcher's coverage, as for the run's)."""
     out: dict[str, dict[str, Any]] = {}
     for node in sorted({w.split(forms.NODE_SEP)[1] for w in wanted}):
-        seen = analysis.analyse(forms.node_events(events, node), scenario.windows, recovery=scenario.recovery)
+        seen = analysis.analyse(forms.node_events(events, node), scenario.windows, recovery=scenario.recovery,
+                                watch_gap_s=max_gap)
         out.update({f"{window}{forms.NODE_SEP}{node}": values for window, values in seen.metrics.items()})
     return out
 

@@ -254,6 +254,11 @@ class Runner:
                 await watcher.stop()
                 if watcher.error:
                     raise HarnessError(watcher.error)
+            if load.workers and (dead := load.workers.dead()):
+                raise HarnessError(dead)
+            if probing.done() and not probing.cancelled() and probing.exception() is not None:
+                # Its answers stop where it died: probe ratios would rest on part of the run.
+                raise HarnessError(f"the prober stopped mid-run: {probing.exception()!r}")
         except asyncio.CancelledError:
             self.stopping = True  # seen: the CLI need not cancel again (cli._run_interruptible)
             raise

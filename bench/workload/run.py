@@ -3,12 +3,14 @@
 1. Journal and analysis on a generated 1,000,000-event journal: writer events/s beside raw JSON-lines
    writing, analysis events/s beside raw JSON-lines reading, and the analysis's peak memory
    (measured in a child process: VmHWM) beside the reading baseline's.
-2. The load against a real two-node cluster, rate stepped up until the harness itself is the
+2. Verified deliveries against Centrifugo (bench/centrifugo): harness subscribers beside bare WebSocket
+   readers that only count publications, fed the same publications in the same run.
+3. The load against a real two-node cluster, rate stepped up until the harness itself is the
    bottleneck (achieved publish rate < 90 % of offered, event-loop lag p99 > 50 ms, or harness CPU
    > 90 % of one core) or the cluster is (publish errors or delivery p99 > 250 ms): the highest sustained
    publishes/s and deliveries/s.
 
-Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster] [--json]
+Run: .venv/bin/python bench/workload/run.py [--events N] [--skip-cluster] [--skip-centrifugo] [--json]
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from harness.percentile import percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchkit import add_json_flag, output, ratio  # noqa: E402
+from centrifugo.run import Settings, verified_deliveries  # noqa: E402
 
 
 CODEC_EVENTS = 200_000  # the codecs are compared on this many events of the generated journal
@@ -235,7 +238,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--step-seconds", type=float, default=5.0)
-    p.add_argument("--skip-cluster", action="store_true")
+    p.add_argument("--skip-cluster", action="store_true", help="no load against the harness's own two-node cluster")
+    p.add_argument("--skip-centrifugo", action="store_true", help="no verified deliveries against Centrifugo")
     p.add_argument("--codecs-of", metavar="JOURNAL", help="only compare the journal codecs on this (real) journal")
     p.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     add_json_flag(p)
@@ -250,6 +254,12 @@ def main() -> None:
                 bench_codecs(read_journal(Path(args.codecs_of)), Path(tmp), figures)
             return
         raw_write = bench_journal(args.events, figures)
+        if not args.skip_centrifugo:
+            centrifugo = verified_deliveries(Settings())
+            figures["centrifugo"] = centrifugo
+            figures.update({name: centrifugo[name] for name in (
+                "verified_deliveries_per_s", "harness_cpu_us_per_delivery", "bare_cpu_us_per_delivery",
+                "cpu_ratio_to_bare")})
         if not args.skip_cluster:
             bench_cluster(args.step_seconds, raw_write, figures)
 

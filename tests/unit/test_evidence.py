@@ -255,6 +255,13 @@ def test_firing_at_is_the_explicit_form_for_already_firing():
     assert not verdicts(quiet.judge(monitored("alert RedisDown firing at phase broken")))[0][0]
 
 
+def test_firing_at_needs_the_watcher_polling_at_that_moment():
+    # Seen firing at 3 s, then the watcher stopped at 5 s: at 10 s (broken's start) it may have resolved.
+    j = episode(polls(Journal().traffic(0.5, 20.0), 0.0, 5.0), pending=2.0, firing=3.0)
+    [(passed, evidence)] = verdicts(j.judge(monitored("alert RedisDown firing at phase broken")))
+    assert not passed and "no monitoring evidence" in evidence, evidence
+
+
 def test_a_transition_after_the_anchor_fires():
     j = episode(polls(Journal().traffic(0.5, 20.0), 0.0, 21.0), pending=11.0, firing=12.0)
     [(passed, evidence)] = verdicts(j.judge(monitored("alert RedisDown fires within 5s after phase broken")))
@@ -408,3 +415,15 @@ def test_an_alert_turning_pending_between_injection_and_confirmation_reacted_to_
                                 "alert RedisDown notified within 5s after fault f", phases=FAULTED))
     assert verdicts(summary) == [(True, "RedisDown pending after 0.0 s, firing after 0.0 s, notified after 0.0 s "
                                         "(limit 5 s)")] * 2
+
+
+def test_a_window_seen_from_a_node_counts_watcher_coverage_as_the_run_does():
+    # Scrapes every 2 s: polls 5 s apart are covered (3 scrapes), on the run's metrics and a node's view alike.
+    s = loads("name: t\ncluster: {monitoring: true, scrape_interval: 2s, evaluation_interval: 2s}\n" + PHASES
+              + 'expect: ["steady: monitoring.uncovered_s == 0", "steady@node1: monitoring.uncovered_s == 0"]\n',
+              recorded_alerts=RECORDED)
+    j = Journal().traffic(0.0, 20.0)
+    next(e for e in j.events if e["kind"] == "ws_connect")["node"] = "node1"
+    for t in (0.0, 5.0, 10.0, 15.0, 20.0):
+        j.add(t, "alert_watch_ok", source="prometheus")
+    assert [passed for passed, _ in verdicts(j.judge(s))] == [True, True], verdicts(j.judge(s))
