@@ -204,7 +204,8 @@ async def bench_step(endpoints, rate: float, seconds: float, tmp: Path) -> dict:
     load = build_load(w, endpoints, journal, seconds + 30)
     lag: list[float] = []
     stop = asyncio.Event()
-    await load.start()
+    await load.subscribe()
+    load.publish()
     probe = asyncio.create_task(_lag_probe(lag, stop))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     journal.append("phase_start", phase="step")
