@@ -11,6 +11,7 @@ never by container name.
 from __future__ import annotations
 
 import calendar
+import math
 import os
 import shutil
 import re
@@ -100,11 +101,6 @@ class Endpoints:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         return {k: v for k, v in data.items() if v is not None}
-
-
-def default_apps() -> list[App]:
-    """The enabled apps the upstream serves (compose/upstream/apps.json)."""
-    return list(systems.resolve(systems.DEFAULT).credentials)
 
 
 def free_ports(count: int) -> list[int]:
@@ -505,11 +501,12 @@ def sweep_orphans(now: float | None = None) -> list[str]:
 
 
 def _timestamp(created: str) -> float:
-    """Unix time of Docker's `Created` (RFC 3339 with nanoseconds); 0 when unreadable."""
+    """Unix time of Docker's `Created` (RFC 3339 with nanoseconds); infinitely new when unreadable, so a
+    cluster is never swept on a guess of its age."""
     try:
         return calendar.timegm(time.strptime(created[:19], "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
-        return 0.0
+        return math.inf
 
 
 def process_alive(pid: str) -> bool:
