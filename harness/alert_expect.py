@@ -5,7 +5,7 @@ An alert expectation is one line:
     alert RedisCacheErrors fires within 30s after phase misconf       (turns pending/firing after it)
     alert RedisCacheErrors fires within 30s after fault misconf-1     (from the fault's confirmation)
     alert RedisCacheErrors notified within 40s after fault misconf-1  (the sink received it)
-    alert RedisCacheErrors firing at phase fixed                      (already firing at that moment)
+    alert RedisCacheErrors firing at phase fixed                      (already firing at that moment, watched)
     alert RedisDown silent during misconf                            (a phase, a named window, or run)
     alert RedisCacheErrors resolves within 60s after revert of misconf-1  (firing at the revert, resolved by then)
     alert * silent during steady                                     (no alert at all)
@@ -17,7 +17,8 @@ measured start, a fault's confirmation), and the transition may come from the mo
 began to act (the phase's start, the fault's injection): a fault acts before it is confirmed. `silent` needs evidence that the watcher was
 polling the whole window (no gap between successful polls longer than 3 scrape intervals).
 
-A gap is a `fires`/`notified` expectation that did not hold. Noise is an alert firing that no
+A gap is a `fires`/`notified` expectation that did not hold while the watcher polled from its anchor to its
+deadline (one that failed without that evidence is listed under `no_evidence`, not as a gap). Noise is an alert firing that no
 expectation anticipated (same alert, firing after its anchor and before the anchor's faults were
 reverted and the cluster recovered) while no fault was active or settling (SETTLE_S after its
 revert); unanticipated alerts during faults are listed apart. docs/monitoring.md.
@@ -103,6 +104,9 @@ def judge(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple[f
         return False, None, f"{e.anchor_kind} {e.anchor} never {'started' if e.anchor_kind == 'phase' else 'confirmed'}"
     if e.kind == "firing_at":
         firing = [ep for ep in history.episodes if ep.alert == e.alert and ep.firing_during(anchor, anchor + 1e-6)]
+        if firing and (blind := _blind(history, anchor, anchor, max_gap)):
+            # Seen firing before, but nobody was looking at that moment: it may have resolved since.
+            return False, None, f"{e.alert} last seen firing before {e.anchor_kind} {e.anchor}{blind}"
         if firing:
             return True, 0.0, f"{e.alert} firing at {e.anchor_kind} {e.anchor} (since {anchor - firing[0].firing_t:.1f} s before)"
         return False, None, f"{e.alert} not firing at {e.anchor_kind} {e.anchor}{_blind(history, anchor, anchor, max_gap)}"
@@ -160,8 +164,11 @@ def _silent(e: AlertExpectation, history: AlertHistory, windows: dict[str, tuple
 
 
 def _blind(history: AlertHistory, start: float, end: float, max_gap: float) -> str:
-    """A note when the watcher was not polling over [start, end]: the failure may be the watcher's."""
-    uncovered = history.uncovered_seconds(start, max(end, start + 1e-6), max_gap)
+    """A note when the watcher was not polling over [start, end] (or at the moment start == end): the
+    failure may be the watcher's."""
+    if end <= start:
+        return "" if history.watched_at(start, max_gap) else "; no monitoring evidence at that moment"
+    uncovered = history.uncovered_seconds(start, end, max_gap)
     return f"; no monitoring evidence for {uncovered:.1f} s of it" if uncovered > 0 else ""
 
 
@@ -184,6 +191,7 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
     confirmed = {f["name"]: f["confirmed_s"] for f in faults}
     expected: list[dict[str, Any]] = []
     gaps: list[str] = []
+    unseen: list[str] = []   # failed without evidence: the anchor never came, or the watcher was not polling
     anticipated: dict[str, list[tuple[float, float]]] = {}
     for e in fires:
         anchor = _anchor(e, windows, confirmed)
@@ -193,7 +201,8 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
             row.update(timings(history, e.alert, anchor, since=since))
             anticipated.setdefault(e.alert, []).append((since, _settled(e, windows, faults)))
         if not judge(e, history, windows, confirmed, max_gap, origins)[0]:
-            gaps.append(e.alert)
+            blind = anchor is None or history.uncovered_seconds(anchor, anchor + e.within_s, max_gap) > 0
+            (unseen if blind else gaps).append(e.alert)
         if row not in expected:  # `fires` and `notified` on the same anchor share one row
             expected.append(row)
     fault_spans = [(f["injected_s"], math.inf if f["reverted_s"] is None else f["reverted_s"] + SETTLE_S)
@@ -204,7 +213,8 @@ def summary(expectations: Iterable[AlertExpectation], history: AlertHistory,
             continue
         row = {"alert": ep.alert, "labels": ep.labels, "firing_s": round(ep.firing_t, 3)}
         (during_faults if any(a <= ep.firing_t < b for a, b in fault_spans) else noise).append(row)
-    return {"expected": expected, "gaps": sorted(set(gaps)), "noise": noise, "other_during_faults": during_faults,
+    return {"expected": expected, "gaps": sorted(set(gaps)), "no_evidence": sorted(set(unseen) - set(gaps)),
+            "noise": noise, "other_during_faults": during_faults,
             "rules": (history.rule_set or {}).get("rules"), "rule_set": (history.rule_set or {}).get("rule_set")}
 
 

@@ -58,6 +58,13 @@ class AlertHistory:
         return round(total, 3)
 
 
+    def watched_at(self, t: float, max_gap: float) -> bool:
+        """Whether the moment `t` lies between two successful polls at most `max_gap` apart."""
+        before = max((p for p in self.polls if p <= t), default=-math.inf)
+        after = min((p for p in self.polls if p >= t), default=math.inf)
+        return after - before <= max_gap
+
+
 def history(events: Iterable[dict[str, Any]]) -> AlertHistory:
     """The alert episodes of a journal, with notification arrival times matched to them."""
     out = AlertHistory()

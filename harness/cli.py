@@ -178,8 +178,15 @@ def judge_journal(path: Path) -> tuple[dict, bool]:
         raise JournalError(f"{path}: no run_start event with the scenario; is this a harness journal?")
     if not isinstance(start["source"], str) or not isinstance(start.get("monitoring") or {}, dict):
         raise JournalError(f"{path}: its run_start does not carry a scenario; is this a harness journal?")
+    monitoring = start.get("monitoring") or None
+    if monitoring is not None and not (isinstance(monitoring.get("rule_set", ""), str)
+                                       and isinstance(monitoring.get("rules_file", ""), str)
+                                       and isinstance(monitoring.get("alerts", []), list)
+                                       and all(isinstance(a, str) for a in monitoring.get("alerts", []))):
+        raise JournalError(f"{path}: its run_start's monitoring must be {{rule_set, rules_file, alerts: [names]}}; "
+                           "is this a harness journal?")
     scenario: Scenario = variant(start["source"], Path(str(start.get("path", "<journal>"))),
-                                 str(start.get("scenario")), start.get("monitoring"))
+                                 str(start.get("scenario")), monitoring)
     declared = sum(p.duration_s for p in scenario.phases) + scenario.workload.grace_s
     if problem := span_problem(bounds.first_phase_s, bounds.last_s, declared):
         raise JournalError(f"{path}: {problem}")
@@ -326,6 +333,15 @@ def _print_cluster(e) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    from harness.cluster.cluster import ClusterError
+    try:
+        return _down(args)
+    except ClusterError as exc:
+        _err(f"down: {exc}")
+        return EXIT_ERROR
+
+
+def _down(args: argparse.Namespace) -> int:
     from harness.cluster.cluster import LABEL_RUN, down_all, forget_system_dir, remove_labelled
     if args.scope and not args.all:
         _err("down: --scope goes with --all")
@@ -528,6 +544,13 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _seed(text: str) -> int:
+    """--seed: as a scenario's `seed:`, a non-negative integer."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harness", description="Chaos-test a Pusher-style pub/sub cluster and its monitoring.")
     p.add_argument("--version", action="version", version=f"harness {__version__}")
@@ -545,7 +568,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=0, metavar="N",
                      help="run the load's subscribers in N processes, each journaling its own shard "
                           "(default 0: all in the harness's process, enough for small runs)")
-    run.add_argument("--seed", type=int, metavar="N",
+    run.add_argument("--seed", type=_seed, metavar="N",
                      help="seed of every fault schedule (replays a run's faults exactly; default: the scenario's, "
                           "else drawn and printed)")
     run.add_argument("--repeat", type=_positive, default=1, metavar="N",
@@ -646,7 +669,7 @@ def parser() -> argparse.ArgumentParser:
     hunt.add_argument("--rules", metavar="SET|FILE",
                       help="the rule set hunted (baseline, hardened, centrifugo-…) or a rule file (default: the "
                            "system's baseline: baseline, or centrifugo-baseline for centrifugo)")
-    hunt.add_argument("--seed", type=int, help="replays the same hunt (default: drawn and printed)")
+    hunt.add_argument("--seed", type=_seed, help="replays the same hunt (default: drawn and printed)")
     hunt.add_argument("--budget", default="10m", help="wall time for the whole hunt, cluster included (default 10m)")
     hunt.add_argument("--out", metavar="DIR", help="output directory (default runs/hunt-<UTC time>)")
     hunt.add_argument("--success-rate", type=float, default=0.99,

@@ -80,6 +80,9 @@ def parse(text: Any, windows: set[str], phases: set[str] | None = None,
         if not isinstance(inner, Expectation) or inner.rhs.window is not None or inner.metric not in forms.BUCKET_METRICS:
             raise ValueError(f"'every' takes '<window>: <metric> <op> <number>' with a metric among "
                              f"{', '.join(forms.BUCKET_METRICS)}")
+        if forms.NODE_SEP in inner.window:
+            raise ValueError(f"'every' is judged on the cluster's 1 s timeline, not on one node's view; write the line "
+                             f"without @{inner.window.split(forms.NODE_SEP)[1]}")
         return forms.Bucketed(text, inner, every)
     return _parse_line(text, windows, nodes)
 
@@ -184,15 +187,25 @@ def judge_all(expectations: tuple[Any, ...] | list, metrics: dict[str, dict[str,
     return [one(e) for e in expectations]
 
 
+def lines_of(e: Any) -> list[Expectation]:
+    """The plain metric lines an expectation judges (its parts, a per-bucket line's own); none for an alert one."""
+    out = []
+    for part in (e.parts if isinstance(e, forms.Compound) else (e,)):
+        inner = part.inner if isinstance(part, forms.Bucketed) else part
+        if isinstance(inner, Expectation):
+            out.append(inner)
+    return out
+
+
 def node_windows(expectations: Iterable[Any]) -> set[str]:
     """Every `window@node` the expectations judge (their metrics are computed from the node's view)."""
-    out: set[str] = set()
-    for e in expectations:
-        for part in (e.parts if isinstance(e, forms.Compound) else (e,)):
-            inner = part.inner if isinstance(part, forms.Bucketed) else part
-            if isinstance(inner, Expectation):
-                out |= {w for w in (inner.window, inner.rhs.window) if w and forms.NODE_SEP in w}
-    return out
+    return {w for e in expectations for line in lines_of(e) for w in (line.window, line.rhs.window)
+            if w and forms.NODE_SEP in w}
+
+
+def metrics_named(e: Any) -> list[str]:
+    """Every metric an expectation reads, on either side."""
+    return [m for line in lines_of(e) for m in (line.metric, line.rhs.metric) if m]
 
 
 @dataclass(frozen=True)

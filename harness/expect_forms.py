@@ -6,8 +6,9 @@
     steady: publish.success_rate >= 0.99 and delivery.ratio == 1
     blip: publish.success_rate == 0 or recover: recovery.seconds <= 5
 
-Seen from a node: `publish.*` counts the publishes sent through that node, every other family the
-subscribers connected to it (`node_events` filters the journal; the analysis is the same).
+Seen from a node: `publish.*` counts the publishes sent through that node, `probe.*` and `presence.*` its
+answers, every other family the subscribers connected to it (`node_events` filters the journal; the
+analysis is the same).
 Per bucket: the window's whole buckets of `every` (a multiple of the 1 s timeline), each judged on
 its own counts; a bucket without the metric's evidence fails. and/or: every part, or any part, holds;
 a part without a window takes the previous part's.
@@ -26,14 +27,16 @@ _NODE = re.compile(r"^node[1-9]$")
 _EVERY = re.compile(r"^(?P<line>.+?)\s+every\s+(?P<every>\S+)\s*$")
 _JOINER = re.compile(r"\s+(and|or)\s+")
 _WINDOW = re.compile(r"^\s*[A-Za-z][\w@-]*\s*:")
-# Per bucket: the metric from the timeline's counts, and the count that is its evidence.
-BUCKET_METRICS: dict[str, tuple[str, str]] = {
-    "publish.success_rate": ("publish.ok", "publish.attempts"),
-    "delivery.ratio": ("delivery.received", "delivery.expected"),
-    "canary.success_rate": ("canary.received", "canary.sent"),
-    "publish.errors": ("publish.errors", "publish.attempts"),
-    "publish.ok": ("publish.ok", "publish.attempts"),
-    "delivery.received": ("delivery.received", "delivery.expected"),
+# Per bucket: the metric from the timeline's counts, and the counts (summed) that are its evidence. Publishes
+# due are those sent and those skipped (too many in flight), as a window's publish.success_rate counts them.
+_DUE = ("publish.attempts", "publish.skipped")
+BUCKET_METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "publish.success_rate": ("publish.ok", _DUE, "publishes due"),
+    "delivery.ratio": ("delivery.received", ("delivery.expected",), "deliveries expected"),
+    "canary.success_rate": ("canary.received", ("canary.sent",), "canary publishes sent"),
+    "publish.errors": ("publish.errors", _DUE, "publishes due"),
+    "publish.ok": ("publish.ok", _DUE, "publishes due"),
+    "delivery.received": ("delivery.received", ("delivery.expected",), "deliveries expected"),
 }
 
 
@@ -99,7 +102,8 @@ def node_window(window: str, windows: Iterable[str], nodes: Iterable[str], whole
 
 
 def node_events(events: Iterable[dict[str, Any]], node: str) -> list[dict[str, Any]]:
-    """The journal seen from one node: its publishes, and its subscribers' sockets and receipts.
+    """The journal seen from one node: its publishes, its subscribers' sockets and receipts, its probes'
+    and presence answers.
 
     Publishes through other nodes stay (their deliveries to this node's subscribers are this node's),
     marked `elsewhere` so they are left out of `publish.*`."""
@@ -113,7 +117,7 @@ def node_events(events: Iterable[dict[str, Any]], node: str) -> list[dict[str, A
         sub = e.get("sub")
         if sub is not None and kind.startswith("ws_") and (sub in subs_elsewhere and sub not in subs_here):
             continue
-        if kind == "presence_check" and e.get("node") != node:
+        if kind in ("presence_check", "probe") and e.get("node") != node:
             continue
         if kind == "publish" and e.get("node") != node:
             e = {**e, "elsewhere": True}
@@ -128,27 +132,31 @@ def judge_bucketed(b: Bucketed, timeline: list[dict[str, Any]], span: tuple[floa
     if span is None:
         return verdict(b.text, False, None, f"window {e.window} never happened (no evidence)")
     start, end = span
-    value_key, evidence_key = BUCKET_METRICS[e.metric]
+    value_key, evidence_keys, noun = BUCKET_METRICS[e.metric]
     buckets = [m for m in timeline if m["t"] >= start - 1e-6 and m["t"] + 1.0 <= end + 1e-6]
     if not buckets:
         return verdict(b.text, False, None, f"{e.window} holds no whole 1 s bucket (no evidence)")
     width = int(b.every_s)
     groups = [buckets[i:i + width] for i in range(0, len(buckets) - width + 1, width)]
+    if not groups:
+        return verdict(b.text, False, None, f"{e.window} holds no whole {b.every_s:g} s bucket, only {len(buckets)} "
+                                            f"of 1 s (no evidence)")
     worst: tuple[float, float] | None = None
     for group in groups:
-        value, evidence = sum(m[value_key] or 0 for m in group), sum(m[evidence_key] or 0 for m in group)
+        value = sum(m.get(value_key) or 0 for m in group)
+        evidence = sum(m.get(key) or 0 for m in group for key in evidence_keys)
         t = group[0]["t"] - start
         if not evidence:
-            return verdict(b.text, False, None, f"{e.window}: no evidence in the bucket at +{t:.0f} s "
-                                                f"(0 {evidence_key.split('.')[1]})")
+            return verdict(b.text, False, None, f"{e.window}: no evidence in the bucket at +{t:.0f} s (0 {noun})")
         observed = value / evidence if e.metric.endswith(("success_rate", "ratio")) else value
         if not ops[e.op](observed, e.rhs.offset):
             return verdict(b.text, False, observed, f"{e.window}: {e.metric} = {observed:g} in the {b.every_s:g} s "
                                                     f"bucket at +{t:.0f} s, required {e.op} {e.rhs.offset:g} in every one")
         worst = (observed, t) if worst is None or abs(observed - e.rhs.offset) < abs(worst[0] - e.rhs.offset) else worst
-    return verdict(b.text, True, worst[0] if worst else None,
+    assert worst is not None   # at least one group, each judged
+    return verdict(b.text, True, worst[0],
                    f"{e.window}: {e.metric} {e.op} {e.rhs.offset:g} in all {len(groups)} buckets of {b.every_s:g} s "
-                   f"(closest {worst[0]:g} at +{worst[1]:.0f} s)" if worst else "")
+                   f"(closest {worst[0]:g} at +{worst[1]:.0f} s)")
 
 
 def judge_compound(c: Compound, verdicts: list[Any], verdict) -> Any:

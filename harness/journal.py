@@ -4,7 +4,9 @@ Every event is one line `{"t": <monotonic s since run start>, "wall": <unix s>, 
 The writer buffers in memory and flushes at least every `flush_interval` seconds and at phase
 boundaries, so a run killed with SIGKILL leaves every event up to its last flush; the reader checks every
 event against the schema and skips a truncated last line for the same reason. The lines may be stored
-compressed (harness.journal_codec); the reader takes any form. Schema: docs/journal.md.
+compressed (harness.journal_codec); the reader takes any form. A frame's receipts may be one batched
+line (harness.journal_receipts), which the reader expands into the `ws_receive` events it stands for.
+Schema: docs/journal.md.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 import ujson
 import zstandard
 
+from harness import journal_receipts
 from harness.journal_codec import CODECS, SUFFIXES, encoder, lines
 from harness.journal_schema import SchemaChecker
 
@@ -97,6 +100,19 @@ class JournalWriter:
         if len(self._pending) >= MAX_PENDING:
             self._write()
         return event
+
+    def append_receipts(self, t: float, sub: str, batch: FrameReceipts, scope: str = "") -> None:
+        """Record the receipts of one frame by `sub` at monotonic time `t` as one batched line; readers
+        see one `ws_receive` event a receipt (harness.journal_receipts), as `count` and listeners do."""
+        line = journal_receipts.line(round(t, 6), round(self.clock.wall(t), 6), sub, batch, scope)
+        self._pending.append(line)
+        self.count += len(batch.members)
+        if self.listeners:
+            for event in journal_receipts.expand(json.loads(line)):
+                for listener in self.listeners:
+                    listener(event)
+        if len(self._pending) >= MAX_PENDING:
+            self._write()
 
     def _write(self) -> None:
         if self._pending:
@@ -179,6 +195,14 @@ def _parsed(path: Path) -> Iterator[tuple[int, str, Any]]:
                         # Only the last line may be cut short (a killed writer); decide once we know it is last.
                         pending = (number, line)
                         continue
+                if type(event) is dict and event.get("kind") == journal_receipts.KIND:
+                    try:
+                        expanded = journal_receipts.expand(event)
+                    except journal_receipts.RecordError as exc:
+                        raise JournalError(f"{path}:{number}: {journal_receipts.KIND}: {exc}") from None
+                    for receipt in expanded:
+                        yield number, line, receipt
+                    continue
                 yield number, line, event
         except (zlib.error, zstandard.ZstdError) as exc:
             raise JournalError(f"{path}: corrupt compressed journal: {exc}") from None

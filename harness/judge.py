@@ -43,7 +43,7 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
     reverts = {f["name"]: f["reverted_s"] for f in a.faults}
     alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins, reverts)
-    metrics = {**a.metrics, **(node_metrics(events, scenario, wanted) if wanted else {})}
+    metrics = {**a.metrics, **(node_metrics(events, scenario, wanted, max_gap) if wanted else {})}
     spans.update({w: spans[w.split(forms.NODE_SEP)[0]] for w in metrics if forms.NODE_SEP in w
                   and w.split(forms.NODE_SEP)[0] in spans})
     # A failed run is not judged; a cut-short or saturated one is, its verdicts shown but not trusted.
@@ -80,11 +80,14 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     }
 
 
-def node_metrics(events: list[dict[str, Any]], scenario: Scenario, wanted: set[str]) -> dict[str, dict[str, Any]]:
-    """The metrics of each `window@node` the expectations judge: the same analysis of the node's view."""
+def node_metrics(events: list[dict[str, Any]], scenario: Scenario, wanted: set[str],
+                 max_gap: float) -> dict[str, dict[str, Any]]:
+    """The metrics of each `window@node` the expectations judge: the same analysis of the node's view
+    (`max_gap`: the watcher's coverage, as for the run's)."""
     out: dict[str, dict[str, Any]] = {}
     for node in sorted({w.split(forms.NODE_SEP)[1] for w in wanted}):
-        seen = analysis.analyse(forms.node_events(events, node), scenario.windows, recovery=scenario.recovery)
+        seen = analysis.analyse(forms.node_events(events, node), scenario.windows, recovery=scenario.recovery,
+                                watch_gap_s=max_gap)
         out.update({f"{window}{forms.NODE_SEP}{node}": values for window, values in seen.metrics.items()})
     return out
 
@@ -118,9 +121,11 @@ STORY_KINDS = frozenset({"probe", "note", "fault_injected"})
 def saturation(run: dict[str, Any]) -> str | None:
     """Why the harness could not keep up, judged on the run's loop-lag samples; None when it could."""
     samples, late = run.get("harness.loop_lag.samples") or 0, run.get("harness.saturated_seconds") or 0
-    if samples and late / samples > SATURATED_SHARE:
-        return (f"harness saturated: its event loop was late by more than {SATURATED_LAG_MS:g} ms in {late} of "
-                f"{samples} s (limit {SATURATED_SHARE:.0%}); the measurements are the harness's, not the cluster's")
+    span = (run.get("window.end_s") or 0) - (run.get("window.start_s") or 0)
+    if samples and span > 0 and late / span > SATURATED_SHARE:
+        return (f"harness saturated: its event loop stalled for more than {SATURATED_LAG_MS:g} ms at a time, "
+                f"{late:.1f} s of the run's {span:.1f} s (limit {SATURATED_SHARE:.0%}); the measurements are the "
+                "harness's, not the cluster's")
     return None
 
 

@@ -2,7 +2,8 @@
 
 Each combination is its own scenario, named like a pytest item: `incident[latency=200-nodes=3]`
 (values in the order the file lists them). Substitution is textual, before the YAML is read, so every
-error still names the right line; a `${name}` that no parameter defines is an error.
+error still names the right line; a `${name}` that no parameter defines is an error, and so is a
+parameter that no `${name}` uses.
 """
 from __future__ import annotations
 
@@ -30,12 +31,17 @@ def load_variants(path: str | Path, rules: str | None = None) -> list[Scenario]:
 def variants(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str, Any] | None = None,
              rules: str | None = None) -> list[Scenario]:
     """The scenarios of a text: one per combination of its `params` (or just the one)."""
-    matrix = _matrix(text, file)
+    lines: dict[str, int] = {}
+    matrix = _matrix(text, file, lines)
     for number, line in enumerate(text.splitlines(), 1):
         for ref in _REF.findall(line):
             if ref not in matrix:
                 allowed = ", ".join(matrix) or "none: add a params: block"
                 raise ScenarioError(f"{file}:{number}: ${{{ref}}}: unknown parameter; defined: {allowed}")
+    if unused := sorted(set(matrix) - set(_REF.findall(text)), key=lines.__getitem__):
+        # Each of its values would run the same scenario again, under another name.
+        raise ScenarioError(f"{file}:{lines[unused[0]]}: params.{unused[0]}: never used; write ${{{unused[0]}}} "
+                            "where its value goes")
     if not matrix:
         return [loads(text, file, recorded_alerts, rules)]
     out = []
@@ -56,7 +62,8 @@ def variant(text: str, file: Path, name: str, recorded_alerts: dict[str, Any] | 
     return found[0]
 
 
-def _matrix(text: str, file: Path) -> dict[str, list[Any]]:
+def _matrix(text: str, file: Path, lines: dict[str, int]) -> dict[str, list[Any]]:
+    """The params block's values per name; `lines` gets each name's line."""
     try:
         node = yaml.compose(_REF.sub("0", text), Loader=yaml.SafeLoader)
     except yaml.YAMLError:
@@ -83,6 +90,7 @@ def _matrix(text: str, file: Path) -> dict[str, list[Any]]:
         if len({_scalar(v) for v in items}) < len(items):
             raise error(values, f".{key.value}: a value is listed twice")
         matrix[str(key.value)] = items
+        lines[str(key.value)] = key.start_mark.line + 1
     count = 1
     for values in matrix.values():
         count *= len(values)

@@ -5,7 +5,8 @@ The load's presence probe asks each node, once a second, for the user count of t
 stable — no subscriber joined or left it for STABLE_S before the check — so the count it expects is
 certain: the distinct subscribers then subscribed. Metrics per window: `presence.checks` (judged
 checks the node answered), `presence.correct`, `presence.accuracy` (correct / checks) and
-`presence.errors` (judged checks the node refused).
+`presence.errors` (judged checks the node refused). Accuracy has no value (no evidence) in a window where
+no judged check expected a member: a node rightly answering 0 for a channel nobody joined proves nothing.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def window_metrics(events: Iterable[dict[str, Any]], windows: Iterable[Any]) -> 
         return {}
     out = {}
     for w in windows:
-        judged = correct = errors = 0
+        judged = correct = errors = with_members = 0
         for c in checks:
             if not w.holds(c["t"]):
                 continue
@@ -58,6 +59,8 @@ def window_metrics(events: Iterable[dict[str, Any]], windows: Iterable[Any]) -> 
                 continue
             judged += 1
             correct += c["users"] == expected
+            with_members += expected > 0
+        # Only checks of empty channels (nobody ever joined): "0, rightly" says nothing about presence.
         out[w.name] = {"presence.checks": judged, "presence.correct": correct, "presence.errors": errors,
-                       "presence.accuracy": correct / judged if judged else None}
+                       "presence.accuracy": correct / judged if with_members else None}
     return out

@@ -254,6 +254,8 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
 
     cluster = r.mapping(top.get("cluster"), ("cluster",), {"nodes", "monitoring", "rules", "scrape_interval",
                                                           "evaluation_interval", "redis_policy", "upstream_policy"})
+    if rules is None and recorded_alerts:
+        rules = str(recorded_alerts.get("rule_set"))   # the run had monitoring, were it from `--rules`
     if rules is not None:
         cluster = {**cluster, "monitoring": True, "rules": rules}
     nodes = int(r.number(cluster.get("nodes", 2), ("cluster", "nodes"), 1, 3, integer=True))
@@ -292,10 +294,32 @@ def loads(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[str,
         raise r.error(("seed",), f"must be a non-negative integer; got {seed!r}")
     abort_when = _guardrails(r, top.get("abort_when"))
     monitoring = _monitoring(r, cluster, file, expectations, recorded_alerts)
+    _named_metrics_exist(r, [(("expect", i), e) for i, e in enumerate(expectations)]
+                         + [(("steady_state", "expect", i), e) for i, e in enumerate(steady[STEADY_BEFORE])],
+                         system.probes + probes, monitoring)
     return Scenario(name, file, description, nodes, workload, phases,
                     steady[STEADY_BEFORE] + expectations + steady[STEADY_AFTER], windows, recovery, text,
                     monitoring=monitoring, system=system, probes=probes, seed=seed, abort_when=abort_when,
                     steady_state=steady[STEADY_BEFORE], **policies)
+
+
+def _named_metrics_exist(r: _Reader, lines: list[tuple[Path_, Any]], probes: tuple[systems.Probe, ...],
+                         monitoring: Monitoring | None) -> None:
+    """`probe.<name>.…` names a probe the run polls, `alert.<Name>.…` an alert of the rule set: else the
+    line could only fail, and only after the whole run."""
+    names = [p.name for p in probes]
+    for where, e in lines:
+        for metric in expect.metrics_named(e):
+            family, _, rest = metric.partition(".")
+            named = rest.split(".")[0]
+            if family == "probe" and named not in names:
+                raise r.error(where, f"no probe {shown(named)}; the probes are {', '.join(names) or 'none'} "
+                                     "(the system's, and the scenario's probes:)")
+            if family == "alert" and monitoring is None:
+                raise r.error(where, "alert metrics need cluster: {monitoring: true}")
+            if family == "alert" and named not in monitoring.alerts:
+                raise r.error(where, f"rule set {shown(monitoring.rule_set)} has no alert {shown(named)}; it has: "
+                                     f"{', '.join(monitoring.alerts)}")
 
 
 def _steady_state(r: _Reader, raw: Any) -> tuple[float, list[tuple[int, Any]]]:
@@ -550,7 +574,25 @@ def _phases(r: _Reader, raw: Any, nodes: int) -> tuple[Phase, ...]:
             with _located(r, ("phases", i, "chaos")):
                 chaos = read_chaos(p["chaos"], nodes, name)
         phases.append(Phase(name, duration, tuple(faults), chaos))
+    _unique_fault_names(r, phases)
     return tuple(phases)
+
+
+def _unique_fault_names(r: _Reader, phases: list[Phase]) -> None:
+    """The journal keys faults by name: two of one name would be read as one fault (the second's
+    injection and confirmation lost, its phase judged as if faulted). Flaps and chaos name their own
+    (`<fault>.<cycle>`, `<phase>-chaos-<n>`): no fault may take those either."""
+    generated = [re.escape(f.name) + r"\.\d+" for p in phases for f in p.faults if f.flap is not None]
+    generated += [re.escape(p.name) + r"-chaos-\d+" for p in phases if p.chaos is not None]
+    made = re.compile("^(?:" + "|".join(generated) + ")$") if generated else None
+    seen: set[str] = set()
+    for i, p in enumerate(phases):
+        for j, f in enumerate(p.faults):
+            if f.name in seen or (made is not None and made.match(f.name)):
+                raise r.error(("phases", i, "faults", j, "name"),
+                              f"fault name {shown(f.name)} is used twice (a flap's or a chaos schedule's faults are "
+                              "named <fault>.<cycle> and <phase>-chaos-<n>); give each fault its own name")
+            seen.add(f.name)
 
 
 @contextmanager

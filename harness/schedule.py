@@ -291,6 +291,13 @@ def read_chaos(raw: Any, nodes: int, phase: str) -> Chaos:
             raise ValueError(f"kinds.{i}: none of the targets suits {template.get('kind')!r}; it accepts: "
                              f"{', '.join(targets_for(FAULT_KINDS[template['kind']], nodes))}")
         choices.append((spec, tuple(eligible)))
+    used = {t for _, eligible in choices for t in eligible}
+    for j, target in enumerate(targets):
+        if target not in used:
+            acts_on = dict.fromkeys(t for item in kinds for t in targets_for(
+                FAULT_KINDS[item if isinstance(item, str) else item["kind"]], nodes))
+            raise ValueError(f"targets.{j}: no kind of kinds acts on {target!r}; they act on: {', '.join(acts_on)} "
+                             f"(or a selector: {', '.join(SELECTORS)})")
     ranges = []
     for key in ("every", "for"):
         if key not in raw:

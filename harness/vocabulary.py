@@ -12,13 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-QUANTILES = ("p50", "p90", "p99", "max")
+from harness.percentile import QUANTILES
+
 ERROR_CLASSES = ("http_4xx", "http_5xx", "http_other", "api_error", "timeout", "connect", "transport", "harness",
                  "other")
 
 # Placeholders in NAMES: the regex each stands for, and an example for suggestions.
 _PLACEHOLDERS: dict[str, tuple[str, str]] = {
-    "<q>": ("(?:p50|p90|p99|max)", "p99"),
+    "<q>": (f"(?:{'|'.join(QUANTILES)})", "p99"),
     "<class>": (f"(?:{'|'.join(ERROR_CLASSES)})", "timeout"),
     "<code>": (r"\d{3,4}", "4100"),
     "<Name>": (r"[A-Za-z_][A-Za-z0-9_]*", "<Name>"),
@@ -29,7 +30,7 @@ NAMES: tuple[str, ...] = (
     "publish.scheduled", "publish.attempts", "publish.ok", "publish.skipped", "publish.errors",
     "publish.errors.<class>", "publish.success_rate", "publish.latency_ms.<q>", "publish.error_latency_ms.<q>",
     "delivery.expected", "delivery.received", "delivery.lost", "delivery.duplicated", "delivery.unexpected",
-    "delivery.reordered", "delivery.late", "delivery.recovered", "delivery.of_failed",
+    "delivery.reordered", "delivery.late", "delivery.after_horizon", "delivery.recovered", "delivery.of_failed",
     "delivery.missed_disconnected", "delivery.ratio", "delivery.latency_ms.<q>",
     "canary.sent", "canary.received", "canary.success_rate", "canary.latency_ms.p50", "canary.latency_ms.p99",
     "ws.subscribers", "ws.connects", "ws.reconnects", "ws.disconnects", "ws.disconnected_seconds",

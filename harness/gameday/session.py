@@ -29,6 +29,7 @@ from harness.observe.watcher import AlertWatcher
 from harness.report.progress import Progress
 from harness.runner import HarnessError, Runner
 from harness.scenario import Scenario, ScenarioError, load, loads
+from harness.tasks import stop_tasks
 
 PHASE = "gameday"
 INVARIANT = "run: delivery.duplicated == 0"
@@ -144,9 +145,7 @@ class GameDay(Runner):
             journal.append("phase_end", phase=PHASE)
             journal.flush()
         finally:
-            if ticker:
-                ticker.cancel()
-                await asyncio.gather(ticker, return_exceptions=True)
+            await stop_tasks([ticker])
             await page.stop()
             await server.stop()
 

@@ -128,6 +128,9 @@ def classify(events: Iterable[dict[str, Any]], t: Thresholds = Thresholds()) -> 
     if a.metrics[FAULT]["publish.attempts"] < t.min_publishes:
         return none(f"fault: {a.metrics[FAULT]['publish.attempts']} publish attempts (< {t.min_publishes}): "
                     "no traffic, no verdict")
+    if a.metrics[RECOVER]["publish.attempts"] < t.min_publishes:
+        return none(f"recover: {a.metrics[RECOVER]['publish.attempts']} publish attempts (< {t.min_publishes}): "
+                    "no evidence customers were served after the revert")
     if saturated := saturation(a.metrics.get(WHOLE_RUN, {})):
         return none(saturated)
     injected = min(f["injected_s"] for f in a.faults)

@@ -37,9 +37,17 @@ def read_hunt(path: Path) -> dict[str, Any]:
     missing = [k for k in ("seed", "rules", "system", "trials") if not isinstance(doc, dict) or k not in doc]
     if missing:
         raise HuntFileError(f"{path}: not a hunt.json (missing {', '.join(missing)})")
+    if not isinstance(doc["trials"], list):
+        raise HuntFileError(f"{path}: trials: a list of trials, got {type(doc['trials']).__name__}")
     for i, t in enumerate(doc["trials"]):
         if not isinstance(t, dict) or not {"name", "describe", "class", "alerts"} <= set(t):
             raise HuntFileError(f"{path}: trials[{i}]: not a hunt trial (needs name, describe, class, alerts)")
+        if not isinstance(t["name"], str) or not isinstance(t["class"], str):
+            raise HuntFileError(f"{path}: trials[{i}]: name and class are text")
+        alerts = t["alerts"]
+        if not isinstance(alerts, list) or not all(isinstance(x, dict) and isinstance(x.get("alert"), str)
+                                                   for x in alerts):
+            raise HuntFileError(f"{path}: trials[{i}].alerts: a list of objects each with an alert name")
     return doc
 
 

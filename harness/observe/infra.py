@@ -18,6 +18,7 @@ import httpx
 
 from harness.cluster.cluster import Endpoints
 from harness.journal import JournalWriter
+from harness.tasks import stop_tasks
 
 POLL_S = 0.2
 TIMEOUT_S = 1.0
@@ -57,8 +58,7 @@ class InfraWatch:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop_tasks([self._task])
             self._task = None
 
     async def _watch(self) -> None:

@@ -55,18 +55,23 @@ def compare(a: dict, b: dict) -> dict[str, Any]:
     fired_a, fired_b = _fired(a), _fired(b)
     return {"a": _run(a), "b": _run(b), "faults": faults, "alerts_only_a": sorted(fired_a - fired_b),
             "alerts_only_b": sorted(fired_b - fired_a), "alerts_both": sorted(fired_a & fired_b),
-            # The evidence rule: a run whose watcher never polled saw no alert because nobody looked.
-            "unwatched": [side for side, summary in (("A", a), ("B", b)) if not _watched(summary)]}
+            # The evidence rule: where a run's watcher was not polling, no alert was seen because nobody looked.
+            "unwatched": [f"{side}: {blind}" for side, summary in (("A", a), ("B", b)) if (blind := _blind(summary))]}
 
 
-def _watched(summary: dict) -> bool:
-    """Whether the alert watcher polled successfully during the run (its silence is evidence)."""
-    return bool(((summary.get("run") or {}).get("metrics") or {}).get("monitoring.polls"))
+def _blind(summary: dict) -> str | None:
+    """Why the run's alert silence is not evidence, in whole or in part; None when it was watched throughout."""
+    m = (summary.get("run") or {}).get("metrics") or {}
+    if not m.get("monitoring.polls"):
+        return "no monitoring evidence (the alert watcher never polled): its silence proves nothing"
+    if m.get("monitoring.uncovered_s"):
+        return (f"no monitoring evidence for {m['monitoring.uncovered_s']:g} s of the run (the alert watcher was not "
+                "polling): its silence then proves nothing")
+    return None
 
 
 def _unwatched(c: dict[str, Any]) -> list[str]:
-    return [f"{side}: no monitoring evidence (the alert watcher never polled): its silence proves nothing"
-            for side in c.get("unwatched", [])]
+    return list(c.get("unwatched", []))
 
 
 def _cell(row: dict | None, key: str, kind: str) -> str:

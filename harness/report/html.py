@@ -8,7 +8,7 @@ per-fault table.
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Callable
+from typing import Callable
 
 from harness.report.story import render_story
 from harness.report.terminal import COLUMNS, cell

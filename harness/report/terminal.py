@@ -76,7 +76,9 @@ def _alert_lines(alerts: dict | None) -> list[str]:
     secs = lambda v: "-" if v is None else f"{v:.1f}s"
     lines = [f"alert {a['alert']} after {a['after']}: pending {secs(a.get('pending_after_s'))}, firing "
              f"{secs(a.get('firing_after_s'))}, notified {secs(a.get('notified_after_s'))}" for a in alerts["expected"]]
-    lines.append(f"alerts ({alerts.get('rule_set')}, {alerts.get('rules')} rules): gaps {', '.join(alerts['gaps']) or 'none'}; "
+    blind = f" (no monitoring evidence for {', '.join(alerts['no_evidence'])})" if alerts.get("no_evidence") else ""
+    lines.append(f"alerts ({alerts.get('rule_set')}, {alerts.get('rules')} rules): gaps {', '.join(alerts['gaps']) or 'none'}"
+                 f"{blind}; "
                  f"noise {', '.join(sorted({n['alert'] for n in alerts['noise']})) or 'none'}; also during faults "
                  f"{', '.join(sorted({n['alert'] for n in alerts['other_during_faults']})) or 'none'}")
     return lines

@@ -124,13 +124,15 @@ class PusherSocket:
             if frame.get("event") == "pusher:error":
                 raise ConnectionError(f"subscribe {channel}: {frame.get('data')}")
 
-    async def next_frame(self, timeout: float) -> dict[str, Any]:
-        """The next frame, answering server pings on the way; asyncio.TimeoutError after `timeout`."""
+    async def next_frame(self, timeout: float | None) -> dict[str, Any]:
+        """The next frame, answering server pings on the way; asyncio.TimeoutError after `timeout` (None:
+        no bound of its own)."""
         assert self.ws is not None
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = None if timeout is None else loop.time() + timeout
         while True:
-            frame = json_object(await asyncio.wait_for(self.ws.recv(), max(0.0, deadline - loop.time())), "frame")
+            wait = None if deadline is None else max(0.0, deadline - loop.time())
+            frame = json_object(await asyncio.wait_for(self.ws.recv(), wait), "frame")
             if frame.get("event") == "pusher:ping":
                 await self.send("pusher:pong", "{}")
                 continue

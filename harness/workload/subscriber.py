@@ -15,6 +15,7 @@ from typing import Any, Callable
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from harness.journal import JournalWriter
+from harness.tasks import stop_tasks
 from harness.workload.client import App, ProtocolError
 from harness.workload.message import Stamp, decode, encode
 from harness.workload.protocols.base import Driver, Incoming
@@ -84,22 +85,20 @@ class Subscriber:
                 await socket.request_subscribe(channel)
             sender = asyncio.create_task(self._client_events(socket)) if self.client_events_per_s else None
             try:
-                while True:
-                    await self._pause_if_due(deadline)
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return
-                    try:
-                        found = await socket.next_incoming(remaining)
-                    except ProtocolError as exc:  # journaled as evidence; the connection goes on
-                        self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
-                        continue
-                    self._handle(found)
+                # One timer for the session's bound, not one a frame (TimeoutError at the deadline, as
+                # a timed-out read raised before).
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    while True:
+                        await self._pause_if_due(deadline)
+                        try:
+                            found = await socket.next_incoming(None)
+                        except ProtocolError as exc:  # journaled as evidence; the connection goes on
+                            self.journal.append("ws_error", sub=self.sub_id, data=str(exc))
+                            continue
+                        self._handle(found)
             finally:
                 self._connection = None
-                if sender:
-                    sender.cancel()
-                    await asyncio.gather(sender, return_exceptions=True)
+                await stop_tasks([sender])
 
     async def _pause_if_due(self, deadline: float) -> None:
         """A slow reader stops reading once its pause is due: the library's small buffers fill, then the
@@ -131,7 +130,14 @@ class Subscriber:
                                     sent=round(sent, 6), ok=True, status=None, error=None, origin=self.sub_id)
 
     def _handle(self, found: Incoming) -> None:
-        if found.kind == "subscribed":
+        if found.kind == "messages":  # a frame's stamped messages: one clock read, one journal line
+            t = self.journal.clock.now()
+            batch = found.data
+            self.journal.append_receipts(t, self.sub_id, batch, self.scope)
+            if self.on_receive:
+                for members in batch.members:  # "seq":7,"sent":1.5
+                    self.on_receive((t - float(members.rpartition(":")[2])) * 1000)
+        elif found.kind == "subscribed":
             self.subscribed += 1
             self.journal.append("ws_subscribed", sub=self.sub_id, channel=self.scope + str(found.channel))
         elif found.kind == "unsubscribed":

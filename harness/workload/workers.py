@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.journal import Clock, JournalWriter, journal_path
+from harness.tasks import stop_tasks
 from harness.workload import protocols
 from harness.workload.client import App
 from harness.workload.protocols.base import Driver
@@ -45,6 +46,7 @@ class Worker:
     conn: Connection
     subscribers: dict[str, Remote]
     done: bool = False
+    died: bool = False      # gone before it said "done": its subscribers' receipts stop where it died
 
 
 @dataclass
@@ -84,6 +86,7 @@ class Workers:
         try:
             message = worker.conn.recv()
         except (EOFError, OSError):
+            worker.died = True
             message = ("done",)  # the worker is gone: nothing more will come
         if message[0] == "status":
             for sub_id, (connected, subscribed) in message[1].items():
@@ -95,6 +98,14 @@ class Workers:
         if message[0] == "done":
             worker.done = True
             asyncio.get_running_loop().remove_reader(worker.conn.fileno())
+
+    def dead(self) -> str | None:
+        """Why the run cannot be judged when a worker died mid-run (its deliveries would read as lost)."""
+        gone = [w for w in self.workers if w.died]
+        if not gone:
+            return None
+        return "; ".join(f"subscriber worker {w.process.name} died mid-run (exit code {w.process.exitcode}): its "
+                         f"{len(w.subscribers)} subscribers' receipts are missing from the journal" for w in gone)
 
     async def stop(self) -> None:
         """Stop every worker: its subscribers disconnect, its shard is closed; then the process ends."""
@@ -138,9 +149,7 @@ async def _worker(specs: list[tuple], path: Path, codec: str, clock: Clock, boun
             latencies.clear()
             await asyncio.sleep(REPORT_EVERY_S)  # the report interval
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
         journal.close()
         try:
             conn.send(("done",))

@@ -2,7 +2,9 @@
 answers slowly (the cluster usually rides it out on its cache) and the founding incident's misconfigured
 Redis (a gap). The cap stops the hunt before shrinking; the gap is still written as a scenario that validates.
 The classifier reads the trials' real `probe` events: the node's deep /readyz writes to Redis, so it
-fails under MISCONF and the node's health does not lie (Centrifugo's does: docs/hunt.md)."""
+fails under MISCONF and the node's health does not lie (Centrifugo's does: docs/hunt.md).
+The baseline hunt's frozen-Toxiproxy gap, written by the hunt's own writer, fails under the baseline rules
+and passes under hardened (the black-box ClientPathDown)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +13,9 @@ import sys
 
 import pytest
 
-from harness.hunt.classify import CLASSES
+from harness.hunt.classify import CLASSES, GAP, Classification, Impact, Thresholds
+from harness.hunt.hunt import Gap, HuntConfig, TrialRecord, found_scenario
+from harness.hunt.plan import Choice, Trial
 from harness.journal import read_journal
 from harness.scenario import load
 from tests.integration.conftest import leftovers
@@ -81,3 +85,29 @@ def test_a_centrifugo_hunt_skips_the_upstream_and_finds_the_gap_behind_green_hea
     finally:
         for project in doc["clusters"]:
             assert leftovers(project.removeprefix("hx-")) == []
+
+
+def test_the_frozen_toxiproxy_gap_fails_under_baseline_and_passes_under_hardened(images, tmp_path):
+    """Seed 14's t07 on baseline rules, Toxiproxy paused, was a gap minimised to 5 s (docs/hunt.md): every
+    link frozen, the nodes see no traffic and count no error. Written as the hunt writes it (rules
+    baseline, `alert * fires …`), it fails under baseline and passes under hardened, whose black-box
+    ClientPathDown (scrapes through the client links) fires."""
+    impact = [Impact("fault", "publish.success_rate", "<", 0.99, 0.03)]
+    frozen = TrialRecord("t07", "explore", Trial((Choice("pause", "toxiproxy", 0),), 5.0), Classification(GAP, "", impact), 40.0)
+    config = HuntConfig(14, 2, "baseline", tmp_path / "unused.yml", 600, tmp_path, Thresholds(deadline_s=20))
+    name, text = found_scenario(Gap(frozen, frozen, True), config, 2)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    verdicts = {}
+    for rules in ("baseline", "hardened"):
+        out = tmp_path / rules
+        done = subprocess.run([sys.executable, "-m", "harness", "run", "--rules", rules, str(path), "--out", str(out)],
+                              capture_output=True, text=True, timeout=300)
+        summary = json.loads((out / name / "summary.json").read_text())
+        verdicts[rules] = (done.returncode, {e["text"]: e["passed"] for e in summary["expectations"]})
+        [journal] = (out / name).glob("journal.jsonl*")
+        fired = {e["alert"] for e in read_journal(journal) if e["kind"] == "alert_firing"}
+        assert ("ClientPathDown" in fired) == (rules == "hardened"), (rules, fired, done.stdout[-1500:])
+    impact_held = {"steady: publish.success_rate >= 0.99": True, "fault: publish.success_rate < 0.99": True}
+    assert verdicts["baseline"] == (1, {**impact_held, "alert * fires within 20s after fault f1": False}), verdicts
+    assert verdicts["hardened"] == (0, {**impact_held, "alert * fires within 20s after fault f1": True}), verdicts

@@ -119,10 +119,18 @@ def test_monitoring_profile_endpoints_and_targets(images):
             while True:
                 targets = http.get(f"{endpoints['prometheus']}/api/v1/targets").json()["data"]["activeTargets"]
                 health = {t["labels"]["instance"]: t["health"] for t in targets}
-                if health == {"node1:8080": "up", "node2:8080": "up", "redis-exporter:9121": "up"}:
+                # The nodes, the exporter, and each node again through its Toxiproxy client link (job client_path).
+                if health == {"node1:8080": "up", "node2:8080": "up", "redis-exporter:9121": "up",
+                              "toxiproxy:18001": "up", "toxiproxy:18002": "up"}:
                     break
                 assert time.monotonic() < deadline, f"targets never all up: {health}"
                 time.sleep(0.5)  # poll
+            # Through the client link the node's whole page arrives, and none of it is kept (only `up`).
+            query = lambda q: {r["metric"]["node"]: float(r["value"][1]) for r in http.get(
+                f"{endpoints['prometheus']}/api/v1/query", params={"query": q}).json()["data"]["result"]}
+            scraped = query('scrape_samples_scraped{job="client_path"}')
+            assert set(scraped) == {"node1", "node2"} and all(v > 0 for v in scraped.values()), scraped
+            assert query('scrape_samples_post_metric_relabeling{job="client_path"}') == {"node1": 0.0, "node2": 0.0}
             config = http.get(f"{endpoints['prometheus']}/api/v1/status/config").json()["data"]["yaml"]
             assert "scrape_interval: 1s500ms" in config  # Prometheus normalises 1500ms
             assert http.get(f"{endpoints['alertsink']}/notifications").json()["notifications"] == []

@@ -141,8 +141,10 @@ def test_summary_reports_gaps_noise_and_alerts_during_faults():
     fires = [parse("alert Expected fires within 5s after phase misconf"),
              parse("alert Missing fires within 5s after phase misconf")]
     faults = [{"name": "misconf-1", "injected_s": 10.5, "confirmed_s": 11.0, "reverted_s": 40.0}]
-    s = alert_expect.summary(fires, alerts.history(events), WINDOWS, faults)
-    assert s["gaps"] == ["Missing"]
+    h = alerts.history(events)
+    h.polls = [float(second) for second in range(41)]   # watched throughout: a missing alert is a gap
+    s = alert_expect.summary(fires, h, WINDOWS, faults)
+    assert s["gaps"] == ["Missing"] and s["no_evidence"] == []
     assert [n["alert"] for n in s["noise"]] == ["Noisy"]
     assert [n["alert"] for n in s["other_during_faults"]] == ["Bonus"]
     assert s["expected"][0]["firing_after_s"] == 3.0 and s["expected"][0]["notified_after_s"] == 4.0
@@ -168,3 +170,12 @@ def test_any_alert_fires_within_is_met_by_the_first_alert_of_any_name():
     assert alert_expect.judge(e, h, WINDOWS, {"misconf-1": 14.0})[:2] == (True, 3.0)
     passed, observed, evidence = alert_expect.judge(e, h, WINDOWS, {"misconf-1": 1.0})
     assert not passed and "fired only after 16.0 s" in evidence
+
+
+def test_an_alert_not_seen_while_the_watcher_was_blind_is_no_evidence_not_a_gap():
+    fires = [parse("alert Missing fires within 5s after phase misconf")]
+    faults = [{"name": "misconf-1", "injected_s": 10.5, "confirmed_s": 11.0, "reverted_s": 40.0}]
+    h = alerts.history(episode_events("Missing", pending=12.0, firing=None))
+    h.polls = [float(second) for second in range(11)]   # the watcher stopped at 10 s, as misconf began
+    s = alert_expect.summary(fires, h, WINDOWS, faults)
+    assert s["gaps"] == [] and s["no_evidence"] == ["Missing"]

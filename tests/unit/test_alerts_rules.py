@@ -85,6 +85,11 @@ def test_rendered_prometheus_config_passes_check_config(tmp_path, rule_set, node
     config = yaml.safe_load(rendered)
     assert config["global"]["scrape_interval"] == "1500ms"
     assert config["scrape_configs"][0]["static_configs"][0]["targets"] == [f"node{i}:8080" for i in range(1, nodes + 1)]
+    # The customer path: each node through its Toxiproxy client link, its samples dropped (only `up` kept).
+    client_path = next(job for job in config["scrape_configs"] if job["job_name"] == "client_path")
+    assert [(c["targets"], c["labels"]) for c in client_path["static_configs"]] == \
+        [([f"toxiproxy:1800{i}"], {"node": f"node{i}"}) for i in range(1, nodes + 1)]
+    assert client_path["metric_relabel_configs"] == [{"source_labels": ["__name__"], "regex": ".+", "action": "drop"}]
     (tmp_path / "prometheus.yml").write_text(rendered)
     result = promtool("check", "config", str(tmp_path / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr

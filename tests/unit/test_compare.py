@@ -13,7 +13,7 @@ def write_run(directory: Path, name: str, detected: bool) -> Path:
     events[0] = {**events[0], "source": SOURCE.format(name=name), "path": f"{name}.yaml"}
     if detected:   # a watched run: the alert watcher's successful polls, once a second
         events = sorted(events + [{"t": float(s), "kind": "alert_watch_ok", "source": "prometheus"}
-                                  for s in range(1, int(events[-1]["t"]))], key=lambda e: e["t"])
+                                  for s in range(0, int(events[-1]["t"]) + 1)], key=lambda e: e["t"])
     run = directory / name
     run.mkdir(parents=True)
     (run / "journal.jsonl").write_text("".join(json.dumps({"wall": 1.8e9 + e["t"], **e}) + "\n" for e in events))
@@ -48,3 +48,16 @@ def test_compare_refuses_what_is_not_a_run(tmp_path, capsys):
     assert cli.main(["compare", str(tmp_path / "junk.jsonl"), str(tmp_path / "two" / "a")]) == 2
     assert "junk.jsonl:1: the first event must be the run's one run_start" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_a_run_watched_only_in_part_is_named():
+    from harness.report import compare
+
+    def summary(polls, uncovered):
+        return {"scenario": "s", "run_id": "r", "verdict": "pass", "expectations": [], "story": {},
+                "run": {"metrics": {"monitoring.polls": polls, "monitoring.uncovered_s": uncovered}}}
+    c = compare.compare(summary(60, 0.0), summary(40, 12.5))
+    text = compare.render_text(c)
+    # B's watcher was blind for 12.5 s: an alert it "never fired" may have fired then.
+    assert "B: no monitoring evidence for 12.5 s of the run (the alert watcher was not polling)" in text
+    assert "A: no monitoring evidence" not in text

@@ -166,10 +166,19 @@ def test_a_saturated_harness_exits_3_with_the_verdicts_shown():
         j.add(second + 0.9, "loop_lag", lag_ms=900.0 if second % 4 == 0 else 3.0, cpu_s=0.9)
     summary = j.judge(scenario("steady: publish.success_rate >= 0.99"))
     assert summary["exit_status"] == 3 and summary["error"].startswith("harness saturated")
-    assert "in 5 of 20 s" in summary["error"]
     run = summary["run"]["metrics"]
-    assert (run["harness.loop_lag.samples"], run["harness.saturated_seconds"], run["harness.loop_lag_ms.max"]) == (20, 5, 900.0)
+    assert f"4.5 s of the run's {run['window.end_s'] - run['window.start_s']:.1f} s" in summary["error"]
+    assert (run["harness.loop_lag.samples"], run["harness.saturated_seconds"], run["harness.loop_lag_ms.max"]) == (20, 4.5, 900.0)
     assert run["harness.cpu_seconds"] == 18.0
+
+
+def test_one_long_stall_of_the_harness_is_saturation_too():
+    # One sample in 30, but 20 s of 50 the loop did not run: the run's timings are not the cluster's.
+    j = Journal().traffic(0.5, 50.0)
+    for second in range(30):
+        j.add(second + 0.9, "loop_lag", lag_ms=20000.0 if second == 10 else 3.0, cpu_s=0.1)
+    summary = j.judge(scenario("steady: publish.success_rate >= 0.99"))
+    assert summary["exit_status"] == 3 and "20.0 s of the run's" in summary["error"]
 
 
 def test_a_harness_that_kept_up_is_judged_normally():
@@ -253,6 +262,13 @@ def test_firing_at_is_the_explicit_form_for_already_firing():
     assert verdicts(j.judge(monitored("alert RedisDown firing at phase broken")))[0][0]
     quiet = polls(Journal().traffic(0.5, 20.0), 0.0, 21.0)
     assert not verdicts(quiet.judge(monitored("alert RedisDown firing at phase broken")))[0][0]
+
+
+def test_firing_at_needs_the_watcher_polling_at_that_moment():
+    # Seen firing at 3 s, then the watcher stopped at 5 s: at 10 s (broken's start) it may have resolved.
+    j = episode(polls(Journal().traffic(0.5, 20.0), 0.0, 5.0), pending=2.0, firing=3.0)
+    [(passed, evidence)] = verdicts(j.judge(monitored("alert RedisDown firing at phase broken")))
+    assert not passed and "no monitoring evidence" in evidence, evidence
 
 
 def test_a_transition_after_the_anchor_fires():
@@ -408,3 +424,15 @@ def test_an_alert_turning_pending_between_injection_and_confirmation_reacted_to_
                                 "alert RedisDown notified within 5s after fault f", phases=FAULTED))
     assert verdicts(summary) == [(True, "RedisDown pending after 0.0 s, firing after 0.0 s, notified after 0.0 s "
                                         "(limit 5 s)")] * 2
+
+
+def test_a_window_seen_from_a_node_counts_watcher_coverage_as_the_run_does():
+    # Scrapes every 2 s: polls 5 s apart are covered (3 scrapes), on the run's metrics and a node's view alike.
+    s = loads("name: t\ncluster: {monitoring: true, scrape_interval: 2s, evaluation_interval: 2s}\n" + PHASES
+              + 'expect: ["steady: monitoring.uncovered_s == 0", "steady@node1: monitoring.uncovered_s == 0"]\n',
+              recorded_alerts=RECORDED)
+    j = Journal().traffic(0.0, 20.0)
+    next(e for e in j.events if e["kind"] == "ws_connect")["node"] = "node1"
+    for t in (0.0, 5.0, 10.0, 15.0, 20.0):
+        j.add(t, "alert_watch_ok", source="prometheus")
+    assert [passed for passed, _ in verdicts(j.judge(s))] == [True, True], verdicts(j.judge(s))

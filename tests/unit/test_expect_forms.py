@@ -29,6 +29,9 @@ def test_forms_parse():
     ("fixed: delivery.ratio == 1 and publish.ok > 1 or delivery.lost == 0", "mix of 'and' and 'or'"),
     ("fixed: delivery.latency_ms.p99 <= 10 every 1s", "'every' takes .* with a metric among publish.success_rate"),
     ("fixed: publish.success_rate >= 0.99 every 1500ms", "every: must be whole seconds"),
+    # The 1 s timeline is the whole cluster's: judged there, a node's line would pass on other nodes' seconds.
+    ("fixed@node2: publish.success_rate >= 0.99 every 1s", "'every' is judged on the cluster's 1 s timeline.*without @node2"),
+    ("node2: publish.success_rate >= 0.99 every 1s", "'every' is judged on the cluster's 1 s timeline.*without @node2"),
     ("alert A resolves within 30s after revert of g", "unknown fault 'g'"),
 ])
 def test_form_errors(text, message):
@@ -100,3 +103,32 @@ def test_alert_resolves_after_revert():
     assert not late.passed and late.observed == 11.0
     assert "not firing when f was reverted" in judge(e, history=h, reverts={"f": 40.0}).evidence
     assert "never reverted" in judge(e, history=h, reverts={}).evidence
+
+
+def test_a_window_shorter_than_one_bucket_is_no_evidence():
+    # `fixed` spans 4 whole 1 s buckets: not one 5 s bucket to judge, so nothing held.
+    good = [bucket(t, 10, 10) for t in (10.0, 11.0, 12.0, 13.0)]
+    v = judge(parse("fixed: publish.success_rate >= 0.9 every 5s"), good)
+    assert not v.passed and "no whole 5 s bucket" in v.evidence and "no evidence" in v.evidence
+
+
+def test_a_bucket_counts_skipped_publishes_as_the_window_does():
+    # Half the publishes of one second were skipped (too many in flight, a stalled cluster): its success
+    # is 5 of 10 due, as the window's publish.success_rate counts it, not 5 of the 5 sent.
+    seconds = [bucket(t, 10, 10) for t in (10.0, 11.0, 13.0)]
+    stalled = {**bucket(12.0, 5, 5), "publish.skipped": 5}
+    good = [{**b, "publish.skipped": 0} for b in seconds]
+    v = judge(parse("fixed: publish.success_rate >= 0.9 every 1s"), good[:2] + [stalled] + good[2:])
+    assert not v.passed and "0.5 in the 1 s bucket at +2 s" in v.evidence
+
+
+def test_a_node_sees_its_own_probes_only():
+    events = [{"t": 0.0, "kind": "run_start", "run_id": "r", "grace_s": 1.0}, {"t": 0.0, "kind": "phase_start", "phase": "p"}]
+    for second in range(1, 9):
+        for node, ok in (("node1", True), ("node2", False)):
+            events.append({"t": float(second), "kind": "probe", "name": "ready", "node": node, "ok": ok,
+                           "status": 200 if ok else 503, "latency_ms": 2.0, "error": None})
+    events.append({"t": 10.0, "kind": "phase_end", "phase": "p"})
+    # node2 answered not ready all along: seen from node2, no answer was ok (node1's answers are not node2's).
+    node2 = analyse(forms.node_events(events, "node2")).metrics["p"]
+    assert (node2["probe.ready.answers"], node2["probe.ready.ok_ratio"]) == (8, 0.0)

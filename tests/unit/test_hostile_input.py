@@ -185,3 +185,21 @@ def test_a_kind_that_is_not_text_is_bad_input(kind):
     events[0]["kind"] = kind
     status, err, _ = _on_file("".join(json.dumps(e) + "\n" for e in events).encode(), "journal.jsonl", "report")
     assert status == 2 and "journal.jsonl:1: kind must be text" in err, err
+
+
+@pytest.mark.parametrize("argv", [["run", "--seed", "-1", "s.yaml"], ["run", "--seed", "x", "s.yaml"],
+                                  ["hunt", "--seed", "-5"]])
+def test_a_negative_seed_is_refused_as_a_scenario_s_seed_is(argv, capsys):
+    # Parsed only: nothing is started. A scenario's `seed:` must be a non-negative integer; so must the flag's.
+    with pytest.raises(SystemExit) as exit_:
+        cli.parser().parse_args(argv)
+    assert exit_.value.code == 2 and "--seed: must be a non-negative integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("monitoring", [{"alerts": 5}, {"alerts": [1, {}]}, {"rule_set": ["x"], "alerts": []},
+                                        {"rules_file": 5, "alerts": []}])
+def test_a_run_start_whose_monitoring_is_not_a_record_of_rules_is_bad_input(monitoring):
+    events = sound_journal()
+    events[0]["monitoring"] = monitoring
+    status, err, _ = _on_file("".join(json.dumps(e) + "\n" for e in events).encode(), "j.jsonl", "report")
+    assert status == 2 and "its run_start's monitoring must be" in err, err

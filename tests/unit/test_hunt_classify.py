@@ -157,3 +157,11 @@ def test_lying_health_is_impact_while_every_probe_stayed_green():
     assert honest.to_json()["probes"] == honest.probes
     assert Trial(failing=0.5).classify().lying_health is None            # no probes: no evidence either way
     assert Trial().probes(ok=True).classify().lying_health is None       # no impact: nothing to lie about
+
+
+def test_a_recover_phase_without_traffic_is_no_evidence_of_tolerance():
+    trial = Trial()
+    trial.events = [e for e in trial.events if not (e["kind"] in ("publish", "ws_receive")
+                                                    and e.get("sent", e["t"]) >= REVERTED_AT)]
+    c = trial.classify()
+    assert c.cls == NO_EVIDENCE and "recover: 0 publish attempts" in c.reason

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from harness.cli import main
 from harness.hunt import compare, report
 from harness.hunt.classify import DETECTED, GAP, TOLERATED, Classification, Impact, Thresholds
@@ -89,3 +91,18 @@ def test_a_hunt_beside_a_run_or_a_broken_hunt_json_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "trials[0]: not a hunt trial" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("trials, said", [
+    (5, "trials: a list of trials, got int"),
+    ([{"name": "t01", "describe": "d", "class": "gap", "alerts": "A"}], "trials[0].alerts: a list of objects"),
+    ([{"name": "t01", "describe": "d", "class": 3, "alerts": []}], "trials[0]: name and class are text"),
+])
+def test_a_hunt_json_of_the_wrong_shape_exits_2_naming_the_field(tmp_path, capsys, trials, said):
+    a, _ = baseline_and_hardened(tmp_path)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "hunt.json").write_text(json.dumps({"seed": 1, "rules": "x", "system": "y", "trials": trials}))
+    assert main(["compare", str(a), str(broken), "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err and len(err.splitlines()) == 1

@@ -24,8 +24,12 @@ class Journal:
         pass
 
 
+ASKED = []   # one entry per request the live part answered
+
+
 async def _answer_200(reader, writer):
     await reader.readuntil(b"\r\n\r\n")
+    ASKED.append(1)
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
     await writer.drain()
     writer.close()
@@ -39,7 +43,11 @@ def test_a_part_that_dies_is_reported_once_and_a_live_one_never():
         watch = InfraWatch({"toxiproxy": f"http://127.0.0.1:{port}/version"}, journal,
                            lambda part, problem: downs.append(part), docker_engine=False)
         watch.start()
-        await asyncio.sleep(POLL_S * 4)              # poll: several polls of a live part: nothing to report
+        # Several polls of a live part answered: nothing to report (silence is evidence only once it was asked).
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(ASKED) < 4:
+            assert asyncio.get_running_loop().time() < deadline, f"the live part was polled {len(ASKED)} times"
+            await asyncio.sleep(0.05)  # poll
         assert downs == [] and watch.down is None
         server.close()
         await server.wait_closed()

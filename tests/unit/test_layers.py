@@ -34,7 +34,7 @@ def test_harness_report_imports_no_docker(tmp_path: Path):
     assert status in {"0", "1"}
 
 
-JUDGE_SIDE = ("strict_yaml", "journal_schema", "journal", "windows", "duration", "percentile", "vocabulary", "counters", "recovery", "alerts",
+JUDGE_SIDE = ("strict_yaml", "journal_schema", "journal_receipts", "journal", "windows", "duration", "percentile", "vocabulary", "counters", "recovery", "alerts",
               "probe_metrics", "analysis", "expect", "alert_expect", "story", "judge")
 RUN_SIDE = ("harness.runner", "harness.cluster.cluster", "harness.faults", "harness.workload", "harness.observe",
             "harness.scenario", "harness.report")

@@ -37,6 +37,9 @@ def test_variant_by_name():
     ("  nodes: [1, 3]", "  nodes: []", r"<scenario>:4: params.nodes: must be a non-empty list"),
     ("  nodes: [1, 3]", "  nodes: [1, 1]", r"<scenario>:4: params.nodes: a value is listed twice"),
     ("  nodes: [1, 3]", "  nodes: [1, 7]", r"<scenario>:5: cluster.nodes: must be from 1 to 3, got 7"),
+    # A parameter nothing refers to (a typo, or a value written without ${}) would run the same scenario
+    # once per value under different names.
+    ("{nodes: ${nodes}}", "{nodes: 1}", r"<scenario>:4: params.nodes: never used; write \$\{nodes\} where its value goes"),
 ])
 def test_errors(old, new, message):
     with pytest.raises(ScenarioError, match=message):

@@ -32,3 +32,13 @@ def test_other_apps_channels_are_their_own():
 
 def test_no_checks_no_metrics():
     assert window_metrics(subscribed(1, "a"), [W]) == {}
+
+
+def test_accuracy_needs_a_check_of_a_channel_with_members():
+    # Nobody joined (their subscriptions refused, say): every node rightly answering 0 proves nothing about
+    # presence across nodes, so accuracy has no value; the counts stay.
+    m = window_metrics([check(5, 0), check(6, 0, "node2")], [W])["p"]
+    assert (m["presence.checks"], m["presence.correct"], m["presence.accuracy"]) == (2, 2, None)
+    # Once a member is known, checks of the empty channel after it left count too.
+    left = subscribed(1, "a") + [check(5, 1), {"t": 6, "kind": "ws_disconnect", "sub": "a"}, check(9, 0)]
+    assert window_metrics(left, [W])["p"]["presence.accuracy"] == 1.0

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 
 import httpx
 import pytest
@@ -147,6 +148,17 @@ def test_api_error_reads_errors_answered_with_http_200(doc, expected):
     assert api_error(doc) == expected
 
 
+@pytest.mark.parametrize("doc, expected", [
+    ({"replies": [{"publish": {}}, {"publish": {}}]}, None),
+    ({"replies": []}, "batch of 2 answered with 0 replies"),
+    ({"replies": [{"publish": {}}]}, "batch of 2 answered with 1 replies"),
+    ({"result": {}}, "batch of 2 answered with no replies"),
+    ({"error": {"code": 107, "message": "bad request"}}, "code 107: bad request"),
+])
+def test_a_batch_counts_as_published_only_with_a_reply_per_command(doc, expected):
+    assert api_error(doc, commands=2) == expected
+
+
 def _answering(status: int, body: dict, seen: list[httpx.Request]) -> httpx.AsyncClient:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
@@ -188,3 +200,31 @@ def test_driver_lookup():
     assert driver("pusher").name == "pusher"
     with pytest.raises(ValueError, match="unknown protocol"):
         driver("mqtt")
+
+
+def test_what_arrives_before_the_connect_reply_is_handed_over_after_it():
+    # It was put back at the head of the queue and read again, forever, without yielding to the event
+    # loop: hence a thread with a deadline, so such a bug fails the test instead of hanging it.
+    async def main():
+        socket = Socket('{"push":{"channel":"c","join":{"info":{}}}}', '{"id":1,"connect":{"client":"c-7"}}')
+        connection = CentrifugoConnection(socket, open_timeout=1.0)
+        await connection.handshake("tok", "hx")
+        return connection.socket_id, await connection.next_incoming(1.0)
+    outcome: list = []
+    worker = threading.Thread(target=lambda: outcome.append(asyncio.run(main())), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert outcome == [("c-7", Incoming("other", "c", "join"))], "the handshake did not end"
+
+
+def test_a_binary_frame_behind_a_usual_one_is_held_and_read_next():
+    async def main():
+        connection, socket = await _connected()
+        usual = '{"push":{"channel":"c","pub":{"data":{"run":"r","pub":"p1","seq":%d,"sent":1.5},"offset":%d}}}'
+        socket.receive(usual % (1, 1), b'{"push":{"channel":"c","join":{"info":{}}}}', usual % (2, 2))
+        socket.messages = socket.inbox          # all three already received
+        first = await connection.next_incoming(1.0)
+        assert first.kind == "messages" and first.data.members == ['"seq":1,"sent":1.5']
+        assert await connection.next_incoming(1.0) == Incoming("other", "c", "join")
+        assert (await connection.next_incoming(1.0)).data.members == ['"seq":2,"sent":1.5']
+    asyncio.run(main())

@@ -209,3 +209,45 @@ def test_rules_override_replaces_the_files_rule_set_and_checks_its_alerts():
     assert loads(GOOD, rules="baseline").monitoring.rule_set == "baseline"   # monitoring turned on
     with pytest.raises(ScenarioError, match="rule set 'baseline' has no alert 'RedisCacheErrors'"):
         load(ROOT / "scenarios" / "incident-ap4-hardened.yaml", rules="baseline")
+
+
+@pytest.mark.parametrize("extra, message", [
+    # The journal keys faults by name: a second fault of the same name would be merged into the first
+    # (its injection, confirmation and phase lost), so its phase would be judged as if it were faulted.
+    ("      - {kind: latency, target: redis, latency: 50, name: slow-1}",
+     r":12: phases\[1\]\.faults\[1\]\.name: fault name 'slow-1' is used twice"),
+    ("  - {name: again, duration: 1s, faults: [{kind: pause, target: redis, name: slow-1}]}",
+     r":12: phases\[2\]\.faults\[0\]\.name: fault name 'slow-1' is used twice"),
+    ("  - {name: again, duration: 9s, faults: [{kind: pause, target: redis, name: f, at: 1s, for: 8s, "
+     "flap: {on: 1s, off: 1s}}, {kind: pause, target: upstream, name: f.2}]}",
+     r"phases\[2\]\.faults\[1\]\.name: fault name 'f.2' is used twice \(a flap's or a chaos schedule's"),
+])
+def test_fault_names_are_unique(extra, message):
+    text = GOOD.replace("        latency: 100\n", "        latency: 100\n" + extra + "\n", 1)
+    with pytest.raises(ScenarioError, match=message):
+        loads(text)
+
+
+@pytest.mark.parametrize("line, rules, message", [
+    # A probe or an alert that does not exist can only fail, and only after the whole run: a typo is bad input.
+    ("slow: probe.helth.ok_ratio == 1", None, r":14: expect\[1\]: no probe 'helth'; the probes are health, ready"),
+    ("slow: delivery.ratio == 1 and probe.x.answers > 0", None, r":14: expect\[1\]: no probe 'x'"),
+    ("slow: alert.RedisDown.fired == 0", None, r":14: expect\[1\]: alert metrics need cluster: \{monitoring: true\}"),
+    ("slow: alert.NoSuch.fired == 0", "baseline", r":14: expect\[1\]: rule set 'baseline' has no alert 'NoSuch'; it has: "),
+])
+def test_probe_and_alert_metrics_name_what_exists(line, rules, message):
+    text = GOOD + f'  - "{line}"\n'
+    with pytest.raises(ScenarioError, match=message):
+        loads(text, rules=rules)
+    assert loads(text.replace("helth", "health").replace("probe.x.", "probe.ready.").replace("NoSuch", "RedisDown"),
+                 rules="baseline")
+
+
+def test_a_journal_of_a_run_with_rules_given_on_the_command_line_is_rejudged_with_monitoring():
+    # `harness run --rules baseline S.yaml` turns monitoring on for a file without it; its journal records
+    # the rule set, and `harness report` must judge the run as it ran (alert lines, the alerts section).
+    text = GOOD + '  - "alert RedisDown silent during steady"\n'
+    ran = loads(text, rules="baseline")
+    recorded = {"rule_set": "baseline", "rules_file": str(ran.monitoring.rules_file), "alerts": list(ran.monitoring.alerts)}
+    again = loads(text, recorded_alerts=recorded)
+    assert again.monitoring is not None and again.monitoring.alerts == ran.monitoring.alerts

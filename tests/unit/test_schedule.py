@@ -122,6 +122,9 @@ def test_timing_errors_name_the_field(raw, message):
     ({"max_concurrent": 0}, r"^max_concurrent: must be an integer from 1 to 10"),
     ({"colour": 1}, r"^colour: unknown field"),
     ({"seed": -1}, r"^seed: must be a non-negative integer"),
+    # A target no kind acts on (a typo, a node the cluster lacks) would be dropped without a word.
+    ({"targets": ["any-node", "redis", "node7"]}, r"^targets.2: no kind of kinds acts on 'node7'; they act on: "),
+    ({"targets": ["redis", "redsi"]}, r"^targets.1: no kind of kinds acts on 'redsi'"),
 ])
 def test_chaos_errors_name_the_field(change, message):
     with pytest.raises(ValueError, match=message):

@@ -26,7 +26,9 @@ class Answer:
 @dataclass(frozen=True)
 class Incoming:
     """One thing a connection received: `subscribed` (a confirmed subscription to `channel`), `message`
-    (a publication on `channel` carrying `data`), `error` (a refusal, `data` says what), or `other`."""
+    (a publication on `channel` carrying `data`), `messages` (stamped publications of one frame, found by
+    a protocol's fast path: `data` is a journal_receipts.FrameReceipts), `error` (a refusal, `data` says
+    what), or `other`."""
 
     kind: str
     channel: str | None = None
@@ -39,9 +41,10 @@ class Connection(Protocol):
     async def request_subscribe(self, channel: str) -> None:
         """Ask to subscribe without waiting for the answer (it arrives as an Incoming `subscribed`)."""
 
-    async def next_incoming(self, timeout: float) -> Incoming:
-        """The next thing received, answering pings on the way; asyncio.TimeoutError after `timeout`,
-        ProtocolError for a frame the protocol does not allow (the connection goes on)."""
+    async def next_incoming(self, timeout: float | None) -> Incoming:
+        """The next thing received, answering pings on the way; asyncio.TimeoutError after `timeout`
+        seconds (None: no bound of its own, the caller bounds the wait), ProtocolError for a frame the
+        protocol does not allow (the connection goes on)."""
 
 
 class Driver(Protocol):

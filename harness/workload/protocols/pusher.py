@@ -43,7 +43,7 @@ class PusherConnection:
         if self.socket.ws is not None:
             await self.socket.ws.close()
 
-    async def next_incoming(self, timeout: float) -> Incoming:
+    async def next_incoming(self, timeout: float | None) -> Incoming:
         return incoming(await self.socket.next_frame(timeout))
 
 
