@@ -84,6 +84,10 @@ def _when(r: dict[str, Any]) -> str:
     return "-" if r["detected_after_s"] is None else f"{r['detected_after_s']:.1f} s"
 
 
+def _minimised(g: dict[str, Any]) -> str:
+    return f"     minimised ({g['minimal_by']}{'' if g['shrink_complete'] else ', budget-limited'}): {g['minimal']['describe']}"
+
+
 def terminal(doc: dict[str, Any]) -> str:
     """The summary printed at the end of a hunt."""
     t = doc["thresholds"]
@@ -104,18 +108,19 @@ def terminal(doc: dict[str, Any]) -> str:
             lines.append(f"GAP  {g['found_by']}: {g['original']} (same as {g['same_as']})")
             continue
         lines.append(f"GAP  {g['found_by']}: {g['original']}")
-        lines.append(f"     minimised ({g['minimal_by']}{'' if g['shrink_complete'] else ', budget-limited'}): "
-                     f"{g['minimal']['describe']}")
+        lines.append(_minimised(g))
         lines.append(f"     impact: {'; '.join(g['impact'])}"
                      + (f"; health probes green throughout: {health(g)}" if g["lying_health"] else ""))
         lines.append(f"     confirmed ({g['confirmed_by']}): {'; '.join(g['impact_twice'])}")
         lines.append(f"     scenario: {g['scenario']}" + (f" (INVALID: {g['scenario_error']})" if g['scenario_error'] else ""))
     for g in doc["unconfirmed"]:   # impact once, no alert, not reproduced: no scenario
-        lines.append(f"UNCONFIRMED {g['found_by']}: {g['original']}"
-                     + (f" (same as {g['same_as']})" if g["same_as"] else f", minimised ({g['minimal_by']}): "
-                        f"{g['minimal']['describe']}; impact once: {'; '.join(g['impact'])}"))
-        lines.append(f"     {g['confirmation_reason']}"
-                     + (f" ({g['confirmed_by']})" if g["confirmed_by"] and not g["same_as"] else ""))
+        if g["same_as"]:
+            lines.append(f"UNCONFIRMED {g['found_by']}: {g['original']} (same as {g['same_as']})")
+            continue
+        lines.append(f"UNCONFIRMED {g['found_by']}: {g['original']}")
+        lines.append(_minimised(g))
+        lines.append(f"     impact once: {'; '.join(g['impact'])}")
+        lines.append(f"     {g['confirmation_reason']}" + (f" ({g['confirmed_by']})" if g["confirmed_by"] else ""))
     for r in doc["trials"]:
         if r["class"] == "detected" and r["role"] == "explore":
             lines.append(f"DETECTED {r['name']}: {r['describe']} after {_when(r)} ({r['reason']})")
