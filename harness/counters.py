@@ -4,12 +4,11 @@ The names are the vocabulary of docs/metrics.md (harness/vocabulary.py checks ex
 """
 from __future__ import annotations
 
-from array import array
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field, fields
 from typing import Any
 
-from harness.percentile import summarise
+from harness.percentile import UNKEPT, Latencies, summarise
 from harness.vocabulary import ERROR_CLASSES
 from harness.windows import Window
 
@@ -17,9 +16,10 @@ from harness.windows import Window
 SATURATED_LAG_MS = 500.0
 
 
-def _floats() -> array:
-    # 8 bytes a latency instead of a list slot and a float object (32): one per delivery, per window and bucket.
-    return array("d")
+# Latencies kept exactly per window (their percentiles exact); beyond, a histogram (harness/percentile.py).
+# A timeline bucket keeps fewer: it reports only p50 and p99, and a long run has thousands of buckets.
+WINDOW_EXACT = 1 << 16
+BUCKET_EXACT = 1 << 9
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -28,6 +28,8 @@ def ratio(part: int, whole: int) -> float | None:
 
 @dataclass
 class Counters:
+    exact: InitVar[int] = WINDOW_EXACT      # latencies kept exactly (see Latencies)
+    bucket: InitVar[bool] = False           # a timeline bucket's
     attempts: int = 0
     skipped: int = 0
     ok: int = 0
@@ -35,15 +37,16 @@ class Counters:
     recovered: int = 0
     of_failed: int = 0
     missed_disconnected: int = 0
-    publish_latency: array = field(default_factory=_floats)
-    error_latency: array = field(default_factory=_floats)    # send → the failing answer (or give-up)
+    publish_latency: Latencies = field(init=False)
+    error_latency: Latencies = field(init=False)    # send → the failing answer (or give-up)
     expected: int = 0
     received: int = 0
     duplicated: int = 0
     unexpected: int = 0
     reordered: int = 0
     late: int = 0
-    delivery_latency: array = field(default_factory=_floats)
+    after_horizon: int = 0
+    delivery_latency: Latencies = field(init=False)
     connects: int = 0
     disconnects: int = 0
     reconnects: int = 0
@@ -53,7 +56,27 @@ class Counters:
     confirm_s: list[float] = field(default_factory=list)
     canary_sent: int = 0
     canary_received: int = 0
-    canary_latency: array = field(default_factory=_floats)
+    canary_latency: Latencies = field(init=False)
+
+    def __post_init__(self, exact: int, bucket: bool) -> None:
+        self.delivery_latency = Latencies(exact)
+        # A timeline bucket reports no other latency: not kept (a third of the analysis's latency work).
+        self.publish_latency, self.error_latency, self.canary_latency = (
+            (UNKEPT,) * 3 if bucket else (Latencies(exact), Latencies(exact), Latencies(exact)))
+
+    def merge(self, other: Counters) -> None:
+        """Add another's counts (and latencies, lists, counts by class) to these."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, Latencies):
+                mine.merge(theirs)
+            elif isinstance(mine, dict):
+                for key, n in theirs.items():
+                    mine[key] += n
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                setattr(self, f.name, mine + theirs)
 
     @property
     def scheduled(self) -> int:
@@ -80,6 +103,7 @@ class Counters:
         m["delivery.unexpected"] = self.unexpected
         m["delivery.reordered"] = self.reordered
         m["delivery.late"] = self.late
+        m["delivery.after_horizon"] = self.after_horizon
         m["delivery.recovered"] = self.recovered
         m["delivery.of_failed"] = self.of_failed
         m["delivery.missed_disconnected"] = self.missed_disconnected
@@ -100,7 +124,8 @@ class Counters:
         m["fault.confirm_seconds"] = round(max(self.confirm_s), 3) if self.confirm_s else None
         m["harness.loop_lag.samples"] = len(self.loop_lag)
         summarise("harness.loop_lag_ms", self.loop_lag, m)
-        m["harness.saturated_seconds"] = sum(lag > SATURATED_LAG_MS for lag in self.loop_lag)
+        # A sample late by L ms closes a stall of L ms: a 20 s freeze is 20 s, not one sample in many.
+        m["harness.saturated_seconds"] = round(sum(lag for lag in self.loop_lag if lag > SATURATED_LAG_MS) / 1000, 3)
         m["harness.cpu_seconds"] = round(self.cpu_s, 3)
         return m
 

@@ -117,10 +117,10 @@ class SchemaChecker:
             fields = _FAST.get(kind) if type(kind) is str else None  # a list or object: the full rules say why
             if (fields is not None and type(t) in _NUMBER and type(wall) in _NUMBER and math.isfinite(t)
                     and 0 <= t <= MAX_T and math.isfinite(wall) and wall > 0 and t >= self.latest - TOLERANCE_S
-                    and (kind == "run_start") == (self.count == 0)
-                    and all(_fast_ok(event, name, exact, required) for name, exact, required in fields)):
+                    and (kind == "run_start") == (self.count == 0) and _fast_ok(event, *fields)):
                 self.count += 1
-                self.latest = max(self.latest, t)
+                if t > self.latest:
+                    self.latest = t
                 return None
         return self._check(event)
 
@@ -165,22 +165,27 @@ def _exact(types: tuple[str, ...]) -> frozenset[type] | None:
     return None if ANY in types else frozenset(t for name in types for t in _EXACT[name])
 
 
-# kind → (field, exact types or None for anything, required?): what the fast path checks. A float
-# is accepted only through NUM, so its finiteness is checked wherever a float passes.
-_FAST: dict[str, list[tuple[str, frozenset[type] | None, bool]]] = {
-    kind: [(name, _exact(types), True) for name, types in spec.required.items()]
-          + [(name, _exact(types), False) for name, types in spec.optional.items()]
+# kind → (its required fields, then each typed field with the exact types allowed): what the fast path
+# checks. A float is accepted only through NUM, so its finiteness is checked wherever a float passes.
+_FAST: dict[str, tuple[frozenset[str], tuple[tuple[str, frozenset[type]], ...]]] = {
+    kind: (frozenset(spec.required),
+           tuple((name, exact) for name, types in [*spec.required.items(), *spec.optional.items()]
+                 if (exact := _exact(types)) is not None))
     for kind, spec in KINDS.items()}
+_ABSENT = object()
 
 
-def _fast_ok(event: dict[str, Any], name: str, exact: frozenset[type] | None, required: bool) -> bool:
-    if name not in event:
-        return not required
-    if exact is None:
-        return True
-    value = event[name]
-    kind = type(value)
-    return kind in exact and (kind is not float or math.isfinite(value))
+def _fast_ok(event: dict[str, Any], required: frozenset[str], typed: tuple[tuple[str, frozenset[type]], ...]) -> bool:
+    if not event.keys() >= required:
+        return False
+    get, isfinite = event.get, math.isfinite
+    for name, exact in typed:
+        value = get(name, _ABSENT)
+        if value is not _ABSENT:
+            kind = type(value)
+            if kind not in exact or (kind is float and not isfinite(value)):
+                return False
+    return True
 
 
 def _field(kind: str, name: str, value: Any, types: tuple[str, ...]) -> str | None:

@@ -121,9 +121,11 @@ STORY_KINDS = frozenset({"probe", "note", "fault_injected"})
 def saturation(run: dict[str, Any]) -> str | None:
     """Why the harness could not keep up, judged on the run's loop-lag samples; None when it could."""
     samples, late = run.get("harness.loop_lag.samples") or 0, run.get("harness.saturated_seconds") or 0
-    if samples and late / samples > SATURATED_SHARE:
-        return (f"harness saturated: its event loop was late by more than {SATURATED_LAG_MS:g} ms in {late} of "
-                f"{samples} s (limit {SATURATED_SHARE:.0%}); the measurements are the harness's, not the cluster's")
+    span = (run.get("window.end_s") or 0) - (run.get("window.start_s") or 0)
+    if samples and span > 0 and late / span > SATURATED_SHARE:
+        return (f"harness saturated: its event loop stalled for more than {SATURATED_LAG_MS:g} ms at a time, "
+                f"{late:.1f} s of the run's {span:.1f} s (limit {SATURATED_SHARE:.0%}); the measurements are the "
+                "harness's, not the cluster's")
     return None
 
 

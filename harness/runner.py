@@ -32,7 +32,7 @@ from harness.report.progress import Progress
 from harness.guardrail import Guardrail, GuardrailMonitor
 from harness.scenario import STEADY_BEFORE, Scenario
 from harness.systems.probes import Prober
-from harness.tasks import stop_tasks
+from harness.tasks import stop_tasks, together
 from harness.workload.load import LoadError, build_load
 
 SUBSCRIBE_TIMEOUT_S = 20.0
@@ -72,6 +72,8 @@ class Runner:
     # A cluster already up (the hunt's, shared by its trials): used as is, neither started nor torn down.
     running: tuple[Cluster, Endpoints] | None = None
     seed: int | None = None       # --seed: replaces the scenario's and every chaos block's seed
+    # Seconds outside the phases: cluster_up_s, load_start_s (subscribed, rules loaded), cluster_down_s.
+    timings: dict[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.seed_given = self.seed is not None
@@ -105,22 +107,22 @@ class Runner:
         self.log(f"{s.name}: seed {self.seed} (replay: harness run {s.path} --seed {self.seed})")
         active: list[Fault] = []
         error: str | None = None
-        timings: dict[str, float] = {}
+        timings = self.timings
         starting: asyncio.Future | None = None
         watch: InfraWatch | None = None
         try:
             if self.running:
                 endpoints = self.running[1]
             else:
-                swept = await asyncio.to_thread(sweep_orphans)
-                if swept:
-                    self.log(f"swept clusters left by killed runs: {', '.join(swept)}")
                 self.log(f"{s.name}: starting cluster {cluster.project} ({s.nodes} nodes) …")
                 started = time.monotonic()
                 # Shielded: cancelling cannot stop the thread, so cleanup waits for it (see finally).
                 starting = asyncio.ensure_future(asyncio.to_thread(cluster.up))
-                endpoints = await asyncio.shield(starting)
+                # Beside the start: other runs' leftovers do not touch this cluster's run id.
+                swept, endpoints = await together(asyncio.to_thread(sweep_orphans), asyncio.shield(starting))
                 timings["cluster_up_s"] = round(time.monotonic() - started, 2)
+                if swept:
+                    self.log(f"swept clusters left by killed runs: {', '.join(swept)}")
             journal.append("cluster_ready", project=cluster.project, seconds=timings.get("cluster_up_s", 0.0),
                            endpoints=endpoints.to_json())
             self.log(f"{s.name}: cluster ready in {timings.get('cluster_up_s', 0.0):.1f} s")
@@ -160,8 +162,9 @@ class Runner:
         finally:
             self.stopping = True
             # No signal may cut this short: faults reverted, journal closed, cluster down, whatever comes.
-            error = await _to_the_end(self._clean_up(cluster, starting, active, journal, error, timings))
-        return self._judge(error, timings)
+            error = await _to_the_end(self._clean_up(cluster, starting, active, journal, error))
+            result = await _to_the_end(self._finish(cluster, error))
+        return result
 
     def _targeted(self) -> set[str]:
         """The parts the run's faults may target: their death is the experiment, not the harness's."""
@@ -169,8 +172,8 @@ class Runner:
         return {t for p in s.phases for t in schedule.possible_targets(p.faults, p.chaos, s.nodes)}
 
     async def _clean_up(self, cluster: Cluster, starting: asyncio.Future | None, active: list[Fault],
-                        journal: JournalWriter, error: str | None, timings: dict[str, float]) -> str | None:
-        """Revert, journal the end, tear down; returns the run's error (an interrupt arriving now is one)."""
+                        journal: JournalWriter, error: str | None) -> str | None:
+        """Revert, journal the end; returns the run's error (an interrupt arriving now is one)."""
         if starting is not None and not starting.done():
             cluster.abort()  # up() gives up at its next step and tears down what it made
             await asyncio.wait([starting])
@@ -182,15 +185,27 @@ class Runner:
             journal.append("run_interrupted", during="cleanup")
         journal.append("run_end", error=error)
         journal.close()
-        if self.running:
-            return error  # the caller's cluster (the hunt's): the caller decides when it goes
-        if self.keep and error is None:
-            self.log(f"{self.scenario.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
-        else:
-            started = time.monotonic()
-            await asyncio.to_thread(cluster.down)
-            timings["cluster_down_s"] = round(time.monotonic() - started, 2)
         return error
+
+    async def _finish(self, cluster: Cluster, error: str | None) -> RunResult:
+        """Judge the closed journal while the cluster is torn down (independent: one waits on the Docker
+        daemon, the other on the CPU), then write the reports, which carry the teardown's time."""
+        judging = asyncio.to_thread(self._judge, error)
+        if self.running:
+            result = await judging  # the caller's cluster (the hunt's): the caller decides when it goes
+        elif self.keep and error is None:
+            self.log(f"{self.scenario.name}: cluster kept: {cluster.project} (harness down {cluster.project})")
+            result = await judging
+        else:
+            result, _ = await together(judging, self._tear_down(cluster))
+        result["timings"] = self.timings
+        write_reports(self.out_dir, result)
+        return RunResult(self.out_dir, result, result["exit_status"])
+
+    async def _tear_down(self, cluster: Cluster) -> None:
+        started = time.monotonic()
+        await asyncio.to_thread(cluster.down)
+        self.timings["cluster_down_s"] = round(time.monotonic() - started, 2)
 
     async def _drive(self, endpoints: Endpoints, faults: FaultContext, journal: JournalWriter,
                      active: list[Fault]) -> None:
@@ -222,9 +237,11 @@ class Runner:
         probing_stop = asyncio.Event()
         probing = asyncio.create_task(prober.run(probing_stop, bound_s))
         try:
-            if watcher:
-                await watcher.start(bound_s)
-            await load.start(SUBSCRIBE_TIMEOUT_S)
+            ready = time.monotonic()
+            # Independent: the rule set loads and evaluates while the subscribers connect.
+            await together(load.subscribe(SUBSCRIBE_TIMEOUT_S), *([watcher.start(bound_s)] if watcher else []))
+            load.publish()
+            self.timings["load_start_s"] = round(time.monotonic() - ready, 2)
             if monitor:
                 guard = asyncio.create_task(monitor.watch(trip))
             await self._walk(faults, journal, active, progress, watcher)
@@ -349,12 +366,9 @@ class Runner:
                 journal.append("fault_revert_failed", fault=fault.spec.name, error=str(exc))
             active.remove(fault)
 
-    def _judge(self, error: str | None, timings: dict[str, float]) -> RunResult:
+    def _judge(self, error: str | None) -> dict:
         # Streamed: a long run's journal is judged without being held in memory.
-        result = judge_events(iter_run(self.journal_file), self.scenario, error)
-        result["timings"] = timings
-        write_reports(self.out_dir, result)
-        return RunResult(self.out_dir, result, result["exit_status"])
+        return judge_events(iter_run(self.journal_file), self.scenario, error)
 
 
 def declared_events_per_s(scenario: Scenario) -> float:

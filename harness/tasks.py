@@ -8,7 +8,7 @@ after an interrupt: seen in a Centrifugo run stopped mid-fault, which hung 108 s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 
 INSIST_S = 0.5  # how long to wait for the tasks before cancelling again
 
@@ -25,3 +25,13 @@ async def stop_tasks(tasks: list[asyncio.Future | None]) -> None:
     for task in started:
         if not task.cancelled():
             task.exception()
+
+
+async def together(*steps: Awaitable) -> list:
+    """Await independent steps at once; the first failure stops the others (stop_tasks) and is raised as
+    itself, not as a group."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    try:
+        return await asyncio.gather(*tasks)
+    finally:
+        await stop_tasks(tasks)

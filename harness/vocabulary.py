@@ -30,7 +30,7 @@ NAMES: tuple[str, ...] = (
     "publish.scheduled", "publish.attempts", "publish.ok", "publish.skipped", "publish.errors",
     "publish.errors.<class>", "publish.success_rate", "publish.latency_ms.<q>", "publish.error_latency_ms.<q>",
     "delivery.expected", "delivery.received", "delivery.lost", "delivery.duplicated", "delivery.unexpected",
-    "delivery.reordered", "delivery.late", "delivery.recovered", "delivery.of_failed",
+    "delivery.reordered", "delivery.late", "delivery.after_horizon", "delivery.recovered", "delivery.of_failed",
     "delivery.missed_disconnected", "delivery.ratio", "delivery.latency_ms.<q>",
     "canary.sent", "canary.received", "canary.success_rate", "canary.latency_ms.p50", "canary.latency_ms.p99",
     "ws.subscribers", "ws.connects", "ws.reconnects", "ws.disconnects", "ws.disconnected_seconds",

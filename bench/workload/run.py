@@ -2,7 +2,9 @@
 
 1. Journal and analysis on a generated 1,000,000-event journal: writer events/s beside raw JSON-lines
    writing, analysis events/s beside raw JSON-lines reading, and the analysis's peak memory
-   (measured in a child process: VmHWM) beside the reading baseline's.
+   (measured in a child process: VmHWM) beside the reading baseline's. Then the analysis alone on a
+   generated 10,000,000-event journal (`--long-events N`, 0 to skip): its seconds and peak memory, which
+   must not grow with the journal's length (the analysis streams).
 2. Verified deliveries against Centrifugo (bench/centrifugo): harness subscribers beside bare WebSocket
    readers that only count publications, fed the same publications in the same run.
 3. The load against a real two-node cluster, rate stepped up until the harness itself is the
@@ -77,13 +79,14 @@ def raw_write(path: Path, events: list[dict]) -> float:
 
 def child(mode: str, path: str) -> None:
     """Run one measured step in this (child) process and print seconds and peak RSS."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if mode == "analyse":
         analyse(iter_journal(Path(path)))
     else:
         for line in open(path):
             json.loads(line)
-    print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": _peak_mb()}))
+    print(json.dumps({"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
+                      "peak_mb": _peak_mb()}))
 
 
 def _peak_mb() -> float:
@@ -125,11 +128,34 @@ def bench_journal(n: int, figures: dict) -> float:
         write_events_per_s=round(count / write_s), raw_write_events_per_s=round(count / raw_s),
         write_ratio=ratio(raw_s, write_s),
         analyse_seconds=round(ana["seconds"], 2), analyse_seconds_1m=round(ana["seconds"] * 1e6 / count, 2),
+        analyse_cpu_seconds_1m=round(ana["cpu_seconds"] * 1e6 / count, 2),
         analyse_events_per_s=round(count / ana["seconds"]), raw_read_events_per_s=round(count / read["seconds"]),
         analyse_ratio=ratio(read["seconds"], ana["seconds"]),
         analyse_peak_mb=round(ana["peak_mb"]), raw_read_peak_mb=round(read["peak_mb"]),
         analyse_peak_ratio=ratio(ana["peak_mb"], read["peak_mb"]))
     return count / raw_s
+
+
+def bench_long_analysis(n: int, figures: dict) -> None:
+    """The analysis of a generated n-event journal (never held in memory here): seconds and peak memory,
+    beside raw JSON-lines reading of the same file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "journal.jsonl"
+        generate(path, n)
+        count = sum(1 for _ in open(path, "rb"))
+        read = measured("read", path)
+        ana = measured("analyse", path)
+    per_10m = 1e7 / count
+    print(f"journal: {count:,} events (analysis only): {ana['seconds']:.1f} s ({ana['cpu_seconds']:.1f} s CPU)")
+    print(f"  analyse  {count / ana['seconds']:>12,.0f} events/s   baseline raw JSON-lines read  "
+          f"{count / read['seconds']:>12,.0f} events/s   ratio {read['seconds'] / ana['seconds']:.2f}")
+    print(f"  peak memory: analyse {ana['peak_mb']:.0f} MB, baseline read {read['peak_mb']:.0f} MB "
+          f"(ratio {ana['peak_mb'] / read['peak_mb']:.1f})")
+    figures.update(long_journal_events=count, analyse_seconds_10m=round(ana["seconds"] * per_10m, 1),
+                   analyse_cpu_seconds_10m=round(ana["cpu_seconds"] * per_10m, 1),
+                   raw_read_seconds_10m=round(read["seconds"] * per_10m, 1),
+                   analyse_ratio_10m=ratio(read["seconds"], ana["seconds"]),
+                   analyse_peak_mb_10m=round(ana["peak_mb"]), raw_read_peak_mb_10m=round(read["peak_mb"]))
 
 
 def bench_codecs(events: list[dict], directory: Path, figures: dict) -> None:
@@ -178,7 +204,8 @@ async def bench_step(endpoints, rate: float, seconds: float, tmp: Path) -> dict:
     load = build_load(w, endpoints, journal, seconds + 30)
     lag: list[float] = []
     stop = asyncio.Event()
-    await load.start()
+    await load.subscribe()
+    load.publish()
     probe = asyncio.create_task(_lag_probe(lag, stop))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     journal.append("phase_start", phase="step")
@@ -236,6 +263,7 @@ def bench_cluster(seconds: float, raw_write_events_s: float, figures: dict) -> N
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--events", type=int, default=1_000_000)
+    p.add_argument("--long-events", type=int, default=10_000_000, help="the analysis alone on this many (0: skip)")
     p.add_argument("--step-seconds", type=float, default=5.0)
     p.add_argument("--skip-cluster", action="store_true", help="no load against the harness's own two-node cluster")
     p.add_argument("--skip-centrifugo", action="store_true", help="no verified deliveries against Centrifugo")
@@ -252,6 +280,8 @@ def main() -> None:
                 figures["journal"] = args.codecs_of
                 bench_codecs(read_journal(Path(args.codecs_of)), Path(tmp), figures)
             return
+        if args.long_events:
+            bench_long_analysis(args.long_events, figures)
         raw_write = bench_journal(args.events, figures)
         if not args.skip_centrifugo:
             centrifugo = verified_deliveries(Settings())

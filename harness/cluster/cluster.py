@@ -1,15 +1,17 @@
 """One cluster = one Compose project `hx-<run id>`, ports on 127.0.0.1 chosen free at start.
 
-The nodes are the system under test's (harness/systems/): its compose fragment joins the cluster file.
+The nodes are the system under test's (harness/systems/): its compose fragment joins the cluster file,
+and harness/cluster/start.py makes the containers from both with the Docker API.
 Every container and network carries the labels io.hx.managed=true, io.hx.run-id, io.hx.owner-pid,
 io.hx.system and io.hx.scope (tests/unit/test_compose_labels.py); a
 cluster is ready only when each node passes its system's readiness probe (the project's node: /readyz,
 a Redis write and read through Toxiproxy, the upstream reachable). Clusters are found again by label,
-never by container name (Compose v1 and v2 differ).
+never by container name.
 """
 from __future__ import annotations
 
 import calendar
+import math
 import os
 import shutil
 import re
@@ -28,10 +30,10 @@ import docker
 import httpx
 
 from harness import systems
-from harness.cluster.compose import ComposeError, compose
 from harness.cluster.images import ImageBuilder, ImageError, image_exists
-from harness.cluster.paths import COMPOSE_DIR
+from harness.cluster.paths import COMPOSE_DIR, COMPOSE_FILE
 from harness.cluster.services import CORE_SERVICES, MONITORING_SERVICES
+from harness.cluster.start import LABEL_PROJECT, LABEL_SERVICE, StartError, start
 from harness.systems import probes
 from harness.systems.base import Probe, System
 from harness.workload.client import App
@@ -43,8 +45,6 @@ LABEL_SYSTEM = "io.hx.system"        # the system under test's name
 LABEL_SCOPE = "io.hx.scope"          # "user", or "test-…" for the harness's own tests (HX_SCOPE)
 DEFAULT_SCOPE = "user"
 SCOPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
-LABEL_PROJECT = "com.docker.compose.project"
-LABEL_SERVICE = "com.docker.compose.service"
 MAX_NODES = 3
 # nodeN: the node's own port; clientN: the same node through Toxiproxy's proxy nodeN_client.
 PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"{kind}{i}" for kind in ("node", "client")
@@ -55,6 +55,7 @@ CONTAINER_PORT_KEYS = {("toxiproxy", 8474): "toxiproxy",
 MONITORING_PORT_KEYS = ("prometheus", "alertmanager", "alertsink")
 # Where each monitoring service answers once it is ready (Prometheus and Alertmanager's own probes).
 MONITORING_READY_PATHS = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "alertsink": "/healthz"}
+POLL_S = 0.1   # readiness polls: short, each service on its own, never a fixed wait
 # Where a custom system's per-node env files live while its cluster runs (compose/systems/custom.yml).
 SYSTEM_DIRS = Path(tempfile.gettempdir()) / "hx-systems"
 
@@ -100,11 +101,6 @@ class Endpoints:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         return {k: v for k, v in data.items() if v is not None}
-
-
-def default_apps() -> list[App]:
-    """The enabled apps the upstream serves (compose/upstream/apps.json)."""
-    return list(systems.resolve(systems.DEFAULT).credentials)
 
 
 def free_ports(count: int) -> list[int]:
@@ -154,6 +150,9 @@ class Cluster:
     upstream_policy: str = "strict"
     system: System = field(default_factory=systems.resolve)
     scope: str = field(default_factory=lambda: os.environ.get("HX_SCOPE") or DEFAULT_SCOPE)
+    # Where up() spent its time, seconds from its call: images_s, containers_s (the last container
+    # started), ready_s, and per service started_s / answered_s (its readiness probe first passed).
+    start_timings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._aborted = threading.Event()
@@ -190,10 +189,6 @@ class Cluster:
     def system_dir(self) -> Path:
         return SYSTEM_DIRS / self.run_id
 
-    @property
-    def fragments(self) -> tuple[Path, ...]:
-        return (COMPOSE_DIR / "systems" / f"{self.system.fragment}.yml",)
-
     def endpoints(self) -> Endpoints:
         return endpoints_from_ports(self.run_id, self.ports, self.nodes, self.system)
 
@@ -218,85 +213,123 @@ class Cluster:
             (self.system_dir / f"node{i}.env").write_text("".join(line + "\n" for line in lines))
 
     def up(self, ready_timeout: float = 90.0, builder: ImageBuilder | None = None) -> Endpoints:
-        """Build missing images, start the project, wait until deeply ready; tears down on failure."""
+        """Build missing images, start the project, wait until deeply ready; tears down on failure.
+
+        Readiness is polled while the containers start: each service counts as ready the moment it
+        answers. `start_timings` says where the time went."""
+        began = time.monotonic()
         try:
             self.images = self._images(builder or ImageBuilder())
         except ImageError as exc:
             raise ClusterError(f"images: {exc}") from None
+        self.start_timings = {"images_s": round(time.monotonic() - began, 3)}
         if self.system.fragment == "custom":   # compose/systems/custom.yml reads the nodes' env files
             self._write_system_env()
-        if self._aborted.is_set():
-            raise ClusterError(f"cluster {self.project}: start aborted")
         for attempt in range(3):
+            if self._aborted.is_set():
+                raise ClusterError(f"cluster {self.project}: start aborted")
             keys = PORT_KEYS + (MONITORING_PORT_KEYS if self.monitoring else ())
             self.ports = dict(zip(keys, free_ports(len(keys))))
             try:
-                compose(self.project, ["up", "-d", "--no-build", *self.services], self.env(), fragments=self.fragments)
+                self._start_and_wait(ready_timeout, began)
                 break
-            except ComposeError as exc:
+            except StartError as exc:
                 self.down()
                 # Another process may have taken a port between our probe and Docker's bind: retry.
                 if "port is already allocated" not in str(exc) and "address already in use" not in str(exc) or attempt == 2:
                     raise ClusterError(str(exc)) from None
-        try:
-            self._point_clients_at_system_port()
-            self.wait_ready(ready_timeout)
-        except ClusterError:
-            self.down()
-            raise
+            except BaseException:
+                self.down()
+                raise
+        self.start_timings["ready_s"] = round(time.monotonic() - began, 3)
         return self.endpoints()
 
-    def _point_clients_at_system_port(self) -> None:
-        """Toxiproxy's nodeN_client proxies lead to nodeN:8080; a system on another port gets them moved."""
-        if self.system.http_port == 8080:
-            return
-        base = f"http://127.0.0.1:{self.ports['toxiproxy']}"
-        deadline = time.monotonic() + 30
-        with httpx.Client(timeout=2.0, trust_env=False) as http:
-            for i in range(1, self.nodes + 1):
-                while True:
-                    try:
-                        http.post(f"{base}/proxies/node{i}_client",
-                                  json={"upstream": f"node{i}:{self.system.http_port}"}).raise_for_status()
-                        break
-                    except httpx.HTTPError as exc:
-                        if time.monotonic() > deadline:
-                            raise ClusterError(f"cluster {self.project}: cannot move proxy node{i}_client "
-                                               f"to port {self.system.http_port}: {exc}") from None
-                        if self._aborted.wait(0.25):  # Toxiproxy still starting; cut short by abort()
-                            raise ClusterError(f"cluster {self.project}: start aborted")
+    def _start_and_wait(self, timeout: float, began: float) -> None:
+        """Start the containers in one thread and poll readiness meanwhile; the start's own failure
+        (StartError) is the one raised when both fail."""
+        failed = threading.Event()
+        with ThreadPoolExecutor(1) as pool:
+            starting = pool.submit(start, self.project, self.services, self.env(), self.compose_files)
+            starting.add_done_callback(lambda f: f.exception() is not None and failed.set())
+            try:
+                ready_at = self.wait_ready(timeout, give_up=failed)
+            except ClusterError:
+                if failed.is_set():
+                    starting.result()
+                raise
+            started_at = starting.result()
+        self.start_timings.update(
+            containers_s=round(max(started_at.values()) - began, 3),
+            started_s={k: round(t - began, 3) for k, t in started_at.items()},
+            answered_s={k: round(t - began, 3) for k, t in ready_at.items()})
 
-    def wait_ready(self, timeout: float) -> None:
-        """Poll Toxiproxy, the monitoring services and every node's readiness probe until all pass, or
-        raise with the last answers."""
+    @property
+    def compose_files(self) -> tuple[Path, ...]:
+        """The cluster file and the system's fragment (compose/systems/<fragment>.yml): the declaration."""
+        return (COMPOSE_FILE, COMPOSE_DIR / "systems" / f"{self.system.fragment}.yml")
+
+    def _move_client_proxies(self, http: httpx.Client) -> str | None:
+        """Toxiproxy's nodeN_client proxies lead to nodeN:8080 (compose/toxiproxy/toxiproxy.json); a
+        system on another port gets them moved, once Toxiproxy answers."""
+        if self.system.http_port == 8080:
+            return None
+        base = f"http://127.0.0.1:{self.ports['toxiproxy']}"
+        for i in range(1, self.nodes + 1):
+            http.post(f"{base}/proxies/node{i}_client",
+                      json={"upstream": f"node{i}:{self.system.http_port}"}).raise_for_status()
+        return None
+
+    def _rules_evaluated(self, http: httpx.Client) -> str | None:
+        """Once Prometheus is ready: whether it has evaluated each of its rules once (healthy or not; the
+        run's alert watcher judges their health), so a run's watcher starts without waiting a cycle."""
+        groups = http.get(f"http://127.0.0.1:{self.ports['prometheus']}/api/v1/rules").json()["data"]["groups"]
+        pending = [r["name"] for g in groups for r in g["rules"] if r.get("health") not in ("ok", "err")]
+        return f"rules not evaluated yet: {', '.join(pending[:5])}" if pending else None
+
+    def wait_ready(self, timeout: float, give_up: threading.Event | None = None) -> dict[str, float]:
+        """Poll Toxiproxy, the monitoring services and every node's readiness probe, each in its own
+        thread every POLL_S, until all pass (returns when each first passed, time.monotonic()), or raise
+        with the last answers (at the deadline, on abort(), or when `give_up` is set)."""
         deadline = time.monotonic() + timeout
-        checks = {"toxiproxy": (Probe("ready", "/version"), f"http://127.0.0.1:{self.ports['toxiproxy']}")}
-        checks.update({f"node{i}": (self.system.readiness, f"http://127.0.0.1:{self.ports[f'node{i}']}")
-                       for i in range(1, self.nodes + 1)})
+        url = lambda name: f"http://127.0.0.1:{self.ports[name]}"
+        no_more = lambda http: None
+        # Each check: its probe, the base URL, and what must hold once the probe passes (None: it holds).
+        checks = {"toxiproxy": (Probe("ready", "/version"), url("toxiproxy"), self._move_client_proxies)}
+        checks.update({f"node{i}": (self.system.readiness, url(f"node{i}"), no_more) for i in range(1, self.nodes + 1)})
         if self.monitoring:
-            checks.update({name: (Probe("ready", path), f"http://127.0.0.1:{self.ports[name]}")
-                           for name, path in MONITORING_READY_PATHS.items()})
+            checks.update({name: (Probe("ready", path), url(name), self._rules_evaluated if name == "prometheus"
+                                  else no_more) for name, path in MONITORING_READY_PATHS.items()})
         last: dict[str, str] = {name: "no answer yet" for name in checks}
-        with httpx.Client(timeout=2.0, trust_env=False) as http:
-            while last:
-                for name in list(last):
-                    probe, base = checks[name]
-                    try:
-                        response = http.request(**probes.request_args(probe, base))
-                    except httpx.TransportError as exc:
-                        last[name] = type(exc).__name__
-                        continue
+        ready_at: dict[str, float] = {}
+        stop = threading.Event()   # one check gave up: the others stop too
+
+        def poll(name: str, http: httpx.Client) -> None:
+            probe, base, then = checks[name]
+            while not stop.is_set():
+                try:
+                    response = http.request(**probes.request_args(probe, base))
                     ok, error = probes.verdict(probe, response.status_code, response.content)
-                    if ok:
-                        del last[name]
-                    else:
-                        last[name] = f"{error}: {response.text[:200]}"
-                if last and time.monotonic() > deadline:
-                    detail = "; ".join(f"{k}: {v}" for k, v in last.items())
-                    raise ClusterError(f"cluster {self.project} not ready after {timeout:.0f} s: {detail}\n"
-                                       f"{container_logs(self.project, list(last))}")
-                if last and self._aborted.wait(0.25):  # the poll interval, cut short by abort()
-                    raise ClusterError(f"cluster {self.project}: start aborted")
+                    error = f"{error}: {response.text[:200]}" if not ok else then(http)
+                except (httpx.HTTPError, ValueError, KeyError) as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                if error is None:
+                    ready_at[name] = time.monotonic()
+                    del last[name]
+                    return
+                last[name] = error
+                if time.monotonic() > deadline or self._aborted.wait(POLL_S) or (give_up and give_up.is_set()):
+                    stop.set()
+
+        with httpx.Client(timeout=2.0, trust_env=False, limits=httpx.Limits(max_connections=len(checks))) as http, \
+                ThreadPoolExecutor(len(checks)) as pool:
+            list(pool.map(lambda name: poll(name, http), list(checks)))
+        if self._aborted.is_set() or (give_up and give_up.is_set()):
+            raise ClusterError(f"cluster {self.project}: start aborted")
+        if last:
+            detail = "; ".join(f"{k}: {v}" for k, v in last.items())
+            raise ClusterError(f"cluster {self.project} not ready after {timeout:.0f} s: {detail}\n"
+                               f"{container_logs(self.project, list(last))}")
+        return ready_at
 
     def abort(self) -> None:
         """Make a start running in another thread give up at its next readiness poll."""
@@ -468,11 +501,12 @@ def sweep_orphans(now: float | None = None) -> list[str]:
 
 
 def _timestamp(created: str) -> float:
-    """Unix time of Docker's `Created` (RFC 3339 with nanoseconds); 0 when unreadable."""
+    """Unix time of Docker's `Created` (RFC 3339 with nanoseconds); infinitely new when unreadable, so a
+    cluster is never swept on a guess of its age."""
     try:
         return calendar.timegm(time.strptime(created[:19], "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
-        return 0.0
+        return math.inf
 
 
 def process_alive(pid: str) -> bool:

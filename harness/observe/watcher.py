@@ -54,10 +54,12 @@ class AlertWatcher:
     _task: asyncio.Task | None = None
 
     async def start(self, bound_s: float, load_timeout: float = 30.0) -> None:
-        """Wait for the rule set to load and evaluate, then poll in the background for at most `bound_s`."""
+        """Wait for the rule set to load and evaluate, poll once (the evidence starts before what it
+        watches), then poll in the background for at most `bound_s`."""
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(2.0), trust_env=False)
         try:
             await self.wait_loaded(self._http, load_timeout)
+            await self.poll(self._http)
         except BaseException:
             await self._http.aclose()
             raise
@@ -111,8 +113,8 @@ class AlertWatcher:
         """Poll until cancelled or `bound_s` passed; failures to reach Prometheus are journaled, not fatal."""
         deadline = time.monotonic() + bound_s
         while time.monotonic() < deadline:
-            await self.poll(http)
             await asyncio.sleep(self.interval_s)  # poll
+            await self.poll(http)
 
     async def poll(self, http: httpx.AsyncClient) -> None:
         """One round: alerts, rule health, sink."""

@@ -37,17 +37,20 @@ class Load:
     _sub_tasks: list[asyncio.Task] = field(default_factory=list)
     _pub_tasks: list[asyncio.Task] = field(default_factory=list)
 
-    async def start(self, subscribe_timeout: float = 20.0) -> None:
-        """Connect every subscriber, wait until each confirmed all its channels, then start publishing."""
+    async def subscribe(self, timeout: float = 20.0) -> None:
+        """Connect every subscriber and wait until each confirmed all its channels (LoadError if not)."""
         self._sub_tasks = [asyncio.create_task(s.run(self.bound_s)) for s in self.subscribers
                            if isinstance(s, Subscriber)]
         if self.workers:
             self.workers.start([s for s in self.subscribers if isinstance(s, Remote)], self.worker_count)
-        deadline = time.monotonic() + subscribe_timeout
+        deadline = time.monotonic() + timeout
         while missing := [s.sub_id for s in self.subscribers if s.subscribed < len(s.channels)]:
             if time.monotonic() > deadline:
-                raise LoadError(f"subscribers not subscribed after {subscribe_timeout:.0f} s: {', '.join(missing)}")
+                raise LoadError(f"subscribers not subscribed after {timeout:.0f} s: {', '.join(missing)}")
             await asyncio.sleep(0.05)  # poll interval
+
+    def publish(self) -> None:
+        """Start the publishers (and churn, presence probes); once subscribed, so no publish goes unseen."""
         self._pub_tasks = [asyncio.create_task(p.run(self._stop, self.bound_s)) for p in self.publishers]
         if self.churn_per_s:
             self._pub_tasks.append(asyncio.create_task(self._churn()))

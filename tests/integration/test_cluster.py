@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 import time
 
 import httpx
@@ -103,3 +105,45 @@ def test_two_clusters_at_once_do_not_interfere(make_cluster):
                 await on_b.next_event(1.0)  # b has its own Redis: nothing crosses over
 
     asyncio.run(scenario())
+
+
+def test_a_start_that_keeps_failing_leaves_nothing_behind(images, monkeypatch):
+    """Redis's port is taken by another process at every attempt: the start retries with new ports, then
+    fails naming the cause, and each attempt's network and containers are gone."""
+    from harness.cluster import cluster as cluster_module
+    from harness.cluster.cluster import Cluster, ClusterError, free_ports
+    from tests.integration.conftest import leftovers
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(cluster_module, "free_ports", lambda n: [taken.getsockname()[1], *free_ports(n - 1)])
+        cluster = Cluster(nodes=1)
+        with pytest.raises(ClusterError, match="service redis: .*(port is already allocated|address already in use)"):
+            cluster.up()
+    assert leftovers(cluster.run_id) == []
+
+
+def test_a_start_aborted_while_the_containers_start_leaves_nothing_behind(images):
+    from harness.cluster.cluster import Cluster, ClusterError
+    from tests.integration.conftest import leftovers
+
+    cluster = Cluster(nodes=1, monitoring=True)
+    made: list[str] = []
+
+    def abort_once_something_is_made() -> None:
+        deadline = time.monotonic() + 60
+        while not made and time.monotonic() < deadline:
+            made.extend(leftovers(cluster.run_id))
+            time.sleep(0.05)  # poll
+        cluster.abort()
+
+    aborting = threading.Thread(target=abort_once_something_is_made)
+    aborting.start()
+    try:
+        with pytest.raises(ClusterError, match="start aborted"):
+            cluster.up()
+    finally:
+        aborting.join()
+    assert made, "nothing was made before the abort: the test did not abort a start under way"
+    assert leftovers(cluster.run_id) == []

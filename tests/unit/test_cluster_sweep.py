@@ -31,3 +31,8 @@ def test_only_old_clusters_of_dead_owners_on_this_host_are_swept():
 def test_the_newest_object_of_a_run_decides_its_age():
     objects = [obj("r", f"{HOST}:111", SWEEP_AGE_S + 60), obj("r", f"{HOST}:111", 1)]  # a network made just now
     assert orphan_runs(objects, NOW, alive=lambda pid: False) == []
+
+
+def test_an_unreadable_creation_time_is_never_taken_for_old():
+    objects = [({LABEL_RUN: "r", LABEL_OWNER: f"{HOST}:111"}, "not a time")]
+    assert orphan_runs(objects, NOW, alive=lambda pid: False) == []

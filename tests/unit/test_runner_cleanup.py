@@ -16,7 +16,7 @@ def test_cleanup_on_a_lent_cluster_returns_the_error(tmp_path: Path):
                     running=(cluster, Endpoints(cluster.project, cluster.run_id, [], [])))
     journal = JournalWriter(tmp_path / "journal.jsonl", Clock())
     journal.append("run_start", run_id=cluster.run_id, grace_s=0.5, source=SCENARIO)
-    error = asyncio.run(runner._clean_up(cluster, None, [], journal, "interrupted", {}))
+    error = asyncio.run(runner._clean_up(cluster, None, [], journal, "interrupted"))
     assert error == "interrupted"   # was None: a hunt trial's summary then judged an interrupted run
     assert read_journal(tmp_path / "journal.jsonl")[-1] == {**read_journal(tmp_path / "journal.jsonl")[-1],
                                                             "kind": "run_end", "error": "interrupted"}

@@ -113,7 +113,7 @@ def test_cluster_environment_names_the_system_and_its_fragment(tmp_path, monkeyp
     c = cluster_module.Cluster(nodes=2, system=systems.resolve("centrifugo"))
     env = c.env()
     assert (env["HX_SYSTEM"], env["HX_NODE_PORT"], env["HX_NODE_JOB"]) == ("centrifugo", "8080", "centrifugo")
-    assert [p.name for p in c.fragments] == ["centrifugo.yml"] and all(p.exists() for p in c.fragments)
+    assert [p.name for p in c.compose_files] == ["docker-compose.yml", "centrifugo.yml"] and all(p.exists() for p in c.compose_files)
     custom = cluster_module.Cluster(nodes=1, system=systems.resolve(
         {"image": "x:1", "protocol": "pusher", "env": {"REDIS_URL": "redis://{redis}/0"}}))
     custom._write_system_env()

@@ -44,3 +44,29 @@ def test_finished_and_failed_tasks_are_taken_as_they_are():
         assert isinstance(failed.exception(), ValueError) and done.result() is None
 
     asyncio.run(main())
+
+
+def test_together_gives_results_in_order_and_a_failure_as_itself_with_the_others_stopped():
+    from harness.tasks import together
+
+    async def value(v, delay):
+        await asyncio.sleep(delay)
+        return v
+
+    async def fails():
+        await asyncio.sleep(0.01)
+        raise ValueError("the first failure")
+
+    async def main() -> None:
+        assert await together(value(1, 0.02), value(2, 0)) == [1, 2]
+        swallowed: list[bool] = []
+        slow = asyncio.ensure_future(swallows_once(swallowed))
+        try:
+            await together(fails(), slow)
+        except ValueError as exc:   # itself, not an ExceptionGroup
+            assert str(exc) == "the first failure"
+        else:
+            raise AssertionError("together() swallowed the failure")
+        assert slow.cancelled() and swallowed == [True]
+
+    asyncio.run(main())
