@@ -472,6 +472,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     import random
     from harness.hunt import report
     from harness.hunt.classify import Thresholds
+    from harness.hunt.confirm import NOT_RERUN
     from harness.hunt.hunt import HuntConfig, evidenced, hunt
     from harness.observe import rules
     from harness.duration import parse_duration
@@ -521,7 +522,12 @@ def cmd_hunt(args: argparse.Namespace) -> int:
     if not result.gaps and not evidenced(result):
         _err("hunt: no trial reached a class (each had no evidence, or none fitted the budget): no verdict")
         return EXIT_ERROR
-    return EXIT_FAIL if result.gaps else EXIT_PASS
+    if any(g.confirmed for g in result.gaps):
+        return EXIT_FAIL
+    if rerun := [g.found_by.name for g in result.gaps if g.confirmation.status == NOT_RERUN]:
+        _err(f"hunt: no gap confirmed, and {', '.join(rerun)} could not be run again to confirm it: no verdict")
+        return EXIT_ERROR
+    return EXIT_PASS
 
 
 def cmd_images(args: argparse.Namespace) -> int:

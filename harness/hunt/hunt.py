@@ -1,9 +1,12 @@
-"""The hunt: explore the plan within the budget, shrink every gap, write each as a regression scenario.
+"""The hunt: explore the plan within the budget, shrink every gap, run its minimised trial once more to
+confirm it, and write each confirmed gap as a regression scenario.
 
 Time: the budget covers everything (cluster start, trials, shrinking, teardown). A trial is started
 only if it fits in what is left, by its planned length plus the largest overhead a trial has shown so
-far. Exploration takes the first EXPLORE_SHARE of the budget; then every gap found is shrunk; then, if
-time is left, exploration goes on, and each new gap is shrunk at once.
+far, and only if the confirm trials of the gaps still waiting fit after it: a gap found is confirmed
+before the budget goes to more exploration or shrinking. Exploration takes the first EXPLORE_SHARE of the
+budget; then every gap found is shrunk and confirmed; then, if time is left, exploration goes on, and
+each new gap is shrunk and confirmed at once.
 """
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from harness import systems
 from harness.hunt.classify import GAP, NO_EVIDENCE, Classification, Thresholds, classify
+from harness.hunt.confirm import CONFIRMED, Confirmation, confirmation, not_rerun
 from harness.hunt.plan import Trial, plan
 from harness.hunt.shrink import shrink
 from harness.hunt.trial import Bench, planned_s, scenario_text
@@ -46,11 +50,11 @@ class HuntConfig:
 @dataclass
 class TrialRecord:
     name: str                   # t01, t02, …: the order they ran in
-    role: str                   # explore | shrink
+    role: str                   # explore | shrink | confirm
     trial: Trial
     classification: Classification
     seconds: float
-    parent: str | None = None   # shrink: the trial whose gap it shrinks
+    parent: str | None = None   # shrink: the trial whose gap it shrinks; confirm: the minimised trial it re-runs
 
 
 @dataclass
@@ -61,6 +65,13 @@ class Gap:
     same_as: str | None = None  # the gap (its found_by name) this one repeats: not shrunk again
     scenario: Path | None = None
     scenario_error: str | None = None   # the emitted scenario did not validate (a harness defect)
+    confirmation: Confirmation = field(default_factory=lambda: not_rerun("no confirm trial"))
+    confirmed_by: TrialRecord | None = None   # the confirm trial, if one ran
+
+    @property
+    def confirmed(self) -> bool:
+        """Reported as a gap: its impact happened again in the confirm trial (docs/hunt.md)."""
+        return self.confirmation.status == CONFIRMED
 
 
 @dataclass
@@ -101,10 +112,18 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
     def left() -> float:
         return config.budget_s - (time.monotonic() - started)
 
-    def fits(trial: Trial) -> bool:
-        if config.max_trials is not None and len(result.trials) >= config.max_trials:
+    def fits(trial: Trial, then: Sequence[Trial] = ()) -> bool:
+        """Whether the trial, and after it every trial of `then` (confirm trials still owed), fit."""
+        if config.max_trials is not None and len(result.trials) + 1 + len(then) > config.max_trials:
             return False
-        return left() >= planned_s(trial, t) + overhead + TEARDOWN_S
+        return left() >= sum(planned_s(x, t) + overhead for x in [trial, *then]) + TEARDOWN_S
+
+    def owed() -> list[Trial]:
+        """The confirm trials the gaps waiting to be shrunk will need (at most their found trial's length)."""
+        return [r.trial for r in pending]
+
+    def capped() -> bool:
+        return config.max_trials is not None and len(result.trials) >= config.max_trials
 
     async def run(trial: Trial, role: str, parent: str | None = None) -> TrialRecord:
         nonlocal overhead
@@ -124,6 +143,7 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         return record
 
     async def minimise(found: TrialRecord) -> None:
+        """Shrink a gap (leaving room to confirm it and the gaps after it), then confirm it."""
         if _repeated(found, result.gaps):
             return
         records: dict[Trial, TrialRecord] = {}
@@ -133,10 +153,23 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
             records[candidate] = record
             return None if record.classification.cls == NO_EVIDENCE else record.classification.cls == GAP
 
-        shrunk = await shrink(found.trial, still_gap, lambda: fits(found.trial))
+        shrunk = await shrink(found.trial, still_gap, lambda: fits(found.trial, owed()))
         gap = Gap(found, records.get(shrunk.minimal, found), shrunk.complete)
+        await confirm(gap)
         result.gaps.append(gap)
-        _write_scenario(gap, config, len(result.gaps))
+        if gap.confirmed:
+            _write_scenario(gap, config, sum(g.confirmed for g in result.gaps))
+
+    async def confirm(gap: Gap) -> None:
+        """Run the minimised trial once more on the (steady) cluster; the gap counts only if it reproduces."""
+        minimal = gap.minimal_by
+        if not fits(minimal.trial):
+            gap.confirmation = not_rerun(f"{'the trial cap is reached' if capped() else 'the budget is spent'} "
+                                         "before it could be confirmed")
+            return
+        gap.confirmed_by = await run(minimal.trial, "confirm", minimal.name)
+        gap.confirmation = confirmation(minimal.classification, gap.confirmed_by.classification)
+        log(f"{gap.confirmed_by.name} {gap.confirmation.status}: {gap.confirmation.reason}")
 
     async def explore() -> None:
         record = await run(queue.pop(0), "explore")
@@ -151,18 +184,18 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         await bench.up()
         result.cluster_up_s = round(time.monotonic() - up, 1)
         log(f"cluster {bench.cluster.project if bench.cluster else '-'} ready in {result.cluster_up_s:.1f} s")
-        while queue and time.monotonic() < started + EXPLORE_SHARE * config.budget_s and fits(queue[0]):
+        while queue and time.monotonic() < started + EXPLORE_SHARE * config.budget_s and fits(queue[0], owed()):
             await explore()
         while True:                    # shrink what was found; then explore on, shrinking each new gap at once
             pending.sort(key=severity)  # customers hurt most first: the budget may not reach them all
-            while pending:
-                await minimise(pending.pop(0))
-            if not (queue and fits(queue[0])):
+            while pending:             # left in `pending` until done: an interruption reports it as not re-run
+                await minimise(pending[0])
+                pending.pop(0)
+            if not (queue and fits(queue[0], owed())):
                 break
             await explore()
         result.stopped = ("the plan is exhausted" if not queue else
-                          "the trial cap is reached" if config.max_trials is not None
-                          and len(result.trials) >= config.max_trials else "the budget is spent")
+                          "the trial cap is reached" if capped() else "the budget is spent")
     except (KeyboardInterrupt, asyncio.CancelledError):
         result.stopped = "interrupted"
     except Exception as exc:  # a cluster that never starts, Docker gone: the hunt's own failure
@@ -172,19 +205,19 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         result.recreated, result.projects = bench.recreated, bench.projects
         await bench.down()
         result.wall_s = round(time.monotonic() - started, 1)
-    for record in pending:          # gaps the budget left no time to shrink: reported as found
+    for record in pending:          # gaps never confirmed (interrupted, a harness error): unconfirmed
         if not _repeated(record, result.gaps):
-            result.gaps.append(Gap(record, record, False))
-            _write_scenario(result.gaps[-1], config, len(result.gaps))
+            result.gaps.append(Gap(record, record, False, confirmation=not_rerun(result.stopped)))
     return result
 
 
 def _repeated(found: TrialRecord, gaps: list[Gap]) -> bool:
-    """If an earlier gap had the same faults (found or minimised), list this one as the same; True then."""
+    """If an earlier gap had the same faults (found or minimised), list this one as the same, confirmed
+    or not as that gap was; True then."""
     twin = next((g for g in gaps if signature(found.trial) in
                  (signature(g.found_by.trial), signature(g.minimal_by.trial))), None)
     if twin is not None:
-        gaps.append(Gap(found, found, True, same_as=twin.found_by.name))
+        gaps.append(Gap(found, found, True, same_as=twin.found_by.name, confirmation=twin.confirmation))
     return twin is not None
 
 
@@ -201,18 +234,20 @@ def _interrupted(events: list[dict]) -> bool:
 
 def found_scenario(gap: Gap, config: HuntConfig, number: int) -> tuple[str, str]:
     """(name, YAML) of the regression scenario of a gap: its minimal trial, expected to hurt customers
-    as it did and to be caught by some alert within the deadline."""
+    as it did (an impact its confirm trial saw too, when one ran) and to be caught by some alert within
+    the deadline."""
     minimal = gap.minimal_by
     t = config.thresholds
     first = minimal.trial.faults[0]
     name = f"found-{number}-{first.kind}"[:64]
-    impact = minimal.classification.impact
+    impact = [mine for mine, _ in gap.confirmation.shared] or minimal.classification.impact
     expect = [impact[0].expectation()] if impact else []
     expect.append(f"alert * fires within {t.deadline_s:g}s after fault f1")
     description = (
         f"Found by `harness hunt --seed {config.seed} --rules {config.rules}{_system_flag(config.system)}` "
         f"(trial {gap.found_by.name}: {gap.found_by.trial.describe()}), minimised by trial {minimal.name} to {minimal.trial.describe()}"
-        f"{'' if gap.complete else ' (shrinking stopped by the budget)'}.\n"
+        f"{'' if gap.complete else ' (shrinking stopped by the budget)'}"
+        f"{f', confirmed by trial {gap.confirmed_by.name}' if gap.confirmed_by else ''}.\n"
         f"Customers were hurt ({'; '.join(map(str, impact))}) and no alert fired within {t.deadline_s:g} s.\n"
         f"This scenario fails (exit 1) until the rule set has an alert that fires within {t.deadline_s:g} s of the "
         f"fault; then name that alert instead of * (docs/hunt.md).\n")

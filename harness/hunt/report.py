@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.faults.catalog import FAULT_KINDS
 from harness.hunt.classify import CLASSES
+from harness.hunt.confirm import twice
 from harness.hunt.hunt import Gap, HuntResult, TrialRecord
 from harness.hunt.plan import Trial, explorable
 
@@ -30,7 +31,10 @@ def _gap(g: Gap, out: Path) -> dict[str, Any]:
             "same_as": g.same_as, "impact": [str(i) for i in c.impact], "lying_health": c.lying_health,
             "probes": c.probes,
             "alerts": c.alerts,
-            "scenario": str(g.scenario.relative_to(out)) if g.scenario else None, "scenario_error": g.scenario_error}
+            "scenario": str(g.scenario.relative_to(out)) if g.scenario else None, "scenario_error": g.scenario_error,
+            "confirmation": g.confirmation.status, "confirmation_reason": g.confirmation.reason,
+            "confirmed_by": g.confirmed_by.name if g.confirmed_by else None,
+            "impact_twice": [twice(pair) for pair in g.confirmation.shared]}
 
 
 def coverage(result: HuntResult) -> dict[str, Any]:
@@ -53,7 +57,8 @@ def to_json(result: HuntResult) -> dict[str, Any]:
         "classes": dict(Counter(r.classification.cls for r in result.trials)),
         "lying_health": sum(bool(r.classification.lying_health) for r in result.trials),
         "trials": [_record(r) for r in result.trials],
-        "gaps": [_gap(g, c.out) for g in result.gaps],
+        "gaps": [_gap(g, c.out) for g in result.gaps if g.confirmed],
+        "unconfirmed": [_gap(g, c.out) for g in result.gaps if not g.confirmed],
         "coverage": coverage(result),
         "planned": [t.describe() for t in result.planned],
     }
@@ -79,6 +84,10 @@ def _when(r: dict[str, Any]) -> str:
     return "-" if r["detected_after_s"] is None else f"{r['detected_after_s']:.1f} s"
 
 
+def _minimised(g: dict[str, Any]) -> str:
+    return f"     minimised ({g['minimal_by']}{'' if g['shrink_complete'] else ', budget-limited'}): {g['minimal']['describe']}"
+
+
 def terminal(doc: dict[str, Any]) -> str:
     """The summary printed at the end of a hunt."""
     t = doc["thresholds"]
@@ -87,7 +96,8 @@ def terminal(doc: dict[str, Any]) -> str:
              f"impact: publish success < {t['success_rate']:g}, delivery ratio < {t['delivery_ratio']:g} or delivery "
              f"p99 > {t['latency_ms']:g} ms; detected: an alert firing within {t['deadline_s']:g} s of the fault",
              "classes: " + ", ".join(f"{k} {doc['classes'].get(k, 0)}" for k in CLASSES)
-             + f"; lying health {doc['lying_health']}"]
+             + f"; lying health {doc['lying_health']}; gaps confirmed {len(doc['gaps'])}, "
+             f"unconfirmed {len(doc['unconfirmed'])}"]
     cov = doc["coverage"]
     lines.append(f"coverage: {len(cov['kinds_tried'])} of {cov['kinds_explorable']} explorable kinds "
                  f"({cov['kinds_in_catalogue']} in the catalogue), families {', '.join(cov['families_tried']) or '-'}")
@@ -98,17 +108,26 @@ def terminal(doc: dict[str, Any]) -> str:
             lines.append(f"GAP  {g['found_by']}: {g['original']} (same as {g['same_as']})")
             continue
         lines.append(f"GAP  {g['found_by']}: {g['original']}")
-        lines.append(f"     minimised ({g['minimal_by']}{'' if g['shrink_complete'] else ', budget-limited'}): "
-                     f"{g['minimal']['describe']}")
+        lines.append(_minimised(g))
         lines.append(f"     impact: {'; '.join(g['impact'])}"
                      + (f"; health probes green throughout: {health(g)}" if g["lying_health"] else ""))
+        lines.append(f"     confirmed ({g['confirmed_by']}): {'; '.join(g['impact_twice'])}")
         lines.append(f"     scenario: {g['scenario']}" + (f" (INVALID: {g['scenario_error']})" if g['scenario_error'] else ""))
+    for g in doc["unconfirmed"]:   # impact once, no alert, not reproduced: no scenario
+        if g["same_as"]:
+            lines.append(f"UNCONFIRMED {g['found_by']}: {g['original']} (same as {g['same_as']})")
+            continue
+        lines.append(f"UNCONFIRMED {g['found_by']}: {g['original']}")
+        lines.append(_minimised(g))
+        lines.append(f"     impact once: {'; '.join(g['impact'])}")
+        lines.append(f"     {g['confirmation_reason']}" + (f" ({g['confirmed_by']})" if g["confirmed_by"] else ""))
     for r in doc["trials"]:
         if r["class"] == "detected" and r["role"] == "explore":
             lines.append(f"DETECTED {r['name']}: {r['describe']} after {_when(r)} ({r['reason']})")
     if not doc["gaps"]:
         classified = any(r["class"] != "no-evidence" for r in doc["trials"])
-        lines.append("no gap found" if classified else "no gap found, but no trial reached a class: no evidence")
+        lines.append(("no gap found" if classified else "no gap found, but no trial reached a class: no evidence")
+                     if not doc["unconfirmed"] else f"no gap confirmed ({len(doc['unconfirmed'])} unconfirmed above)")
     return "\n".join(lines)
 
 
@@ -129,9 +148,17 @@ def render_html(doc: dict[str, Any]) -> str:
         f"{g['found_by']}" + (f", same as {g['same_as']}" if g["same_as"] else
                               f" ({escape(g['original'])}), minimised by {g['minimal_by']}"
                               f"{'' if g['shrink_complete'] else ' (budget-limited)'}; "
-                              f"impact {escape('; '.join(g['impact']))}; scenario "
+                              f"impact {escape('; '.join(g['impact']))}; confirmed by {g['confirmed_by']}: "
+                              f"{escape('; '.join(g['impact_twice']))}; scenario "
                               f"<a href='{escape(str(g['scenario']))}'>{escape(str(g['scenario']))}</a>")
         + "</li>" for g in doc["gaps"])
+    unconfirmed = "".join(
+        f"<li><b>{escape(g['minimal']['describe'] if not g['same_as'] else g['original'])}</b> — found by "
+        f"{g['found_by']}" + (f", same as {g['same_as']}" if g["same_as"] else
+                              f", minimised by {g['minimal_by']}; impact once {escape('; '.join(g['impact']))}")
+        + f"; {escape(g['confirmation_reason'])}"
+        + (f" ({g['confirmed_by']})" if g["confirmed_by"] and not g["same_as"] else "") + "</li>"
+        for g in doc["unconfirmed"])
     cov = doc["coverage"]
     t = doc["thresholds"]
     classes = " · ".join(f"<span style='color:{COLOURS[k]}'>{k} {doc['classes'].get(k, 0)}</span>" for k in CLASSES)
@@ -150,7 +177,10 @@ vertical-align: top; }} small {{ color: #555; }}
 &gt; {t['latency_ms']:g} ms in the fault or recover phase. Detected: an alert firing within {t['deadline_s']:g} s of
 the fault's confirmation. No verdict with fewer than {t['min_publishes']} publishes in a window.</p>
 <p>{classes} · lying health {doc['lying_health']}</p>
-<h2>Gaps</h2><ul>{gaps or '<li>none</li>'}</ul>
+<h2>Gaps</h2><p>A gap counts when its minimised trial, run once more (its confirm trial), hurts customers the
+same way again, unseen.</p><ul>{gaps or '<li>none</li>'}</ul>
+<h2>Unconfirmed</h2><p>Impact and no alert once, not reproduced (or not re-run): no scenario written.</p>
+<ul>{unconfirmed or '<li>none</li>'}</ul>
 <h2>Trials</h2><table><tr><th>trial</th><th>role</th><th>faults</th><th>class</th><th>detected after</th>
 <th>health green</th><th>why</th><th>s</th></tr>{rows}</table>
 <h2>Coverage</h2><p>Tried {len(cov['kinds_tried'])} of {cov['kinds_explorable']} explorable kinds

@@ -1,6 +1,7 @@
-"""A short hunt end to end (2 trials): seed 14's first two trials on baseline rules are an upstream that
+"""A short hunt end to end (3 trials): seed 14's first two trials on baseline rules are an upstream that
 answers slowly (the cluster usually rides it out on its cache) and the founding incident's misconfigured
-Redis (a gap). The cap stops the hunt before shrinking; the gap is still written as a scenario that validates.
+Redis (a gap). The cap leaves no room to shrink it but keeps the third trial for its confirm trial (the
+same fault again, a gap again), so the gap counts and is written as a scenario that validates.
 The classifier reads the trials' real `probe` events: the node's deep /readyz writes to Redis, so it
 fails under MISCONF and the node's health does not lie (Centrifugo's does: docs/hunt.md).
 The baseline hunt's frozen-Toxiproxy gap, written by the hunt's own writer, fails under the baseline rules
@@ -24,10 +25,10 @@ pytestmark = pytest.mark.integration
 
 
 def short_hunt(out, *flags: str) -> tuple[subprocess.CompletedProcess, dict]:
-    """`harness hunt --seed 14 --max-trials 2` (deadline 10 s) with more flags: its process and hunt.json."""
-    done = subprocess.run([sys.executable, "-m", "harness", "hunt", "--seed", "14", "--max-trials", "2",
+    """`harness hunt --seed 14 --max-trials 3` (deadline 10 s) with more flags: its process and hunt.json."""
+    done = subprocess.run([sys.executable, "-m", "harness", "hunt", "--seed", "14", "--max-trials", "3",
                            "--budget", "5m", "--deadline", "10s", "--out", str(out), *flags],
-                          capture_output=True, text=True, timeout=400)
+                          capture_output=True, text=True, timeout=500)
     assert (out / "hunt.json").exists(), done.stderr[-2000:]
     return done, json.loads((out / "hunt.json").read_text())
 
@@ -37,9 +38,11 @@ def test_a_two_trial_hunt_classifies_both_and_writes_the_gap_as_a_scenario(image
     done, doc = short_hunt(out)
     try:
         assert done.returncode == 1, done.stderr[-2000:]          # a gap was found
-        assert [t["name"] for t in doc["trials"]] == ["t01", "t02"]
+        assert [(t["name"], t["role"], t["parent"]) for t in doc["trials"]] == [
+            ("t01", "explore", None), ("t02", "explore", None), ("t03", "confirm", "t02")]
         assert doc["stopped"] == "the trial cap is reached"
-        first, second = doc["trials"]
+        first, second, again = doc["trials"]
+        assert again["describe"] == second["describe"] and again["class"] == "gap", again["reason"]
         # Its class depends on how slow this machine is at the time (delivery p99 against the SLO): any, with a reason.
         assert first["faults"][0]["kind"] == "upstream-slow" and first["class"] in CLASSES and first["reason"]
         assert second["faults"][0]["kind"] == "redis-misconf-unwritable-dir" and second["class"] == "gap", second["reason"]
@@ -52,10 +55,12 @@ def test_a_two_trial_hunt_classifies_both_and_writes_the_gap_as_a_scenario(image
         assert sum(e["kind"] == "probe" for e in read_journal(journal)) >= ready["answers"] + health["answers"]
         [gap] = doc["gaps"]
         assert gap["found_by"] == "t02" and gap["shrink_complete"] is False and gap["scenario_error"] is None
+        assert (gap["confirmation"], gap["confirmed_by"]) == ("confirmed", "t03"), gap["confirmation_reason"]
+        assert "fault: publish.success_rate" in gap["impact_twice"][0]
         scenario = load(out / gap["scenario"])
         assert [e.text for e in scenario.expectations][-1] == "alert * fires within 10s after fault f1"
         assert "GAP  t02: redis-misconf-unwritable-dir on redis" in done.stdout
-        assert (out / "hunt.html").read_text().count("<tr>") == 3
+        assert (out / "hunt.html").read_text().count("<tr>") == 4
     finally:
         for project in doc["clusters"]:
             assert leftovers(project.removeprefix("hx-")) == []
@@ -71,7 +76,8 @@ def test_a_centrifugo_hunt_skips_the_upstream_and_finds_the_gap_behind_green_hea
         assert done.returncode == 1, done.stderr[-2000:]
         assert (doc["system"], doc["rules"]) == ("centrifugo", "centrifugo-baseline")
         assert doc["planned"] and not [t for t in doc["planned"] if "upstream" in t]
-        first, second = doc["trials"]
+        first, second, again = doc["trials"]
+        assert again["role"] == "confirm" and again["class"] == "gap", again["reason"]
         assert first["describe"] == "slow_close on redis (delay=1000), 15 s" and first["class"] in CLASSES
         assert second["faults"][0]["kind"] == "redis-misconf-unwritable-dir" and second["class"] == "gap", second["reason"]
         assert second["metrics"]["fault"]["publish.success_rate"] < 0.5

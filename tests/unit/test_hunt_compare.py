@@ -58,6 +58,8 @@ def test_two_hunts_trial_by_trial_name_the_closed_gap_and_the_alerts(tmp_path, c
     assert rows["alerts fired"] == ["none", "CentrifugoPublishErrors"]     # RedisDown only pending: not fired
     assert rows["health green"] == ["yes (health 52/52 ok)", "yes"] and rows["publish success %"] == ["4.00", "4.00"]
     assert "gaps B closed (gap in A, detected in B): t02" in text
+    # Reported gaps are confirmed ones (these hand-made hunts confirmed none), not trials classed gap.
+    assert [l.split() for l in text.splitlines() if l.startswith("gaps reported")] == [["gaps", "reported", "0", "0"]]
     assert "gaps B opened (detected in A, gap in B): none" in text
     assert "alerts only B fired: CentrifugoPublishErrors" in text and "alerts only A fired: none" in text
     assert "trial t03" in text and "(no such trial)" in text             # a shrink trial only A ran

@@ -5,6 +5,7 @@ import json
 
 from harness.hunt import report
 from harness.hunt.classify import DETECTED, GAP, NO_EVIDENCE, TOLERATED, Classification, Impact, Thresholds
+from harness.hunt.confirm import confirmation
 from harness.hunt.hunt import Gap, HuntConfig, HuntResult, TrialRecord, evidenced
 from harness.hunt.plan import Choice, Trial
 
@@ -18,17 +19,21 @@ def result(tmp_path) -> HuntResult:
     small = TrialRecord("t03", "shrink", Trial(MISCONF.faults, 5.0), Classification(GAP, "same", impact), 41.0, "t01")
     seen = TrialRecord("t02", "explore", PARTITION,
                        Classification(DETECTED, "TargetDown firing 11.1 s after", impact, detected_after_s=11.1), 36.0)
+    again = TrialRecord("t04", "confirm", small.trial, Classification(GAP, "again", impact), 40.0, "t03")
     config = HuntConfig(14, 2, "baseline", tmp_path / "b.yml", 600, tmp_path, Thresholds())
-    return HuntResult(config, [gap, seen, small], [Gap(gap, small, True, scenario=tmp_path / "found" / "found-1-x.yaml")],
-                   [MISCONF, PARTITION], wall_s=123.4, stopped="the budget is spent")
+    confirmed = Gap(gap, small, True, scenario=tmp_path / "found" / "found-1-x.yaml",
+                    confirmation=confirmation(small.classification, again.classification), confirmed_by=again)
+    return HuntResult(config, [gap, seen, small, again], [confirmed], [MISCONF, PARTITION], wall_s=123.4,
+                      stopped="the budget is spent")
 
 
 def test_hunt_json_holds_trials_gaps_thresholds_and_coverage(tmp_path):
     doc = report.write(result(tmp_path))
     assert json.loads((tmp_path / "hunt.json").read_text()) == doc
-    assert doc["classes"] == {"gap": 2, "detected": 1} and doc["thresholds"]["deadline_s"] == 20.0
+    assert doc["classes"] == {"gap": 3, "detected": 1} and doc["thresholds"]["deadline_s"] == 20.0
     [gap] = doc["gaps"]
     assert gap["minimal_by"] == "t03" and gap["minimal"]["fault_s"] == 5.0 and gap["scenario"] == "found/found-1-x.yaml"
+    assert (gap["confirmation"], gap["confirmed_by"], doc["unconfirmed"]) == ("confirmed", "t04", [])
     assert doc["coverage"]["kinds_tried"] == ["partition", "redis-misconf-unwritable-dir"]
     assert "recreate-env" in doc["coverage"]["not_explorable"] and "latency" in doc["coverage"]["not_tried"]
     assert doc["trials"][1]["detected_after_s"] == 11.1 and doc["trials"][2]["parent"] == "t01"
@@ -37,12 +42,13 @@ def test_hunt_json_holds_trials_gaps_thresholds_and_coverage(tmp_path):
 def test_terminal_summary_and_page_name_the_minimised_gap(tmp_path):
     doc = report.to_json(result(tmp_path))
     text = report.terminal(doc)
-    assert "3 trials in 123 s (budget 600 s; the budget is spent)" in text
-    assert "classes: detected 1, gap 2, noise 0, tolerated 0, no-evidence 0" in text
+    assert "4 trials in 123 s (budget 600 s; the budget is spent)" in text
+    assert "classes: detected 1, gap 3, noise 0, tolerated 0, no-evidence 0" in text
     assert "minimised (t03): redis-misconf-unwritable-dir on redis, 5 s" in text
+    assert "confirmed (t04): fault: publish.success_rate = 0.04, then 0.04 (< 0.99)" in text
     assert "DETECTED t02: partition on node1, 15 s after 11.1 s" in text
     page = report.render_html(doc)
-    assert page.count("<tr>") == 4 and "trials/t03/report.html" in page and "found/found-1-x.yaml" in page
+    assert page.count("<tr>") == 5 and "trials/t03/report.html" in page and "confirm of t03" in page and "found/found-1-x.yaml" in page
 
 
 def test_bad_hunt_flags_exit_2_with_one_line_and_start_nothing(tmp_path, capsys):
