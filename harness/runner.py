@@ -7,6 +7,7 @@ unless `keep` is set.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import sys
 import time
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from harness import analysis, expect, schedule
-from harness.cluster.cluster import Cluster, ClusterError, Endpoints, inside_url, sweep_orphans
+from harness.cluster.cluster import Cluster, ClusterError, Endpoints, sweep_orphans
+from harness.cluster.inside import connect_inside
 from harness.faults.base import Fault, FaultError
 from harness.faults.catalog import journal_fields
 from harness.faults.factory import FaultContext, make_fault
@@ -227,7 +229,9 @@ class Runner:
             self._abort_reason = reason
             self._abort.set()
 
-        inside = {r.node: await asyncio.to_thread(inside_url, endpoints.project, r.node, s.system.http_port)
+        # Slow readers connect from inside their node's container (harness/cluster/inside.py).
+        inside = {r.node: (f"ws://127.0.0.1:{s.system.http_port}",
+                           functools.partial(connect_inside, endpoints.project, r.node, s.system.http_port))
                   for r in w.subscribe.slow_readers}
         load = build_load(w, endpoints, journal, bound_s, published, progress.received, self.workers, inside)
         progress.subscribers = load.subscribers

@@ -346,22 +346,6 @@ def forget_system_dir(run_id: str | None = None) -> None:
     shutil.rmtree(SYSTEM_DIRS / run_id if run_id else SYSTEM_DIRS, ignore_errors=True)
 
 
-def inside_url(project: str, service: str, port: int, scheme: str = "ws") -> str:
-    """`<scheme>://<address>:<port>` of a service inside its cluster's own network, reached from this
-    machine with no Toxiproxy or Docker port proxy in between (their buffers hold megabytes)."""
-    client = docker.from_env()
-    try:
-        found = client.containers.list(filters={"label": [f"{LABEL_PROJECT}={project}", f"{LABEL_SERVICE}={service}"]},
-                                       ignore_removed=True)
-        networks = found[0].attrs["NetworkSettings"]["Networks"] if found else {}
-    finally:
-        client.close()
-    address = next((n["IPAddress"] for n in networks.values() if n.get("IPAddress")), None)
-    if address is None:
-        raise ClusterError(f"project {project}: no running {service} with an address in the cluster's network")
-    return f"{scheme}://{address}:{port}"
-
-
 def container_logs(project: str, services: list[str], lines: int = 15) -> str:
     """The last log lines of the named services of a project, and of the dependencies every node's
     readiness goes through (Redis, Toxiproxy), for error messages."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import socket
 import websockets
 
 from harness.workload.signing import signed_params
@@ -76,14 +77,16 @@ def json_object(text: str | bytes, what: str) -> dict[str, Any]:
 class PusherSocket:
     """One WebSocket connection: `async with PusherSocket(ws_url, key) as s: await s.subscribe("c")`."""
 
-    def __init__(self, ws_url: str, key: str, open_timeout: float = 5.0) -> None:
+    def __init__(self, ws_url: str, key: str, open_timeout: float = 5.0, sock: socket.socket | None = None) -> None:
         self.url = f"{ws_url}/app/{key}?{PROTOCOL_QUERY}"
         self.open_timeout = open_timeout
+        self.sock = sock                        # an already connected TCP socket to speak over, if given
         self.socket_id = ""
         self.ws: websockets.WebSocketClientProtocol | None = None
 
     async def __aenter__(self) -> "PusherSocket":
-        self.ws = await websockets.connect(self.url, open_timeout=self.open_timeout, close_timeout=1, max_size=1 << 20)
+        self.ws = await websockets.connect(self.url, open_timeout=self.open_timeout, close_timeout=1, max_size=1 << 20,
+                                           sock=self.sock)
         try:
             first = json.loads(await asyncio.wait_for(self.ws.recv(), self.open_timeout))
             if first.get("event") != "pusher:connection_established":

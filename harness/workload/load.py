@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -90,7 +91,7 @@ class Load:
 def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: float,
                on_publish: Callable[[bool], None] | None = None,
                on_receive: Callable[[float], None] | None = None, workers: int = 0,
-               inside: dict[str, str] | None = None) -> Load:
+               inside: dict[str, tuple[str, Callable[[], socket.socket]]] | None = None) -> Load:
     """The subscribers and publishers a scenario's workload asks for, on a running cluster; with
     `workers`, the first app's plain subscribers run in that many processes, each journaling to its own
     shard (the canary, other apps' and client-event senders stay here).
@@ -98,8 +99,9 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
     With several apps, each app gets the same publishers, subscribers and channel names; its journaled
     channels carry the app id (`100004/hx-load-0`), so a message crossing tenants is unexpected.
 
-    Slow readers (the first app's, on every load channel) connect to `inside[node]`, the node's own
-    address in the cluster's network, so that what they leave unread piles up at the node."""
+    Slow readers (the first app's, on every load channel) connect through `inside[node]`: the node's URL
+    as seen inside its container and what makes a socket to it there (127.0.0.1 in the container), so that what they leave unread piles up at the node, not in
+    the buffers of a proxy."""
     w = workload
     driver = protocols.driver(endpoints.protocol, endpoints.ws_path)
     prefix = "" if w.subscribe.channel_type == "public" else f"{w.subscribe.channel_type}-"
@@ -132,9 +134,10 @@ def build_load(workload, endpoints: Endpoints, journal: JournalWriter, bound_s: 
         readers = w.subscribe.slow_readers if not scope else ()
         for k, reader in enumerate(readers):
             index = sum(r.node == reader.node for r in readers[:k])   # slow1-0, slow1-1 … per node
-            subscribers.append(Subscriber(f"slow{reader.node.removeprefix('node')}-{index}", reader.node,
-                                          (inside or {})[reader.node], app, channels, journal, driver, on_receive,
-                                          run_id=endpoints.run_id, pause=(reader.at_s, reader.for_s)))
+            url, connect = (inside or {})[reader.node]
+            subscribers.append(Subscriber(f"slow{reader.node.removeprefix('node')}-{index}", reader.node, url, app,
+                                          channels, journal, driver, on_receive, run_id=endpoints.run_id,
+                                          pause=(reader.at_s, reader.for_s), connect_socket=connect))
         publishers += [Publisher(f"{tag}p{k + 1}", endpoints.run_id, app,
                                  targets[k % len(targets):] + targets[:k % len(targets)], channels, share, journal,
                                  driver, w.publish.timeout_s, w.publish.payload_bytes, w.publish.batch,

@@ -8,6 +8,7 @@ and resubscribe every channel.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -38,6 +39,7 @@ class Subscriber:
     client_events_per_s: float = 0.0       # client events sent on each channel, journaled as publishes
     pause: tuple[float, float] | None = None   # a slow reader's (at, for): reads nothing for `for` s, once
     origin: float | None = None            # monotonic start of publishing, set by the load; `at` counts from it
+    connect_socket: Callable[[], socket.socket] | None = None   # makes the TCP connection (a slow reader's)
     connected: bool = False
     subscribed: int = 0
     _connection: Any = field(default=None, repr=False)
@@ -77,7 +79,8 @@ class Subscriber:
             await self._connection.close()
 
     async def _session(self, deadline: float) -> None:
-        async with self.driver.connect(self.ws_url, self.app, self.sub_id) as socket:
+        sock = await asyncio.to_thread(self.connect_socket) if self.connect_socket else None
+        async with self.driver.connect(self.ws_url, self.app, self.sub_id, sock=sock) as socket:
             self._connection = socket
             self.connected = True
             self.journal.append("ws_connect", sub=self.sub_id, node=self.node, socket_id=socket.socket_id)

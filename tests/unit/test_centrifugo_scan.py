@@ -39,7 +39,7 @@ class Driver:
         self.frames = frames
 
     @asynccontextmanager
-    async def connect(self, ws_url: str, app: App, client: str):
+    async def connect(self, ws_url: str, app: App, client: str, sock=None):
         yield CentrifugoConnection(Frames(self.frames), 1.0)
 
 

@@ -34,7 +34,7 @@ class Driver:
         self.connection = Frames()
 
     @asynccontextmanager
-    async def connect(self, ws_url: str, app: App, client: str):
+    async def connect(self, ws_url: str, app: App, client: str, sock=None):
         yield self.connection
 
 

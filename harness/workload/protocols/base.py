@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncContextManager, Protocol
 
 import httpx
+import socket
 
 from harness.workload.client import App, ProtocolError
 
@@ -54,8 +55,10 @@ class Driver(Protocol):
                       messages: list[tuple[str, str]]) -> Answer:
         """Publish (channel, data) messages in one request; data is a JSON text."""
 
-    def connect(self, ws_url: str, app: App, client: str) -> AsyncContextManager[Connection]:
-        """A connection to a node's WebSocket base URL (ws://host:port), as the named client."""
+    def connect(self, ws_url: str, app: App, client: str,
+                sock: socket.socket | None = None) -> AsyncContextManager[Connection]:
+        """A connection to a node's WebSocket base URL (ws://host:port), as the named client; over `sock`,
+        an already connected TCP socket, when given."""
 
 
 def status_class(status: int) -> str | None:

@@ -21,6 +21,7 @@ import hmac
 import itertools
 import json
 import re
+import socket
 import time
 from collections import deque
 from contextlib import asynccontextmanager
@@ -265,9 +266,10 @@ class CentrifugoDriver:
         return Answer(response.status_code, "api_error" if refused else None, refused)
 
     @asynccontextmanager
-    async def connect(self, ws_url: str, app: App, client: str) -> AsyncIterator[CentrifugoConnection]:
+    async def connect(self, ws_url: str, app: App, client: str,
+                      sock: socket.socket | None = None) -> AsyncIterator[CentrifugoConnection]:
         ws = await websockets.connect(ws_url + self.ws_path, open_timeout=self.open_timeout, close_timeout=1,
-                                      max_size=1 << 20)
+                                      max_size=1 << 20, sock=sock)
         try:
             connection = CentrifugoConnection(ws, self.open_timeout)
             await connection.handshake(connection_token(app.secret, f"{app.id}-{client}"), "hx-harness")

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 import httpx
+import socket
 
 from harness.workload.client import App, PusherSocket, publish, publish_batch
 from harness.workload.signing import channel_auth
@@ -76,6 +77,7 @@ class PusherDriver:
         return Answer(response.status_code, error, response.text[:200] if error else None)
 
     @asynccontextmanager
-    async def connect(self, ws_url: str, app: App, client: str) -> AsyncIterator[PusherConnection]:
-        async with PusherSocket(ws_url + self.ws_path, app.key) as socket:
+    async def connect(self, ws_url: str, app: App, client: str,
+                      sock: socket.socket | None = None) -> AsyncIterator[PusherConnection]:
+        async with PusherSocket(ws_url + self.ws_path, app.key, sock=sock) as socket:
             yield PusherConnection(socket, app, client)
