@@ -76,7 +76,7 @@ def _session(frames: list[str], directory: Path) -> Callable[[], None]:
     """One subscriber's session over the frames, journaling (zstd) to a new file in `directory`."""
     def run() -> None:
         @asynccontextmanager
-        async def connect(ws_url: str, app: App, client: str):
+        async def connect(ws_url: str, app: App, client: str, sock=None):
             yield CentrifugoConnection(_Replay(frames), 1.0)
         driver = mock.Mock(connect=connect)
         journal = JournalWriter(Path(tempfile.mktemp(dir=directory, suffix=".zst")), Clock(), codec="zstd")
