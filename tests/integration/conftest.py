@@ -39,17 +39,26 @@ def leftovers(run_id: str) -> list[str]:
     return labelled(LABEL_RUN, run_id)
 
 
-def run_killed_mid_fault(scenario_path, out) -> tuple[subprocess.Popen, "Path"]:
+def start_run(scenario_path, out, **popen) -> tuple[subprocess.Popen, Path]:
+    """`harness run` in a subprocess; returns (process, the journal it will write)."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario_path), "--out", str(out)], **popen)
+    return proc, out / Path(scenario_path).stem / "journal.jsonl"
+
+
+def wait_for_journal(proc: subprocess.Popen, journal: Path, kind: str, timeout: float, interval: float = 0.1) -> None:
+    """Poll until the journal holds an event of `kind`; fails if the run ends or the deadline passes first."""
+    deadline = time.monotonic() + timeout
+    while not (journal.exists() and f'"{kind}"' in journal.read_text()):
+        assert proc.poll() is None, f"the run ended before its journal held {kind}"
+        assert time.monotonic() < deadline, f"no {kind} in the journal after {timeout:.0f} s"
+        time.sleep(interval)  # poll
+
+
+def run_killed_mid_fault(scenario_path, out) -> tuple[subprocess.Popen, Path]:
     """Start `harness run`, SIGKILL it once its first fault is confirmed; returns (process, journal path)."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario_path), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal = out / "short" / "journal.jsonl"
-    deadline = time.monotonic() + 120
+    proc, journal = start_run(scenario_path, out, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while not (journal.exists() and '"fault_confirmed"' in journal.read_text()):
-            assert proc.poll() is None, "the run ended before its fault phase"
-            assert time.monotonic() < deadline, "the run never reached its fault phase"
-            time.sleep(0.1)  # poll
+        wait_for_journal(proc, journal, "fault_confirmed", 120)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)

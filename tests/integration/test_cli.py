@@ -5,13 +5,12 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from harness.cluster.cluster import LABEL_RUN, remove_labelled
-from tests.integration.conftest import leftovers, run_killed_mid_fault
+from tests.integration.conftest import leftovers, run_killed_mid_fault, start_run, wait_for_journal
 
 pytestmark = pytest.mark.integration
 
@@ -99,20 +98,13 @@ def test_run_killed_mid_phase_leaves_a_judgeable_journal_and_nothing_after_down(
 
 
 def test_interrupted_while_the_cluster_starts_leaves_nothing_even_with_a_second_signal(tmp_path, images):
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario(tmp_path)), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    journal = out / "short" / "journal.jsonl"
-    deadline = time.monotonic() + 60
+    proc, journal = start_run(scenario(tmp_path), tmp_path / "out", stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     try:
-        while not (journal.exists() and '"run_start"' in journal.read_text()):
-            assert proc.poll() is None and time.monotonic() < deadline, "the run never started"
-            time.sleep(0.02)  # poll
+        wait_for_journal(proc, journal, "run_start", 60, interval=0.02)
         assert '"cluster_ready"' not in journal.read_text()
         proc.send_signal(signal.SIGINT)        # while the cluster is being started …
-        while '"run_interrupted"' not in journal.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, "the interrupt was not journaled"
-            time.sleep(0.02)  # poll
+        wait_for_journal(proc, journal, "run_interrupted", 60, interval=0.02)
         proc.send_signal(signal.SIGINT)        # … and again, during the cleanup: it must not be cut short
         output, _ = proc.communicate(timeout=120)
     finally:

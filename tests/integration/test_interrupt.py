@@ -141,18 +141,13 @@ def test_a_signal_at_any_step_ends_the_run_cleanly(monkeypatch, tmp_path, capsys
 def test_an_interrupted_toxic_is_reverted_through_an_open_toxiproxy_client(tmp_path, images):
     """SIGINT mid-fault: the latency toxic is removed by the run itself (once, the client was closed first)."""
     import subprocess
-    import sys
 
+    from tests.integration.conftest import start_run, wait_for_journal
     from tests.integration.test_cli import scenario
-    out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario(tmp_path)), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    journal = out / "short" / "journal.jsonl"
-    deadline = time.monotonic() + 120
+    proc, journal = start_run(scenario(tmp_path), tmp_path / "out", stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
     try:
-        while not (journal.exists() and '"fault_confirmed"' in journal.read_text()):
-            assert proc.poll() is None and time.monotonic() < deadline, "the run never confirmed its fault"
-            time.sleep(0.1)  # poll
+        wait_for_journal(proc, journal, "fault_confirmed", 120)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=END_WITHIN_S)
     finally:
