@@ -55,7 +55,7 @@ def test_a_part_that_dies_is_reported_once_and_a_live_one_never():
         while not downs:
             assert asyncio.get_running_loop().time() < deadline, "the dead part was never reported"
             await asyncio.sleep(0.05)  # poll
-        await asyncio.sleep(POLL_S * 3)
+        await asyncio.sleep(POLL_S * 3)  # poll: three more polls, in which it must not be reported again
         await watch.stop()
         return downs, journal.events
 

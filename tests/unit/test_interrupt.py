@@ -23,17 +23,17 @@ class SwallowingRun:
     async def run(self) -> str:
         try:
             async with async_timeout.timeout(0.01):
-                await asyncio.sleep(1)
+                await asyncio.sleep(1)  # poll: work that the library's own timeout cuts short
         except asyncio.TimeoutError:
             pass
         assert asyncio.current_task().cancelling() == 1
         os.kill(os.getpid(), self.sig)
         try:
-            await asyncio.sleep(5)
+            await asyncio.sleep(5)  # poll: work that the signal's cancellation cuts short
         except asyncio.CancelledError:
             pass                          # swallowed, as async_timeout does when it meets its own timeout
         try:
-            await asyncio.sleep(5)
+            await asyncio.sleep(5)  # poll: work that the repeated cancellation cuts short
         except asyncio.CancelledError:
             self.stopping = True
             return "interrupted"
@@ -57,7 +57,7 @@ class CleanupRun:
     async def run(self) -> str:
         os.kill(os.getpid(), signal.SIGINT)
         try:
-            await asyncio.sleep(5)
+            await asyncio.sleep(5)  # poll: work that the first signal cuts short
         except asyncio.CancelledError:
             self.stopping = True
         os.kill(os.getpid(), signal.SIGINT)
