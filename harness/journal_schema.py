@@ -23,6 +23,9 @@ TOLERANCE_S = 1.0         # events are appended as they happen; a t computed jus
 # Types by name: messages say "must be text", not "must be <class 'str'>".
 NUM, INT, STR, BOOL, MAP, LIST, NULL, ANY = "a number", "an integer", "text", "true/false", "an object", "a list", \
     "null", "anything"
+# A publish's seq: the analysis packs (pub, seq) into one int key with 34 bits for the seq.
+SEQ_LIMIT = 1 << 33
+SEQ = f"an integer from {-SEQ_LIMIT} to {SEQ_LIMIT - 1}"
 
 
 def _is(value: Any, kind: str) -> bool:
@@ -34,6 +37,8 @@ def _is(value: Any, kind: str) -> bool:
         return isinstance(value, bool)
     if kind == INT:
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind == SEQ:
+        return _is(value, INT) and -SEQ_LIMIT <= value < SEQ_LIMIT
     if kind == NUM:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return isinstance(value, {STR: str, MAP: dict, LIST: list}[kind])
@@ -71,12 +76,12 @@ KINDS: dict[str, Kind] = {
     "fault_revert_failed": _k({"error": (STR,)}, fault=(STR,)),
     "publish": _k({"node": (STR,), "status": (INT, NULL), "error": S_, "detail": (STR,), "batch": (INT,),
                    "origin": (STR,)},
-                  pub=(STR,), seq=(INT,), channel=(STR,), sent=(NUM,), ok=(BOOL,)),
-    "publish_skipped": _k({"reason": (STR,)}, pub=(STR,), seq=(INT,)),
+                  pub=(STR,), seq=(SEQ,), channel=(STR,), sent=(NUM,), ok=(BOOL,)),
+    "publish_skipped": _k({"reason": (STR,)}, pub=(STR,), seq=(SEQ,)),
     "ws_connect": _k({"node": (STR,), "socket_id": S_}, sub=(STR,)),
     "ws_subscribed": _k(sub=(STR,), channel=S_),
     "ws_unsubscribed": _k(sub=(STR,), channel=S_),
-    "ws_receive": _k({"channel": S_, "run": S_, "pub": S_, "seq": (INT,), "sent": N_}, sub=(STR,)),
+    "ws_receive": _k({"channel": S_, "run": S_, "pub": S_, "seq": (SEQ,), "sent": N_}, sub=(STR,)),
     "ws_error": _k({"data": (ANY,)}, sub=(STR,)),
     "ws_disconnect": _k({"node": (STR,), "reason": (STR,)}, sub=(STR,)),
     "ws_paused": _k({"node": (STR,)}, sub=(STR,), seconds=(NUM,)),
@@ -159,7 +164,8 @@ class SchemaChecker:
 
 
 _NUMBER = (int, float)
-_EXACT = {NULL: (type(None),), BOOL: (bool,), INT: (int,), NUM: _NUMBER, STR: (str,), MAP: (dict,), LIST: (list,)}
+_EXACT = {NULL: (type(None),), BOOL: (bool,), INT: (int,), SEQ: (int,), NUM: _NUMBER, STR: (str,), MAP: (dict,),
+          LIST: (list,)}
 
 
 def _exact(types: tuple[str, ...]) -> frozenset[type] | None:
@@ -185,7 +191,9 @@ def _fast_ok(event: dict[str, Any], required: frozenset[str], typed: tuple[tuple
         value = get(name, _ABSENT)
         if value is not _ABSENT:
             kind = type(value)
-            if kind not in exact or (kind is float and not isfinite(value)):
+            # A huge int may be fine (an INT field) or not (a seq): the full rules decide.
+            if kind not in exact or (kind is float and not isfinite(value)) or \
+                    (kind is int and not -SEQ_LIMIT <= value < SEQ_LIMIT):
                 return False
     return True
 

@@ -99,7 +99,8 @@ def test_frames_the_scan_takes_in_their_general_form(tmp_path):
 TEXTS = ['"c"', '"hx-load-0"', '"a\\"b"', '"\\u00e9"', '"é"', '"x\\\\y"', '"tab\\t"', '"raw\ttab"', '"p1"', '""',
          "7", "null"]
 NUMBERS = ["0", "1", "7", "-3", "01", "1.0", "1.5", "-2.5", "1e2", "1E-2", "1.", ".5", "12345678901234567890",
-           "6842.673547", "12345678901234567.5", "NaN", "true", '"5"', "null", "- 1"]
+           "6842.673547", "12345678901234567.5", "NaN", "true", '"5"', "null", "- 1",
+           "999999999", "8589934591", "8589934592", "-8589934593", "60129542144"]   # about the journal's seq range
 # A publication line in parts: the canonical text of each, and what else it could be.
 PARTS = {"sep": (":", [": "]), "run": ('"r"', TEXTS), "pub": ('"p1"', TEXTS), "seq": ("7", NUMBERS),
          "sent": ("1.5", NUMBERS), "extra": ("", [',"pad":"xxx"', ',"pad":"yy"', ',"more":1', ',"pad":"x\\u0078"']),

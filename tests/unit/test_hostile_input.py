@@ -203,3 +203,10 @@ def test_a_run_start_whose_monitoring_is_not_a_record_of_rules_is_bad_input(moni
     events[0]["monitoring"] = monitoring
     status, err, _ = _on_file("".join(json.dumps(e) + "\n" for e in events).encode(), "j.jsonl", "report")
     assert status == 2 and "its run_start's monitoring must be" in err, err
+
+
+def test_a_seq_beyond_the_journals_range_is_named_not_a_crash():
+    events = sound_journal()
+    next(e for e in events if e["kind"] == "ws_receive")["seq"] = 60129542144   # once an IndexError in analysis
+    status, err, _ = _on_file("".join(json.dumps(e) + "\n" for e in events).encode(), "j.jsonl", "report")
+    assert status == 2 and "field seq must be an integer from -8589934592 to 8589934591" in err, err

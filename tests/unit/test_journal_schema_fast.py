@@ -5,7 +5,8 @@ from hypothesis import given, settings, strategies as st
 
 from harness.journal_schema import KINDS, SchemaChecker
 
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6),
+                   st.sampled_from([2**33 - 1, 2**33, -2**33, -2**33 - 1, 10**18]),   # about a seq's range st.floats(allow_nan=True, allow_infinity=True),
                    st.sampled_from(["", "x", "hx-load-0"]), st.just({}), st.just([]), st.just({"a": 1}))
 FIELDS = sorted({name for spec in KINDS.values() for name in [*spec.required, *spec.optional]})
 EVENTS = st.fixed_dictionaries(
