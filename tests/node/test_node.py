@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import socket
 import time
 import uuid
 from typing import Any, AsyncIterator
@@ -111,6 +112,47 @@ def test_publisher_socket_is_excluded(cluster):
             assert (await recv(b))["event"] == "marker"
 
     run(scenario())
+
+
+def test_a_paused_reader_is_closed_with_4100_once_a_mebibyte_waits_at_the_node(cluster):
+    """The slow-consumer limit is the node's 1 MiB of unsent bytes, not whatever the kernel buffers: a
+    reader that stops reading is served until about 1 MiB (plus the node's fixed 128 KiB send buffer and
+    the reader's small receive buffer) waits, then closed with 4100; every frame accepted before arrives."""
+    node = cluster.nodes[0]
+    slow_channel, fast_channel = channel_name("slow"), channel_name("fast")
+    data = "x" * 10_000
+    frame_bytes = len(json.dumps({"event": "big", "channel": slow_channel, "data": data}, separators=(",", ":")))
+
+    async def scenario() -> tuple[int, int, int]:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 10)
+        sock.connect(("127.0.0.1", node.port))
+        # One queued message and 4 KiB of read buffer: the client library holds almost nothing either.
+        async with websockets.connect(f"{node.ws}/app/{APP['key']}?protocol=7&client=test&version=1.0", sock=sock,
+                                      max_queue=1, read_limit=4096) as slow, connect(node.ws) as (fast, _):
+            assert (await recv(slow))["event"] == "pusher:connection_established"
+            assert (await subscribe(slow, slow_channel))["event"] == "pusher_internal:subscription_succeeded"
+            assert (await subscribe(fast, fast_channel))["event"] == "pusher_internal:subscription_succeeded"
+            sent_before = metric(node, "pubsub_ws_messages_sent_total")
+
+            def publish_all() -> None:
+                for _ in range(300):   # 3 MB, twice what the limit and the buffers can hold
+                    response = publish(node.url, {"name": "big", "channel": slow_channel, "data": data})
+                    assert response.status_code == 200, response.text
+                # The node fans out in order: once the marker is delivered, every big one was handled.
+                publish(node.url, {"name": "marker", "channel": fast_channel, "data": "m"})
+            await asyncio.to_thread(publish_all)
+            assert (await recv(fast))["event"] == "marker"
+            accepted = int(metric(node, "pubsub_ws_messages_sent_total") - sent_before) - 1
+            received = 0
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    received += json.loads(await asyncio.wait_for(slow.recv(), RECV_TIMEOUT_S))["event"] == "big"
+            return accepted, received, closed.value.code
+
+    accepted, received, code = run(scenario())
+    assert code == 4100 and received == accepted, (code, received, accepted)
+    assert 1 << 20 < accepted * frame_bytes < 2 << 20, f"closed after {accepted} frames ({accepted * frame_bytes} bytes)"
 
 
 # --- publish API errors ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from .config import Config
 from .degrade import Policy
 from .errors import DependencyError
 from .fanout import Broadcaster
-from .hub import Client, Hub, Member
+from .hub import Client, Hub, Member, bound_send_buffer
 from .log import log
 from .metrics import Metrics
 from .occupancy import Occupancy
@@ -74,6 +74,7 @@ class SocketHandler:
         app = await self._handshake(request, ws)
         if app is None:
             return ws
+        bound_send_buffer(request.transport)
         client = Client(ws, request.transport, new_socket_id(), app.id, self.hub.metrics)
         self.hub.add(client)
         try:
