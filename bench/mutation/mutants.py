@@ -16,7 +16,7 @@ class Mutant:
     file: str                        # relative to compose/
     old: str
     new: str
-    scenarios: tuple[str, ...]       # scenarios/<name>.yaml (or name[params]) expected to kill it
+    scenarios: tuple[str, ...]       # scenarios/<name>.yaml expected to kill it (every variant of a params matrix runs)
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -99,4 +99,29 @@ MUTANTS: tuple[Mutant, ...] = (
            "refuses every publish.",
            "pubsub/pubsub/api.py", "failed = await self._readiness_failure()", "failed = None",
            ("redis-proxy-down", "redis-blackhole")),
+    Mutant("batch-first-event-only", "The batch endpoint's send loop was written over the parsed list's "
+           "first element ('the common case is one event'): the other events of a batch are answered 200 "
+           "and never delivered.",
+           "pubsub/pubsub/api.py", "        for event in events:\n            await self._send(app, event.channels[0], event)\n",
+           "        for event in events[:1]:\n            await self._send(app, event.channels[0], event)\n",
+           ("burst-near-slow-consumer-limit", "slow-consumer-limit")),
+    Mutant("fanout-backoff-uncapped", "The fan-out resubscribe backoff cap raised from 2 s to 30 s "
+           "('less log noise during outages'): after an outage of some seconds, cross-node delivery "
+           "comes back many seconds after Redis does.",
+           "pubsub/pubsub/fanout.py", "BACKOFF_MAX_S = 2.0", "BACKOFF_MAX_S = 30.0",
+           ("redis-proxy-down", "redis-restarted")),
+    Mutant("fanout-stale-ignored", "The fan-out subscription's silence check removed ('PING is enough'): a "
+           "subscription whose link went silent is never torn down and resubscribed.",
+           "pubsub/pubsub/fanout.py", "            if now - last_heard > self.stale_after_s:\n",
+           "            if False:\n",
+           ("redis-blackhole", "redis-paused")),
+    Mutant("count-after-send", "The per-app publish counter incremented after the fan-out instead of before "
+           "('count what was really sent'): when Redis refuses writes but still relays PUBLISH (full memory, "
+           "unwritable disk) the message is delivered and the publisher told 503, so its retry doubles it.",
+           "pubsub/pubsub/api.py",
+           "        await self._count_publish(app, 1, now)\n        for channel in event.channels:\n"
+           "            await self._send(app, channel, event)\n",
+           "        for channel in event.channels:\n            await self._send(app, channel, event)\n"
+           "        await self._count_publish(app, 1, now)\n",
+           ("redis-misconfigured",)),
 )
