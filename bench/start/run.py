@@ -58,8 +58,10 @@ def cluster_start(monitoring: bool) -> dict:
     return parts
 
 
-def compose_cli_start(project: str, names: list[str], env: dict[str, str], files: tuple[Path, ...]) -> dict[str, float]:
-    """The same services started by the Compose CLI (`up -d`), in the starter's place (the baseline)."""
+def compose_cli_start(project: str, names: list[str], env: dict[str, str], files: tuple[Path, ...],
+                      abort: object = None) -> dict[str, float]:
+    """The same services started by the Compose CLI (`up -d`), in the starter's place (the baseline); `abort`
+    is the starter's and ignored: `up -d` runs to its end."""
     cli = ["docker", "compose"] if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0 \
         else ["docker-compose"]
     subprocess.run([*cli, "-p", project, *(a for f in files for a in ("-f", str(f))), "up", "-d", "--no-build", *names],

@@ -249,7 +249,7 @@ class Cluster:
         (StartError) is the one raised when both fail."""
         failed = threading.Event()
         with ThreadPoolExecutor(1) as pool:
-            starting = pool.submit(start, self.project, self.services, self.env(), self.compose_files)
+            starting = pool.submit(start, self.project, self.services, self.env(), self.compose_files, self._aborted)
             starting.add_done_callback(lambda f: f.exception() is not None and failed.set())
             try:
                 ready_at = self.wait_ready(timeout, give_up=failed)

@@ -1,7 +1,7 @@
 """The compose files stay the declaration: the Compose CLI (v2 `docker compose`, else docker-compose v1)
 reads the cluster file with each system's fragment exactly as the harness's starter does — image,
-environment (env files included), labels, networks, ports, bind volumes, grace period, dependencies.
-No containers are made (`config` only)."""
+environment (env files included), labels, networks, ports, bind volumes, grace period, dependencies
+with their conditions, healthchecks. No containers are made (`config` only)."""
 from __future__ import annotations
 
 import shutil
@@ -13,7 +13,7 @@ import yaml
 from harness import systems
 from harness.cluster import cluster as cluster_module
 from harness.cluster.cluster import Cluster
-from harness.cluster.start import Service, read_spec, services
+from harness.cluster.start import Service, healthcheck, read_spec, services
 
 pytestmark = pytest.mark.integration
 
@@ -47,13 +47,22 @@ def _grace(text) -> int | None:
     return None if text is None else int(str(text).rstrip("s"))
 
 
+def _depends_on(d) -> dict[str, str]:
+    """Compose's short (a list, v1 keeps it) or long form (v2 writes it, `required` included)."""
+    if isinstance(d, dict):
+        return {k: v["condition"] for k, v in d.items()}
+    return dict.fromkeys(d or [], "service_started")
+
+
 def as_compose_reads_it(name: str, s: dict) -> Service:
-    """One service of `config`'s output in the starter's terms."""
+    """One service of `config`'s output in the starter's terms (its healthcheck durations as Compose
+    normalised them, read by the starter's own parser)."""
     command = s.get("command")
     return Service(name, s["image"], command, {k: str(v) for k, v in (s.get("environment") or {}).items()},
                    {k: str(v) for k, v in (s.get("labels") or {}).items()}, list(s.get("networks") or []),
                    [_port(p) for p in s.get("ports", [])], [_bind(v) for v in s.get("volumes", [])],
-                   _grace(s.get("stop_grace_period")), sorted(s.get("depends_on") or []))
+                   _grace(s.get("stop_grace_period")), _depends_on(s.get("depends_on")),
+                   healthcheck(s["healthcheck"], name) if "healthcheck" in s else None)
 
 
 @pytest.mark.parametrize("system", ["pusher-node", "centrifugo", "custom"])
@@ -74,5 +83,4 @@ def test_compose_reads_the_files_as_the_starter_does(system, tmp_path, monkeypat
     ours = {s.name: s for s in services(read_spec(cluster.compose_files, env), cluster.services)}
     assert sorted(theirs) == sorted(ours)
     for name, service in ours.items():
-        service.depends_on = sorted(service.depends_on)
         assert as_compose_reads_it(name, theirs[name]) == service, name
