@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import docker
@@ -37,6 +39,14 @@ def labelled(label: str, value: str) -> list[str]:
 def leftovers(run_id: str) -> list[str]:
     """Names of containers and networks still carrying a run id."""
     return labelled(LABEL_RUN, run_id)
+
+
+def docker_time(text: str) -> float:
+    """Unix time of a Docker timestamp (RFC 3339, nanoseconds with trailing zeros cut, Z or an offset)."""
+    match = re.fullmatch(r"(.*T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", text)
+    assert match, f"not a Docker timestamp: {text!r}"
+    base, fraction, zone = match.groups()
+    return datetime.fromisoformat(base + (fraction or "")[:7] + ("+00:00" if zone == "Z" else zone)).timestamp()
 
 
 def start_run(scenario_path, out, **popen) -> tuple[subprocess.Popen, Path]:

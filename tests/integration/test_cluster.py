@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import threading
 import time
@@ -147,3 +148,62 @@ def test_a_start_aborted_while_the_containers_start_leaves_nothing_behind(images
         aborting.join()
     assert made, "nothing was made before the abort: the test did not abort a start under way"
     assert leftovers(cluster.run_id) == []
+
+
+HEALTH_TEST = """
+services:
+  db:
+    image: "${IMAGE}"
+    labels: {io.hx.run-id: "${RUN}", io.hx.scope: "${SCOPE}"}
+    healthcheck: {test: [CMD-SHELL, "${CHECK}"], interval: 100ms, start_period: "${START_PERIOD}", retries: 2}
+  app:
+    image: "${IMAGE}"
+    labels: {io.hx.run-id: "${RUN}", io.hx.scope: "${SCOPE}"}
+    depends_on: {db: {condition: service_healthy}}
+"""
+
+
+def _start_waiting_for_health(images, tmp_path, check: str, start_period: str):
+    """start() on two small Redis containers, `app` waiting for `db`'s healthcheck `check`: what start()
+    returned (or raised) and each container's inspected State."""
+    import docker
+    from harness.cluster.cluster import LABEL_RUN, new_run_id, remove_labelled
+    from harness.cluster.start import StartError, start
+    from tests.integration.conftest import leftovers
+
+    compose, run_id = tmp_path / "compose.yml", new_run_id()
+    compose.write_text(HEALTH_TEST)
+    env = {"IMAGE": images["redis"], "RUN": run_id, "SCOPE": os.environ["HX_SCOPE"], "CHECK": check, "START_PERIOD": start_period}
+    try:
+        try:
+            outcome = start(f"hx-{run_id}", ["db", "app"], env, (compose,))
+        except StartError as exc:
+            outcome = exc
+        client = docker.from_env()
+        states = {name: client.api.inspect_container(f"hx-{run_id}-{name}-1")["State"] for name in ("db", "app")}
+        client.close()
+        return outcome, states
+    finally:
+        remove_labelled({LABEL_RUN: run_id})
+        assert leftovers(run_id) == []
+
+
+def test_a_service_waiting_for_health_starts_once_its_dependency_is_healthy(images, tmp_path):
+    from tests.integration.conftest import docker_time
+
+    # Unhealthy at first, healthy from the first probe 1 s or more after the first one.
+    check = "[ -e /tmp/first ] || touch /tmp/first; [ $(( $(date +%s) - $(stat -c %Y /tmp/first) )) -ge 2 ]"
+    started_at, states = _start_waiting_for_health(images, tmp_path, check, start_period="10s")
+    assert started_at["app"] > started_at["db"]
+    passed = [docker_time(entry["End"]) for entry in states["db"]["Health"]["Log"] if entry["ExitCode"] == 0]
+    assert passed and docker_time(states["app"]["StartedAt"]) > passed[0], (states["db"]["Health"], states["app"])
+    # Not a wait that would have happened anyway: the app started well after its dependency did.
+    assert docker_time(states["app"]["StartedAt"]) - docker_time(states["db"]["StartedAt"]) >= 1.0
+
+
+def test_a_dependency_that_turns_unhealthy_fails_the_start_and_its_dependant_is_never_started(images, tmp_path):
+    outcome, states = _start_waiting_for_health(images, tmp_path, "echo not yet; exit 1", start_period="1ms")
+    assert str(outcome) == ("service app: waiting for db to be healthy: db is unhealthy "
+                            "(unhealthy, last health check exit 1: not yet)")
+    assert states["db"]["Health"]["Status"] == "unhealthy"
+    assert states["app"]["Status"] == "created" and not states["app"]["Running"]

@@ -84,3 +84,6 @@ def test_compose_reads_the_files_as_the_starter_does(system, tmp_path, monkeypat
     assert sorted(theirs) == sorted(ours)
     for name, service in ours.items():
         assert as_compose_reads_it(name, theirs[name]) == service, name
+    # What the change to the long form is for: Centrifugo's (and a custom system's) nodes wait for Redis's health.
+    waits = {name: s.depends_on.get("redis") for name, s in ours.items() if name.startswith("node")}
+    assert set(waits.values()) == {None if system == "pusher-node" else "service_healthy"}, waits

@@ -58,6 +58,26 @@ def test_up_system_centrifugo_starts_real_centrifugo_on_redis_through_toxiproxy(
     assert leftovers(e["run_id"]) == []
 
 
+def test_centrifugo_nodes_start_only_once_redis_is_healthy(make_cluster):
+    """Centrifugo exits at start when Redis does not answer: its nodes wait for Redis's healthcheck, whose
+    first passing probe (the one that got PONG) ended before any node's container started."""
+    import docker
+    from harness import systems
+    from tests.integration.conftest import docker_time
+
+    cluster, e = make_cluster(2, system=systems.resolve("centrifugo"))
+    client = docker.from_env()
+    try:
+        state = {name: client.api.inspect_container(f"{e.project}-{name}-1")["State"] for name in ("redis", "node1", "node2")}
+    finally:
+        client.close()
+    answered = [docker_time(entry["End"]) for entry in state["redis"]["Health"]["Log"] if entry["Output"].strip() == "PONG"]
+    assert len(answered) == 1, state["redis"]["Health"]      # asked until it answered once, then idle
+    for node in ("node1", "node2"):
+        assert docker_time(state[node]["StartedAt"]) > answered[0], (node, state[node]["StartedAt"], state["redis"]["Health"])
+        assert cluster.start_timings["started_s"][node] > cluster.start_timings["started_s"]["redis"]
+
+
 def _publish_fails_soon(e: dict, node: int, within_s: float = 15.0) -> bool:
     """Whether a publish through the node is refused (an API error or HTTP error) before the deadline."""
     app, driver = App(**e["apps"][0]), protocols.driver(e["protocol"], e["ws_path"])

@@ -46,6 +46,10 @@ def test_centrifugo_nodes_come_from_its_fragment():
     by_name = made(Cluster(nodes=1, system=systems.resolve("centrifugo")))
     node = by_name["node1"]
     assert node.environment == {"CENTRIFUGO_NODE_NAME": "node1", "CENTRIFUGO_ENGINE_REDIS_ADDRESS": "redis://toxiproxy:16001"}
+    # Centrifugo exits at start without Redis: its nodes wait for Redis's healthcheck.
+    assert node.depends_on == {"toxiproxy": "service_started", "redis": "service_healthy"}
+    assert by_name["redis"].healthcheck == {"test": ["CMD", "hx-redis-health"], "interval": 100_000_000,
+                                            "timeout": 15_000_000_000, "start_period": 20_000_000_000, "retries": 30}
 
 
 def test_a_custom_systems_nodes_take_their_env_files(tmp_path, monkeypatch):
