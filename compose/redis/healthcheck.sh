@@ -22,8 +22,19 @@ fi
 if [ -n "${REDIS_PASSWORD:-}" ]; then
   export REDISCLI_AUTH="$REDIS_PASSWORD"
 fi
+# Not listening yet (redis-cli exits 1): asked again every 50 ms within this probe, for up to about 3 s,
+# rather than failing it: the next probe is another exec, which a busy machine makes 0.5-1 s late. Any
+# answer ends the loop, so a Redis answering with an error is asked once a probe, not 20 times a second.
+tries=1
+until reply=$(redis-cli -p "${REDIS_PORT:-6379}" ping 2>&1); do
+  if [ "$tries" -ge 60 ]; then
+    echo "$reply"
+    exit 1
+  fi
+  tries=$((tries + 1))
+  sleep 0.05
+done
 # redis-cli exits 0 on an error reply (NOAUTH, MISCONF, LOADING): only PONG counts.
-reply=$(redis-cli -p "${REDIS_PORT:-6379}" ping 2>&1)
 if [ "$reply" != PONG ]; then
   echo "$reply"
   exit 1

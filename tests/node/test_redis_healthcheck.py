@@ -48,17 +48,41 @@ def asked(client: redis.Redis) -> tuple[int, int]:
     return stats["total_connections_received"], stats.get("total_error_replies", 0)
 
 
-def test_only_a_pong_passes(server, tmp_path):
-    port, pid, _ = server
-    code, output = probe(tmp_path, pid, REDIS_PORT=str(free_port()), REDIS_PASSWORD=PASSWORD)
-    assert code == 1 and "Could not connect" in output
+def test_only_a_pong_passes_and_an_error_reply_is_not_asked_again(server, tmp_path):
+    port, pid, client = server
+    before = asked(client)
     # redis-cli itself exits 0 on an error reply: the script must not.
     code, output = probe(tmp_path, pid, REDIS_PORT=str(port))
     assert code == 1 and output.startswith("NOAUTH")
     code, output = probe(tmp_path, pid, REDIS_PORT=str(port), REDIS_PASSWORD="wrong")
     assert code == 1 and "NOAUTH" in output
+    assert asked(client) == (before[0] + 2, before[1] + 3)   # one connection each; AUTH failed, 2 PINGs refused
     assert not (tmp_path / "answered").exists()
     assert probe(tmp_path, pid, REDIS_PORT=str(port), REDIS_PASSWORD=PASSWORD) == (0, "PONG")
+
+
+def test_a_redis_not_listening_yet_is_waited_for_within_the_probe(tmp_path):
+    port = free_port()
+    env = {"REDIS_PORT": str(port)}
+    began = time.monotonic()
+    code, output = probe(tmp_path, os.getpid(), **env)
+    assert code == 1 and "Could not connect" in output
+    assert time.monotonic() - began >= 59 * 0.05          # 60 tries, 50 ms apart
+    # A Redis that starts while the probe asks: found by the same probe.
+    waiting = subprocess.Popen(["sh", str(HEALTHCHECK)], stdout=subprocess.PIPE, text=True, env={
+        "PATH": os.environ["PATH"], "HX_REDIS_HEALTH_PID": str(os.getpid()), "HX_REDIS_HEALTH_FILE": str(tmp_path / "answered"), **env})
+    try:
+        server = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+                                  stdout=subprocess.DEVNULL)
+        try:
+            assert waiting.communicate(timeout=10)[0].strip() == "PONG" and waiting.returncode == 0
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
 
 
 def test_once_answered_a_probe_asks_redis_nothing_until_the_process_is_another(server, tmp_path):

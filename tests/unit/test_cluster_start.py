@@ -49,7 +49,7 @@ def test_centrifugo_nodes_come_from_its_fragment():
     # Centrifugo exits at start without Redis: its nodes wait for Redis's healthcheck.
     assert node.depends_on == {"toxiproxy": "service_started", "redis": "service_healthy"}
     assert by_name["redis"].healthcheck == {"test": ["CMD", "hx-redis-health"], "interval": 100_000_000,
-                                            "timeout": 15_000_000_000, "start_period": 20_000_000_000, "retries": 30}
+                                            "timeout": 15_000_000_000, "start_period": 10_000_000_000, "retries": 3}
 
 
 def test_a_custom_systems_nodes_take_their_env_files(tmp_path, monkeypatch):
