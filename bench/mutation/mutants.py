@@ -114,7 +114,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "subscription whose link went silent is never torn down and resubscribed.",
            "pubsub/pubsub/fanout.py", "            if now - last_heard > self.stale_after_s:\n",
            "            if False:\n",
-           ("redis-blackhole", "redis-paused")),
+           ("node-partitioned", "redis-blackhole")),
     Mutant("count-after-send", "The per-app publish counter incremented after the fan-out instead of before "
            "('count what was really sent'): when Redis refuses writes but still relays PUBLISH (full memory, "
            "unwritable disk) the message is delivered and the publisher told 503, so its retry doubles it.",
