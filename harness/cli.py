@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -700,6 +701,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    scope = os.environ.get("HX_SCOPE")
+    if scope:   # checked before anything starts: a bad scope is the user's input, not a harness error
+        from harness.cluster.cluster import SCOPE_PATTERN
+        if not SCOPE_PATTERN.fullmatch(scope):
+            _err(f"HX_SCOPE must be 1-63 lower-case letters, digits, '.', '_' and '-', starting with a letter or "
+                 f"digit; got {scope!r}")
+            return EXIT_BAD_INPUT
     try:
         return args.func(args)
     except KeyboardInterrupt:
