@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, TypeVar
 
 from harness import __version__, out_dir
+from harness.cluster import scope as scopes
 from harness.journal import JOURNAL_NAME, JournalError, iter_journal, iter_run, run_bounds
 from harness.journal_codec import CODECS, SUFFIXES
 from harness import repeat
@@ -701,13 +701,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    scope = os.environ.get("HX_SCOPE")
-    if scope:   # checked before anything starts: a bad scope is the user's input, not a harness error
-        from harness.cluster.cluster import SCOPE_PATTERN
-        if not SCOPE_PATTERN.fullmatch(scope):
-            _err(f"HX_SCOPE must be 1-63 lower-case letters, digits, '.', '_' and '-', starting with a letter or "
-                 f"digit; got {scope!r}")
-            return EXIT_BAD_INPUT
+    # Checked before anything starts: a bad scope is the user's input, not a harness error.
+    if problem := scopes.problem(scopes.current()):
+        _err(problem)
+        return EXIT_BAD_INPUT
     try:
         return args.func(args)
     except KeyboardInterrupt:
