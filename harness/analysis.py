@@ -29,6 +29,7 @@ from harness import alerts as alerting, presence
 from harness import probe_metrics as probes
 from harness.counters import BUCKET_EXACT, Counters
 from harness.journal import CANARY
+from harness.journal_schema import SEQ_LIMIT
 from harness.recovery import Recovery, fault_recoveries, window_recoveries
 from harness.windows import WHOLE_RUN, NamedWindow, Window
 
@@ -70,7 +71,7 @@ class Pending:
 class Names:
     """Names (sub, pub, channel, run) as small ints; a publish (pub, seq) is one int, its `key`."""
 
-    SEQ_BITS = 34                # seq from -2**33 to 2**33
+    SEQ_BITS = SEQ_LIMIT.bit_length()   # 34: seq from -2**33 to 2**33 - 1, the range the schema lets through
 
     def __init__(self) -> None:
         self.ids: dict[Any, int] = {}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, TypeVar
 
 from harness import __version__, out_dir
+from harness.cluster import scope as scopes
 from harness.journal import JOURNAL_NAME, JournalError, iter_journal, iter_run, run_bounds
 from harness.journal_codec import CODECS, SUFFIXES
 from harness import repeat
@@ -700,6 +701,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Checked before anything starts: a bad scope is the user's input, not a harness error.
+    if problem := scopes.problem(scopes.current()):
+        _err(problem)
+        return EXIT_BAD_INPUT
     try:
         return args.func(args)
     except KeyboardInterrupt:

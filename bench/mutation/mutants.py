@@ -110,11 +110,6 @@ MUTANTS: tuple[Mutant, ...] = (
            "comes back many seconds after Redis does.",
            "pubsub/pubsub/fanout.py", "BACKOFF_MAX_S = 2.0", "BACKOFF_MAX_S = 30.0",
            ("redis-proxy-down", "redis-restarted")),
-    Mutant("fanout-stale-ignored", "The fan-out subscription's silence check removed ('PING is enough'): a "
-           "subscription whose link went silent is never torn down and resubscribed.",
-           "pubsub/pubsub/fanout.py", "            if now - last_heard > self.stale_after_s:\n",
-           "            if False:\n",
-           ("redis-blackhole", "redis-paused")),
     Mutant("count-after-send", "The per-app publish counter incremented after the fan-out instead of before "
            "('count what was really sent'): when Redis refuses writes but still relays PUBLISH (full memory, "
            "unwritable disk) the message is delivered and the publisher told 503, so its retry doubles it.",

@@ -14,7 +14,6 @@ import calendar
 import math
 import os
 import shutil
-import re
 import socket
 import tempfile
 import threading
@@ -33,6 +32,7 @@ from harness import systems
 from harness.cluster.images import ImageBuilder, ImageError, image_exists
 from harness.cluster.paths import COMPOSE_DIR, COMPOSE_FILE
 from harness.cluster.services import CORE_SERVICES, MONITORING_SERVICES
+from harness.cluster import scope as scopes
 from harness.cluster.start import LABEL_PROJECT, LABEL_SERVICE, StartError, start
 from harness.systems import probes
 from harness.systems.base import Probe, System
@@ -43,8 +43,6 @@ LABEL_RUN = "io.hx.run-id"
 LABEL_OWNER = "io.hx.owner-pid"      # "<host>:<pid>" of the harness process that owns it; "" = kept on purpose
 LABEL_SYSTEM = "io.hx.system"        # the system under test's name
 LABEL_SCOPE = "io.hx.scope"          # "user", or "test-…" for the harness's own tests (HX_SCOPE)
-DEFAULT_SCOPE = "user"
-SCOPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 MAX_NODES = 3
 # nodeN: the node's own port; clientN: the same node through Toxiproxy's proxy nodeN_client.
 PORT_KEYS = ("redis", "toxiproxy", "upstream") + tuple(f"{kind}{i}" for kind in ("node", "client")
@@ -149,15 +147,15 @@ class Cluster:
     redis_policy: str = "strict"             # the nodes' failure policies (docs/node.md): strict | degrade
     upstream_policy: str = "strict"
     system: System = field(default_factory=systems.resolve)
-    scope: str = field(default_factory=lambda: os.environ.get("HX_SCOPE") or DEFAULT_SCOPE)
+    scope: str = field(default_factory=scopes.current)
     # Where up() spent its time, seconds from its call: images_s, containers_s (the last container
     # started), ready_s, and per service started_s / answered_s (its readiness probe first passed).
     start_timings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._aborted = threading.Event()
-        if not SCOPE_PATTERN.fullmatch(self.scope):
-            raise ClusterError(f"HX_SCOPE must be 1-63 of lower-case letters, digits, '.', '_' and '-'; got {self.scope!r}")
+        if problem := scopes.problem(self.scope):
+            raise ClusterError(problem)
         if not 1 <= self.nodes <= MAX_NODES:
             raise ClusterError(f"nodes must be from 1 to {MAX_NODES}, got {self.nodes}")
 

@@ -136,22 +136,32 @@ def test_a_paused_reader_is_closed_with_4100_once_a_mebibyte_waits_at_the_node(c
             sent_before = metric(node, "pubsub_ws_messages_sent_total")
 
             def publish_all() -> None:
-                for _ in range(300):   # 3 MB, twice what the limit and the buffers can hold
-                    response = publish(node.url, {"name": "big", "channel": slow_channel, "data": data})
-                    assert response.status_code == 200, response.text
+                path = f"/apps/{APP['id']}/batch_events"
+                raw = json.dumps({"batch": [{"name": "big", "channel": slow_channel, "data": data}] * 10}).encode()
+                with httpx.Client(base_url=node.url, timeout=10.0) as http:
+                    for _ in range(30):   # 3 MB, twice what the limit and the buffers can hold
+                        response = http.post(path, params=signed_params(APP["key"], APP["secret"], "POST", path, raw),
+                                             content=raw, headers={"Content-Type": "application/json"})
+                        assert response.status_code == 200, response.text
                 # The node fans out in order: once the marker is delivered, every big one was handled.
                 publish(node.url, {"name": "marker", "channel": fast_channel, "data": "m"})
             await asyncio.to_thread(publish_all)
             assert (await recv(fast))["event"] == "marker"
             accepted = int(metric(node, "pubsub_ws_messages_sent_total") - sent_before) - 1
-            received = 0
-            with pytest.raises(websockets.ConnectionClosed) as closed:
+            received, code = 0, None
+            try:
                 while True:
                     received += json.loads(await asyncio.wait_for(slow.recv(), RECV_TIMEOUT_S))["event"] == "big"
-            return accepted, received, closed.value.code
+            except websockets.ConnectionClosed as closed:
+                code = closed.code
+            except asyncio.TimeoutError:
+                pass   # everything read and the socket still open: never closed
+            return accepted, received, code
 
-    accepted, received, code = run(scenario())
-    assert code == 4100 and received == accepted, (code, received, accepted)
+    # Its own bound: 3 MB through a node on a loaded 2-core machine takes longer than run()'s 20 s.
+    accepted, received, code = asyncio.run(asyncio.wait_for(scenario(), 90))
+    assert code == 4100 and received == accepted, f"close code {code}, {received} of {accepted} frames received " \
+                                                   f"({accepted * frame_bytes} bytes accepted)"
     assert 1 << 20 < accepted * frame_bytes < 2 << 20, f"closed after {accepted} frames ({accepted * frame_bytes} bytes)"
 
 

@@ -210,3 +210,10 @@ def test_a_seq_beyond_the_journals_range_is_named_not_a_crash():
     next(e for e in events if e["kind"] == "ws_receive")["seq"] = 60129542144   # once an IndexError in analysis
     status, err, _ = _on_file("".join(json.dumps(e) + "\n" for e in events).encode(), "j.jsonl", "report")
     assert status == 2 and "field seq must be an integer from -8589934592 to 8589934591" in err, err
+
+
+@pytest.mark.parametrize("scope", ["repA", "-x", "a b", "x" * 64])
+def test_a_bad_hx_scope_is_bad_input_before_anything_starts(scope, monkeypatch):
+    monkeypatch.setenv("HX_SCOPE", scope)
+    status, err = _run("up", "--nodes", "1")
+    assert status == 2 and "HX_SCOPE must be" in err and "harness error" not in err, err
