@@ -7,7 +7,7 @@
 #    the whole run would take half a core;
 #  - under a preset PING answers MISCONF (or NOAUTH), and Redis counts every error reply
 #    (redis_errors_total, which alert rules read): the harness's own probe must add nothing to the
-#    evidence of what the system under test does.
+#    evidence of what the system under test does (an error reply is asked again only after the sleep).
 # Docker runs one probe at a time, so the sleep spaces them out (the healthcheck's timeout is longer).
 # The HX_REDIS_HEALTH_* variables exist for tests/node/test_redis_healthcheck.py, which runs this on the host.
 set -u
@@ -16,9 +16,12 @@ answered="${HX_REDIS_HEALTH_FILE:-/tmp/hx-redis-answered}"
 # after the command name, which may hold spaces): a restarted container forgets an earlier answer.
 stat=$(cat "/proc/${HX_REDIS_HEALTH_PID:-1}/stat")
 started=$(echo "${stat##*) }" | cut -d' ' -f20)
-if [ "$(cat "$answered" 2>/dev/null)" = "$started" ]; then
-  exec sleep "${HX_REDIS_HEALTH_IDLE_S:-10}"
-fi
+case "$(cat "$answered" 2>/dev/null)" in
+  "$started") exec sleep "${HX_REDIS_HEALTH_IDLE_S:-10}" ;;
+  # It answered with an error (a preset's Redis asked after it broke): asked again only after the same
+  # sleep, so the probe adds at most one error reply per 10 s to Redis's counts.
+  "$started error") sleep "${HX_REDIS_HEALTH_IDLE_S:-10}" ;;
+esac
 if [ -n "${REDIS_PASSWORD:-}" ]; then
   export REDISCLI_AUTH="$REDIS_PASSWORD"
 fi
@@ -36,6 +39,7 @@ until reply=$(redis-cli -p "${REDIS_PORT:-6379}" ping 2>&1); do
 done
 # redis-cli exits 0 on an error reply (NOAUTH, MISCONF, LOADING): only PONG counts.
 if [ "$reply" != PONG ]; then
+  echo "$started error" > "$answered"
   echo "$reply"
   exit 1
 fi

@@ -48,16 +48,17 @@ def asked(client: redis.Redis) -> tuple[int, int]:
     return stats["total_connections_received"], stats.get("total_error_replies", 0)
 
 
-def test_only_a_pong_passes_and_an_error_reply_is_not_asked_again(server, tmp_path):
+def test_only_a_pong_passes_and_an_error_reply_is_asked_again_only_after_the_idle_sleep(server, tmp_path):
     port, pid, client = server
     before = asked(client)
     # redis-cli itself exits 0 on an error reply: the script must not.
     code, output = probe(tmp_path, pid, REDIS_PORT=str(port))
     assert code == 1 and output.startswith("NOAUTH")
-    code, output = probe(tmp_path, pid, REDIS_PORT=str(port), REDIS_PASSWORD="wrong")
+    began = time.monotonic()
+    code, output = probe(tmp_path, pid, idle_s="0.3", REDIS_PORT=str(port), REDIS_PASSWORD="wrong")
     assert code == 1 and "NOAUTH" in output
+    assert time.monotonic() - began >= 0.3        # after an error reply a probe waits before asking
     assert asked(client) == (before[0] + 2, before[1] + 3)   # one connection each; AUTH failed, 2 PINGs refused
-    assert not (tmp_path / "answered").exists()
     assert probe(tmp_path, pid, REDIS_PORT=str(port), REDIS_PASSWORD=PASSWORD) == (0, "PONG")
 
 
