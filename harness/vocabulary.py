@@ -96,6 +96,10 @@ EVIDENCE: dict[str, Evidence] = {
     "monitoring": Evidence("monitoring.polls", "monitoring polls"),
     "presence": Evidence("presence.checks", "presence checks judged"),
 }
+# Metrics about failed publishes: judged where publishes failed while subscribers listened (a window
+# without a failed publish proves nothing about what happens to one).
+_OF_FAILED = (Evidence("publish.errors", "failed publishes"), Evidence("ws.subscribers", "subscribers connected"))
+METRIC_EVIDENCE: dict[str, tuple[Evidence, ...]] = {"delivery.of_failed": _OF_FAILED, "delivery.recovered": _OF_FAILED}
 # The denominators themselves are observed directly: `publish.scheduled >= 100` needs no other evidence.
 _SELF_EVIDENT = {e.metric for e in EVIDENCE.values()}
 
@@ -124,8 +128,9 @@ def missing_evidence(name: str, window: str, values: dict[str, Any]) -> str | No
             seconds = uncovered if uncovered is not None else values.get("window.end_s", 0) - values.get("window.start_s", 0)
             return f"no monitoring evidence for {seconds:.1f} s of {window}"
         return None
-    rule = EVIDENCE.get(family)
-    if rule is None:
-        return None
-    count = values.get(rule.metric) or 0
-    return None if count > 0 else f"no evidence: {count} {rule.noun} in {window}"
+    rules = METRIC_EVIDENCE.get(name) or ((EVIDENCE[family],) if family in EVIDENCE else ())
+    for rule in rules:
+        count = values.get(rule.metric) or 0
+        if count <= 0:
+            return f"no evidence: {count} {rule.noun} in {window}"
+    return None

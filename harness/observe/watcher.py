@@ -1,8 +1,12 @@
 """The alert watcher: polls Prometheus and the alert sink every second and journals what changed.
 
 - `/api/v1/rules` proves the rule set loaded and evaluates: `wait_loaded()` waits for every rule's
-  first healthy evaluation (journal `alert_rules_loaded`); afterwards a rule whose health turns `err`
-  is journaled (`alert_rule_error`) and kept in `error`, which the runner turns into exit status 3.
+  first healthy evaluation on a fresh view of the cluster — every target of `/api/v1/targets` scraped
+  since the watcher started (the cluster was ready), every rule evaluated after those scrapes — so an
+  alert left over from the cluster's start (a node not yet answering when it was scraped) is resolved
+  before the first phase, while a condition that still holds stays visible (journal
+  `alert_rules_loaded`). Afterwards a rule whose health turns `err` is journaled (`alert_rule_error`)
+  and kept in `error`, which the runner turns into exit status 3.
 - `/api/v1/alerts` lists active alerts: each change is journaled as `alert_pending`, `alert_firing`
   or `alert_resolved`, with `active_t`, Prometheus's activeAt (the evaluation that made it pending).
 - The sink's `/notifications` gives each webhook with its arrival time: `alert_notified` per alert.
@@ -89,25 +93,36 @@ class AlertWatcher:
         return round(wall - self.journal.clock.wall0, 6)
 
     async def wait_loaded(self, http: httpx.AsyncClient, timeout: float = 30.0) -> None:
-        """Poll /api/v1/rules until every rule has been evaluated healthily once; WatchError if not."""
+        """Poll until every target has been scraped since now and every rule evaluated healthily after
+        the latest of those scrapes; WatchError if not within `timeout`."""
+        since = time.time()
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while time.monotonic() < deadline:
             try:
+                # When each target's last scrape ended: a rule evaluated before that cannot have seen it.
+                scraped = [parse_time(t["lastScrape"]) + float(t.get("lastScrapeDuration") or 0) for t in
+                           (await _get(http, f"{self.prometheus}/api/v1/targets?state=active"))["data"]["activeTargets"]]
                 rules = await self._rules(http)
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:
                 broken = [r for r in rules if r["health"] == "err"]
                 if broken:
                     raise WatchError(_rule_failure(broken))
-                if rules and all(r["health"] == "ok" for r in rules):
+                stale = sum(t < since for t in scraped)
+                view = max(scraped, default=since)
+                unevaluated = sum(r["health"] != "ok" or parse_time(r.get("lastEvaluation") or "0001-01-01T00:00:00Z") < view
+                                  for r in rules)
+                if rules and scraped and not stale and not unevaluated:
                     self.journal.append("alert_rules_loaded", rule_set=self.rule_set, rules=len(rules),
                                         alerts=sorted(r["name"] for r in rules if r["type"] == "alerting"))
                     return
-                last = f"{len(rules)} rules, {sum(r['health'] != 'ok' for r in rules)} not evaluated yet"
+                last = (f"{len(scraped)} targets, {stale} not scraped since the cluster was ready; {len(rules)} rules, "
+                        f"{unevaluated} not evaluated on those scrapes yet")
             await asyncio.sleep(0.25)  # poll
-        raise WatchError(f"Prometheus rule set {self.rule_set!r} not loaded and evaluated after {timeout:.0f} s: {last}")
+        raise WatchError(f"Prometheus rule set {self.rule_set!r} not loaded and evaluated on a fresh scrape of every "
+                         f"target after {timeout:.0f} s: {last}")
 
     async def run(self, http: httpx.AsyncClient, bound_s: float) -> None:
         """Poll until cancelled or `bound_s` passed; failures to reach Prometheus are journaled, not fatal."""

@@ -333,6 +333,20 @@ def test_deliveries_of_failed_publishes_are_counted():
     assert (m["publish.errors.timeout"], m["delivery.of_failed"], m["delivery.recovered"]) == (3, 3, 3)
 
 
+@pytest.mark.parametrize("journal, says", [
+    (lambda: Journal().traffic(10.5, 20.0, ok=False, receive=False), None),        # refused, nothing delivered
+    (lambda: Journal().traffic(10.5, 20.0, ok=False), "delivery.of_failed = 19"),  # refused and delivered anyway
+    (lambda: Journal().traffic(10.5, 20.0), "no evidence: 0 failed publishes in broken"),
+    (lambda: Journal(subscriber=False).traffic(10.5, 20.0, ok=False, receive=False),
+     "no evidence: 0 subscribers connected in broken"),
+])
+def test_deliveries_of_failed_publishes_are_judged_where_publishes_failed_while_someone_listened(journal, says):
+    # Every publish of a refusing window fails, so none expects a delivery: that is no reason to refuse
+    # judging whether the refused ones were delivered anyway; no failure, or nobody listening, is.
+    [(passed, evidence)] = verdicts(journal().judge(scenario("broken: delivery.of_failed == 0")))
+    assert passed is (says is None) and (says is None or says in evidence), evidence
+
+
 # Smaller defects -------------------------------------------------------------------------------------
 
 def test_every_count_exists_with_zero_when_its_denominator_exists():
