@@ -98,6 +98,7 @@ class AlertWatcher:
         since = time.time()
         deadline = time.monotonic() + timeout
         last = "no answer yet"
+        view: float | None = None   # when every target had been scraped since `since`: fixed once known
         while time.monotonic() < deadline:
             try:
                 # When each target's last scrape ended: a rule evaluated before that cannot have seen it.
@@ -111,10 +112,13 @@ class AlertWatcher:
                 if broken:
                     raise WatchError(_rule_failure(broken))
                 stale = sum(t < since for t in scraped)
-                view = max(scraped, default=since)
-                unevaluated = sum(r["health"] != "ok" or parse_time(r.get("lastEvaluation") or "0001-01-01T00:00:00Z") < view
-                                  for r in rules)
-                if rules and scraped and not stale and not unevaluated:
+                if view is None and scraped and not stale:
+                    # Fixed here: later scrapes keep coming, and a rule evaluated between two of them must
+                    # not be asked to have seen the newest.
+                    view = max(scraped)
+                unevaluated = sum(r["health"] != "ok" or view is None
+                                  or parse_time(r.get("lastEvaluation") or "0001-01-01T00:00:00Z") < view for r in rules)
+                if rules and view is not None and not unevaluated:
                     self.journal.append("alert_rules_loaded", rule_set=self.rule_set, rules=len(rules),
                                         alerts=sorted(r["name"] for r in rules if r["type"] == "alerting"))
                     return

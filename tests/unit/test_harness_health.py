@@ -66,8 +66,8 @@ def _rfc3339(t: float) -> str:
 
 def _prometheus(fresh_after: int, evaluated_after: int):
     """Prometheus's targets and rules APIs over successive polls: the target's last scrape predates the
-    watcher's start until poll `fresh_after`; the rule's last evaluation predates that scrape until
-    poll `evaluated_after`."""
+    watcher's start until poll `fresh_after`, then is the newest one; the rule's last evaluation predates
+    the first fresh scrape until poll `evaluated_after`, then comes just before the newest scrape."""
     polls = {"n": 0}
     started = time.time()
 
@@ -78,7 +78,8 @@ def _prometheus(fresh_after: int, evaluated_after: int):
             scraped = now if polls["n"] >= fresh_after else started - 10
             return httpx.Response(200, json={"data": {"activeTargets": [
                 {"lastScrape": _rfc3339(scraped), "lastScrapeDuration": 0.01}]}})
-        evaluated = now + 0.1 if polls["n"] >= evaluated_after else started - 5
+        # Evaluations and scrapes keep alternating: the last evaluation always precedes the newest scrape.
+        evaluated = now - 0.05 if polls["n"] >= evaluated_after else started - 5
         return httpx.Response(200, json={"data": {"groups": [{"name": "g", "rules": [
             {"name": "ClientPathDown", "type": "alerting", "health": "ok", "lastEvaluation": _rfc3339(evaluated)}]}]}})
     return polls, httpx.MockTransport(answer)
