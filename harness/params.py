@@ -48,7 +48,9 @@ def variants(text: str, file: Path = Path("<scenario>"), recorded_alerts: dict[s
     for combination in itertools.product(*matrix.values()):
         chosen = dict(zip(matrix, combination))
         scenario = loads(_REF.sub(lambda m: _scalar(chosen[m[1]]), text), file, recorded_alerts, rules)
-        out.append(replace(scenario, name=f"{scenario.name}[{'-'.join(f'{k}={_scalar(v)}' for k, v in chosen.items())}]"))
+        # The source a journal records is the file's text, params and all: `variant` finds this one by name.
+        out.append(replace(scenario, name=f"{scenario.name}[{'-'.join(f'{k}={_scalar(v)}' for k, v in chosen.items())}]",
+                           source=text))
     return out
 
 

@@ -32,6 +32,14 @@ def test_variant_by_name():
     assert variant(TEXT, Path("x.yaml"), "incident[latency=200-nodes=1]").nodes == 1
 
 
+def test_a_variants_recorded_source_finds_that_variant_again():
+    # `harness report` re-judges a journal from the source its run_start recorded.
+    from pathlib import Path
+    for scenario in variants(TEXT):
+        again = variant(scenario.source, Path("x.yaml"), scenario.name)
+        assert (again.name, again.nodes, again.phases) == (scenario.name, scenario.nodes, scenario.phases)
+
+
 @pytest.mark.parametrize("old, new, message", [
     ("${latency}}", "${latncy}}", r"<scenario>:10: \$\{latncy\}: unknown parameter; defined: latency, nodes"),
     ("  nodes: [1, 3]", "  nodes: []", r"<scenario>:4: params.nodes: must be a non-empty list"),
