@@ -644,7 +644,6 @@ class Deliveries:
                     late += 1
         self.counters.add(p.sent, _count_delivered, p, expected, received, duplicated, late, missed, latencies)
 
-
     def _fault_within(self, t: float, seconds: float) -> bool:
         """Whether a fault was injected from `t` to `t + seconds` (read by now: judging waits longer)."""
         return any(f["injected_s"] is not None and t <= f["injected_s"] <= t + seconds for f in self.faults.values())
