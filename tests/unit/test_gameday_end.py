@@ -15,9 +15,9 @@ def _day(tmp_path: Path) -> GameDay:
 
 
 async def _end(day: GameDay, ctrl_c: bool) -> str:
-    ticker = asyncio.create_task(asyncio.sleep(60))
+    ticker = asyncio.create_task(asyncio.sleep(60))  # poll: a ticker that never ends by itself
     waiting = asyncio.create_task(day._until_the_end(ticker))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # poll: one loop turn, and `waiting` is inside asyncio.wait
     day.interrupt_requested = ctrl_c   # the CLI sets it before cancelling; the infra watch does not
     waiting.cancel()
     try:

@@ -61,7 +61,7 @@ class CleanupRun:
         except asyncio.CancelledError:
             self.stopping = True
         os.kill(os.getpid(), signal.SIGINT)
-        await asyncio.sleep(0.6)          # longer than the CLI's insisting period: nothing cancels it
+        await asyncio.sleep(0.6)  # poll: cleanup longer than the CLI's insisting period; nothing cancels it
         return "cleaned up"
 
 

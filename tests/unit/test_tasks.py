@@ -11,7 +11,7 @@ async def swallows_once(swallowed: list[bool]) -> None:
     """Takes the first cancellation for an ordinary error and goes on, like a load loop would."""
     while True:
         try:
-            await asyncio.sleep(60)
+            await asyncio.sleep(60)  # poll: a loop's wait, cut short by the cancellation
         except asyncio.CancelledError:
             if swallowed:
                 raise
@@ -22,7 +22,7 @@ def test_a_task_that_swallows_a_cancellation_is_stopped_all_the_same():
     async def main() -> float:
         swallowed: list[bool] = []
         task = asyncio.create_task(swallows_once(swallowed))
-        await asyncio.sleep(0)  # let it start
+        await asyncio.sleep(0)  # poll: one loop turn lets it start
         started = time.monotonic()
         await stop_tasks([task, None])
         assert swallowed == [True] and task.cancelled()
