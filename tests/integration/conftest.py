@@ -26,11 +26,12 @@ pytestmark = pytest.mark.integration
 
 
 def labelled(label: str, value: str) -> list[str]:
-    """Names of containers and networks carrying a label with a value."""
+    """Names of containers and networks carrying a label with a value (a container removed while it is
+    listed is not one: a cluster being started or torn down removes some)."""
     client = docker.from_env()
     try:
         filters = {"label": f"{label}={value}"}
-        return ([c.name for c in client.containers.list(all=True, filters=filters)]
+        return ([c.name for c in client.containers.list(all=True, filters=filters, ignore_removed=True)]
                 + [n.name for n in client.networks.list(filters=filters)])
     finally:
         client.close()

@@ -133,11 +133,14 @@ def test_a_start_aborted_while_the_containers_start_leaves_nothing_behind(images
     made: list[str] = []
 
     def abort_once_something_is_made() -> None:
-        deadline = time.monotonic() + 60
-        while not made and time.monotonic() < deadline:
-            made.extend(leftovers(cluster.run_id))
-            time.sleep(0.05)  # poll
-        cluster.abort()
+        # Aborts even if the look-up fails: a start left to finish would hide why the test failed.
+        try:
+            deadline = time.monotonic() + 60
+            while not made and time.monotonic() < deadline:
+                made.extend(leftovers(cluster.run_id))
+                time.sleep(0.05)  # poll
+        finally:
+            cluster.abort()
 
     aborting = threading.Thread(target=abort_once_something_is_made)
     aborting.start()
