@@ -193,7 +193,7 @@ def judge_journal(path: Path) -> tuple[dict, bool]:
         raise JournalError(f"{path}: {problem}")
     error = end.get("error") if end else None
     try:
-        return judge_events(iter_run(path), scenario, error), end is not None
+        return judge_events(iter_run(path), scenario, error, again=lambda: iter_run(path)), end is not None
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise JournalError(f"{path}: not a harness journal (an event lacks a field or has the wrong type: "
                            f"{type(exc).__name__}: {exc})") from None

@@ -5,7 +5,7 @@ Docker code: `harness report` re-judges a journal on a machine without Docker. d
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from harness import alert_expect, analysis, expect, guardrail, story
 from harness import expect_forms as forms
@@ -22,9 +22,13 @@ SATURATED_SHARE = 0.05
 INCOMPLETE = "incomplete journal: no run_end (the run was killed); its verdicts are partial"
 
 
-def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: str | None = None) -> dict[str, Any]:
+def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: str | None = None, *,
+                 again: Callable[[], Iterable[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """The summary of a journal (a list, or a stream such as `iter_journal`: read once): metrics per
     phase and for the run, verdicts, faults, exit status.
+
+    Per-node expectations (`node2: …`) judge each node's view of the journal: `again` reads it anew
+    for each node, so a journal on disk is never held in memory; without `again` the events are kept.
 
     Exit 3 (verdict `error`) when the run failed (`error`), when the journal never reached `run_end`
     (verdicts are still given: `harness report --partial`), or when the harness was saturated.
@@ -33,8 +37,9 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     max_gap = alert_expect.WATCH_GAP_SCRAPES * scrape_s
     kept: list[dict[str, Any]] = []   # what the story needs, kept while the analysis reads a stream once
     wanted = expect.node_windows(scenario.expectations)
-    if wanted:
-        events = list(events)   # the node views read the journal again
+    if wanted and again is None:
+        events = list(events)
+        again = lambda: events  # noqa: E731  (the list is read once more per node)
     aborts: list[dict[str, Any]] = []
     a = analysis.analyse(_aborts(_keeping(events, kept), aborts), scenario.windows, recovery=scenario.recovery, watch_gap_s=max_gap)
     spans = {w.name: (w.start, w.end) for w in [*a.windows, *a.named]}
@@ -43,7 +48,7 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     fault_times = {f["name"]: f["confirmed_s"] for f in a.faults}
     reverts = {f["name"]: f["reverted_s"] for f in a.faults}
     alert_context = expect.AlertContext(a.alerts, spans, fault_times, max_gap, a.origins, reverts)
-    metrics = {**a.metrics, **(node_metrics(events, scenario, wanted, max_gap) if wanted else {})}
+    metrics = {**a.metrics, **(node_metrics(again, scenario, wanted, max_gap) if wanted and again else {})}
     spans.update({w: spans[w.split(forms.NODE_SEP)[0]] for w in metrics if forms.NODE_SEP in w
                   and w.split(forms.NODE_SEP)[0] in spans})
     # A failed run is not judged; a cut-short or saturated one is, its verdicts shown but not trusted.
@@ -80,13 +85,13 @@ def judge_events(events: Iterable[dict[str, Any]], scenario: Scenario, error: st
     }
 
 
-def node_metrics(events: list[dict[str, Any]], scenario: Scenario, wanted: set[str],
+def node_metrics(again: Callable[[], Iterable[dict[str, Any]]], scenario: Scenario, wanted: set[str],
                  max_gap: float) -> dict[str, dict[str, Any]]:
-    """The metrics of each `window@node` the expectations judge: the same analysis of the node's view
-    (`max_gap`: the watcher's coverage, as for the run's)."""
+    """The metrics of each `window@node` the expectations judge: the same analysis of the node's view,
+    read from `again()` once per node (`max_gap`: the watcher's coverage, as for the run's)."""
     out: dict[str, dict[str, Any]] = {}
     for node in sorted({w.split(forms.NODE_SEP)[1] for w in wanted}):
-        seen = analysis.analyse(forms.node_events(events, node), scenario.windows, recovery=scenario.recovery,
+        seen = analysis.analyse(forms.node_events(again(), node), scenario.windows, recovery=scenario.recovery,
                                 watch_gap_s=max_gap)
         out.update({f"{window}{forms.NODE_SEP}{node}": values for window, values in seen.metrics.items()})
     return out

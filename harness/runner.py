@@ -373,8 +373,9 @@ class Runner:
             active.remove(fault)
 
     def _judge(self, error: str | None) -> dict:
-        # Streamed: a long run's journal is judged without being held in memory.
-        return judge_events(iter_run(self.journal_file), self.scenario, error)
+        # Streamed: a long run's journal is judged without being held in memory (read again per node view).
+        return judge_events(iter_run(self.journal_file), self.scenario, error,
+                            again=lambda: iter_run(self.journal_file))
 
 
 def declared_events_per_s(scenario: Scenario) -> float:

@@ -96,3 +96,25 @@ def test_a_journal_without_shards_is_read_as_it_is(tmp_path):
     events = run_events(seed=3)[:50]
     write(journal_path(tmp_path), events)
     assert list(iter_run(journal_path(tmp_path))) == read_journal(journal_path(tmp_path))
+
+
+def test_per_node_views_read_the_journal_again_instead_of_keeping_it():
+    """With `again`, a per-node expectation's view is read anew for each node (a journal on disk is
+    never held whole); the judgement equals the one from a list kept in memory."""
+    scenario = loads(SCENARIO.source.replace('  - "run: delivery.duplicated == 0"',
+                                             '  - "run: delivery.duplicated == 0"\n'
+                                             '  - "node1: delivery.ratio >= 0.9"\n'
+                                             '  - "broken@node2: ws.reconnects == 0"'))
+    events = run_events()
+    reads: list[int] = []
+
+    def again():
+        reads.append(1)
+        return iter(events)
+
+    streamed = judge_events(iter(events), scenario, again=again)
+    assert len(reads) == 2   # once per node named, never the whole journal kept
+    assert streamed == judge_events(events, scenario)
+    by_window = {e["text"]: e for e in streamed["expectations"]}
+    assert by_window["broken@node2: ws.reconnects == 0"]["passed"] is False   # s2-1 came back in broken
+    assert by_window["node1: delivery.ratio >= 0.9"]["passed"] is True
