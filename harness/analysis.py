@@ -596,21 +596,22 @@ class Deliveries:
                 self._judge(entry)
 
     def _judge(self, entry: Pending) -> None:
-        """Count one publish and its deliveries, by its send time."""
+        """Count one publish and its deliveries, by its send time (or the fault it met in flight)."""
         p = entry.publish
         if p.seq > self.judged.get(p.pub, -INF):
             self.judged[p.pub] = p.seq
+        at = self._counted_at(p)
         if p.pub == CANARY:
             got = entry.first.get(self.canary)
-            self.counters.add(p.sent, _count_canary, p.ok, None if got is None else (got - p.sent) * 1000)
+            self.counters.add(at, _count_canary, p.ok, None if got is None else (got - p.sent) * 1000)
             return
         if not p.ok:
-            self.counters.add(p.sent, _count_failed, p, len(entry.first))
+            self.counters.add(at, _count_failed, p, len(entry.first))
             return
         if p.origin is not None and self._fault_within(p.sent, CLIENT_EVENT_IN_FLIGHT_S):
             # A client event has no acknowledgement: one sent just before a fault may have reached its node
             # only after it, so nobody's delivery of it is expected (the publish still counts).
-            self.counters.add(p.sent, _count_delivered, p, 0, 0, 0, 0, 0, [])
+            self.counters.add(at, _count_delivered, p, 0, 0, 0, 0, 0, [])
             return
         # Counted once for the publish, then added to each window and bucket it falls in.
         expected = received = duplicated = late = missed = 0
@@ -642,7 +643,19 @@ class Deliveries:
                 latencies.append((first - sent) * 1000)
                 if first > deadline:
                     late += 1
-        self.counters.add(p.sent, _count_delivered, p, expected, received, duplicated, late, missed, latencies)
+        self.counters.add(at, _count_delivered, p, expected, received, duplicated, late, missed, latencies)
+
+    def _counted_at(self, p: Publish) -> float:
+        """When a publish counts: its send time, unless a fault was injected while it was in flight (sent
+        before, answered after): then the fault had its outcome, and it counts at that injection — with
+        the fault (in `run`, and in no window that ended before the fault began), never as evidence
+        about the time before it."""
+        hit = INF
+        for f in self.faults.values():
+            injected = f["injected_s"]
+            if injected is not None and p.sent < injected <= p.ack and injected < hit:
+                hit = injected
+        return p.sent if hit == INF else hit
 
     def _fault_within(self, t: float, seconds: float) -> bool:
         """Whether a fault was injected from `t` to `t + seconds` (read by now: judging waits longer)."""

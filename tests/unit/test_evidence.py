@@ -450,3 +450,18 @@ def test_a_window_seen_from_a_node_counts_watcher_coverage_as_the_run_does():
     for t in (0.0, 5.0, 10.0, 15.0, 20.0):
         j.add(t, "alert_watch_ok", source="prometheus")
     assert [passed for passed, _ in verdicts(j.judge(s))] == [True, True], verdicts(j.judge(s))
+
+
+@pytest.mark.parametrize("ack, steady_errors", [(11.0, 0), (9.99, 1)])
+def test_a_publish_in_flight_when_a_fault_is_injected_counts_with_the_fault(ack, steady_errors):
+    # A found hunt scenario failed `steady: publish.success_rate >= 0.99` on two publishes sent 17 and 48 ms
+    # before a CLIENT PAUSE and answered 503 after it: the fault's doing, not the steady state's. One
+    # answered before the injection stays where it was sent.
+    j = Journal().traffic(0.5, 10.0).traffic(10.5, 20.0)
+    j.add(10.0, "fault_injected", fault="f", phase="broken").add(10.5, "fault_confirmed", fault="f")
+    j.add(ack, "publish", pub="p1", seq=99, channel="c", sent=9.98, ok=False, error="http_5xx")
+    summary = j.judge(scenario("steady: publish.errors == 0"))
+    steady = summary["phases"][0]["metrics"]
+    assert steady["publish.errors"] == steady_errors and steady["publish.attempts"] == 19 + steady_errors
+    assert summary["run"]["metrics"]["publish.errors"] == 1   # never lost from the run
+    assert [p for p, _ in verdicts(summary)] == [steady_errors == 0]
