@@ -107,7 +107,7 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
     result = HuntResult(config, planned=plan(config.seed, config.nodes, config.budget_s, upstream=system.upstream))
     queue = list(result.planned)
     bench = Bench(config.nodes, config.rules, config.rules_file, t, log, config.system, system)
-    overhead = FIRST_OVERHEAD_S
+    measured: float | None = None   # the largest overhead a trial has shown so far
 
     def left() -> float:
         return config.budget_s - (time.monotonic() - started)
@@ -116,6 +116,7 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         """Whether the trial, and after it every trial of `then` (confirm trials still owed), fit."""
         if config.max_trials is not None and len(result.trials) + 1 + len(then) > config.max_trials:
             return False
+        overhead = FIRST_OVERHEAD_S if measured is None else measured
         return left() >= sum(planned_s(x, t) + overhead for x in [trial, *then]) + TEARDOWN_S
 
     def owed() -> list[Trial]:
@@ -126,11 +127,12 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         return config.max_trials is not None and len(result.trials) >= config.max_trials
 
     async def run(trial: Trial, role: str, parent: str | None = None) -> TrialRecord:
-        nonlocal overhead
+        nonlocal measured
         name = f"t{len(result.trials) + 1:02d}"
         ran = await bench.run(trial, name, config.out / "trials" / name)
         c = classify(ran.events, t)
-        overhead = max(overhead, ran.seconds - planned_s(trial, t))
+        # Measured replaces the first guess (it never only raised it: a 20 s floor kept gaps unshrunk).
+        measured = max(measured or 0.0, ran.seconds - planned_s(trial, t))
         record = TrialRecord(name, role, trial, c, ran.seconds, parent)
         result.trials.append(record)
         after = f" (after {c.detected_after_s:.1f} s)" if c.detected_after_s is not None else ""

@@ -4,7 +4,9 @@ cluster replaced by a bench whose trials have scripted classes."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -80,15 +82,17 @@ class ScriptedBench:
 
 @pytest.fixture
 def scripted(monkeypatch, tmp_path):
-    """Run `harness hunt --seed 14 --max-trials N` on the scripted bench: (exit status, hunt.json, stdout)."""
+    """Run `harness hunt --seed 14 [--max-trials N] [--budget B]` on the scripted bench: (exit status,
+    hunt.json, stdout)."""
     monkeypatch.setattr(hunt_module, "Bench", ScriptedBench)
     monkeypatch.setattr(hunt_module, "classify", lambda events, t: events[0]["class"])
     first = hunt_module.plan(14, 2, 600)[0].describe()     # upstream-slow on upstream (ms=5000), 15 s
 
-    def run(capsys, max_trials: int, *classes: Classification) -> tuple[int, dict, str]:
+    def run(capsys, max_trials: int | None, *classes: Classification, budget: str = "10m") -> tuple[int, dict, str]:
         from harness.cli import main
         ScriptedBench.script = {first: list(classes)}
-        code = main(["hunt", "--seed", "14", "--max-trials", str(max_trials), "--out", str(tmp_path / "h")])
+        cap = ["--max-trials", str(max_trials)] if max_trials is not None else []
+        code = main(["hunt", "--seed", "14", "--budget", budget, *cap, "--out", str(tmp_path / "h")])
         return code, json.loads((tmp_path / "h" / "hunt.json").read_text()), capsys.readouterr().out
     return run
 
@@ -150,3 +154,22 @@ def test_a_repeat_of_an_unconfirmed_gap_is_listed_as_the_same_and_unconfirmed():
     refuted = Confirmation(NOT_REPRODUCED, "not reproduced: the confirm trial was tolerated (…)")
     gaps = [Gap(record("t01"), record("t01"), True, confirmation=refuted)]
     assert _repeated(record("t07"), gaps) and gaps[-1].same_as == "t01" and not gaps[-1].confirmed
+
+
+
+def test_the_budget_plans_with_the_overhead_trials_have_shown_not_the_first_guess(scripted, capsys, monkeypatch):
+    """Trials taking their phases plus 5 s, on a clock the bench moves: after t01 (a gap) 110 s are left.
+    A shrink trial and the confirm trial after it need 2 × (35 + 5) + 15 = 95 s with the measured 5 s;
+    with the 20 s first guessed, 125 s, which would not fit. So t02 shrinks, then t03 confirms."""
+    clock = [0.0]
+    monkeypatch.setattr(hunt_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    scripted_run = ScriptedBench.run
+
+    async def taking_40_s(self, trial, name, out_dir):
+        clock[0] += 40.0
+        return replace(await scripted_run(self, trial, name, out_dir), seconds=40.0)
+    monkeypatch.setattr(ScriptedBench, "run", taking_40_s)
+    whole = hunt_module.plan
+    monkeypatch.setattr(hunt_module, "plan", lambda *args, **kwargs: whole(*args, **kwargs)[:1])
+    _, doc, _ = scripted(capsys, None, gap(SLOW_RECOVERY), budget="150s")
+    assert [(t["role"], t["parent"]) for t in doc["trials"]] == [("explore", None), ("shrink", "t01"), ("confirm", "t01")]
