@@ -171,7 +171,8 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
             return
         gap.confirmed_by = await run(minimal.trial, "confirm", minimal.name)
         gap.confirmation = confirmation(minimal.classification, gap.confirmed_by.classification)
-        log(f"{gap.confirmed_by.name} {gap.confirmation.status}: {gap.confirmation.reason}")
+        c = gap.confirmation
+        log(f"{gap.confirmed_by.name} " + (c.reason if c.reason.startswith(c.status) else f"{c.status}: {c.reason}"))
 
     async def explore() -> None:
         record = await run(queue.pop(0), "explore")

@@ -83,7 +83,7 @@ class ScriptedBench:
 @pytest.fixture
 def scripted(monkeypatch, tmp_path):
     """Run `harness hunt --seed 14 [--max-trials N] [--budget B]` on the scripted bench: (exit status,
-    hunt.json, stdout)."""
+    hunt.json, what it printed: stderr then stdout)."""
     monkeypatch.setattr(hunt_module, "Bench", ScriptedBench)
     monkeypatch.setattr(hunt_module, "classify", lambda events, t: events[0]["class"])
     first = hunt_module.plan(14, 2, 600)[0].describe()     # upstream-slow on upstream (ms=5000), 15 s
@@ -93,7 +93,8 @@ def scripted(monkeypatch, tmp_path):
         ScriptedBench.script = {first: list(classes)}
         cap = ["--max-trials", str(max_trials)] if max_trials is not None else []
         code = main(["hunt", "--seed", "14", "--budget", budget, *cap, "--out", str(tmp_path / "h")])
-        return code, json.loads((tmp_path / "h" / "hunt.json").read_text()), capsys.readouterr().out
+        said = capsys.readouterr()   # progress lines on stderr, then the summary on stdout
+        return code, json.loads((tmp_path / "h" / "hunt.json").read_text()), said.err + said.out
     return run
 
 
@@ -109,6 +110,7 @@ def test_a_gap_not_reproduced_by_its_confirm_trial_is_unconfirmed_with_no_scenar
     assert not (tmp_path / "h" / "found").exists()
     assert "UNCONFIRMED t01: upstream-slow on upstream (ms=5000), 15 s" in out
     assert "not reproduced: the confirm trial was tolerated (no customer impact, no alert) (t03)" in out
+    assert "\nt03 not reproduced: the confirm trial was tolerated" in out and "not reproduced: not" not in out
     assert "gaps confirmed 0, unconfirmed 1" in out and out.rstrip().splitlines()[-2] == "no gap confirmed (1 unconfirmed above)"
     page = (tmp_path / "h" / "hunt.html").read_text()
     assert "confirm of t01" in page and "not reproduced: the confirm trial was tolerated" in page
