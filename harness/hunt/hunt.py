@@ -131,7 +131,7 @@ async def hunt(config: HuntConfig, log: Callable[[str], None]) -> HuntResult:
         name = f"t{len(result.trials) + 1:02d}"
         ran = await bench.run(trial, name, config.out / "trials" / name)
         c = classify(ran.events, t)
-        # Measured replaces the first guess (it never only raised it: a 20 s floor kept gaps unshrunk).
+        # What trials have shown replaces the first guess (once a floor under it, which kept gaps unshrunk).
         measured = max(measured or 0.0, ran.seconds - planned_s(trial, t))
         record = TrialRecord(name, role, trial, c, ran.seconds, parent)
         result.trials.append(record)
