@@ -62,7 +62,7 @@ class Socket:
 
     async def recv(self) -> str:
         if not self.inbox:
-            await asyncio.sleep(3600)
+            await asyncio.Event().wait()   # nothing more comes: waits until cancelled
         return self.inbox.pop(0)
 
     async def send(self, text: str) -> None:

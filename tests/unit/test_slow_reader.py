@@ -22,7 +22,7 @@ class Frames:
         pass
 
     async def next_incoming(self, timeout: float) -> Incoming:
-        await asyncio.sleep(0.01)   # a frame every 10 ms
+        await asyncio.sleep(0.01)   # poll: a frame every 10 ms
         self.reads.append(time.monotonic())
         return Incoming("message", "c", "{}")
 

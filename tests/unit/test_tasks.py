@@ -36,9 +36,12 @@ def test_finished_and_failed_tasks_are_taken_as_they_are():
     async def fails() -> None:
         raise ValueError("the task's own failure")
 
+    async def finishes() -> None:
+        return None
+
     async def main() -> None:
         failed = asyncio.create_task(fails())
-        done = asyncio.create_task(asyncio.sleep(0))
+        done = asyncio.create_task(finishes())
         await asyncio.wait([failed, done])
         await stop_tasks([failed, done])
         assert isinstance(failed.exception(), ValueError) and done.result() is None
@@ -50,11 +53,11 @@ def test_together_gives_results_in_order_and_a_failure_as_itself_with_the_others
     from harness.tasks import together
 
     async def value(v, delay):
-        await asyncio.sleep(delay)
+        await asyncio.sleep(delay)  # poll: a result that takes this long, so the order is not arrival order
         return v
 
     async def fails():
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # poll: fails once the other has started
         raise ValueError("the first failure")
 
     async def main() -> None:
