@@ -19,7 +19,7 @@ run's duration (buckets, sockets, probes) and its rate × the horizon, not with 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from sys import intern
@@ -103,6 +103,7 @@ class Facts:
     disconnects: list[tuple[str, float, str | None]] = field(default_factory=list)     # (sub, t, close code)
     sessions: list[tuple[str, float, float]] = field(default_factory=list)             # (sub, connected, until)
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    injections: list[float] = field(default_factory=list)                              # faults' injections, sorted
     alert_events: list[dict[str, Any]] = field(default_factory=list)
     presence_events: list[dict[str, Any]] = field(default_factory=list)
     probe_answers: list[probes.Answered] = field(default_factory=list)
@@ -168,7 +169,7 @@ def read(events: Iterable[dict[str, Any]], named: tuple[NamedWindow, ...] = (), 
     kept as compact records."""
     f = Facts()
     f.counters = Attribution(bucket_s)
-    deliveries = Deliveries(f.counters, horizon_s, f.faults)
+    deliveries = Deliveries(f.counters, horizon_s, f.injections)
     phases = Phases(f, named, horizon_s)
     open_subs = deliveries.open_subs                                              # sub → channel → confirmed
     connected: dict[str, float] = {}                                              # sub → connected at
@@ -286,6 +287,8 @@ class Phases:
         stage = kind.removeprefix("fault_")
         if stage in ("injected", "confirmed", "reverted") and fault[f"{stage}_s"] is None:
             fault[f"{stage}_s"] = t
+            if stage == "injected":
+                insort(self.facts.injections, t)
 
     def windows(self, last_t: float) -> list[Window]:
         """Every phase as measured (a phase that never ended lasts until the last event), in order."""
@@ -465,10 +468,10 @@ class Deliveries:
     requests (open loop) may legally arrive in any order.
     """
 
-    def __init__(self, counters: Attribution, horizon_s: float, faults: dict[str, dict[str, Any]] | None = None) -> None:
+    def __init__(self, counters: Attribution, horizon_s: float, injections: list[float] | None = None) -> None:
         self.counters = counters
         self.horizon_s = horizon_s
-        self.faults = {} if faults is None else faults   # as read so far (Facts.faults): when each was injected
+        self.injections = [] if injections is None else injections   # as read so far (Facts.injections), sorted
         self.grace = 2.0
         self.names = Names()
         self.run_ok = {self.names.id(None)}
@@ -608,7 +611,7 @@ class Deliveries:
         if not p.ok:
             self.counters.add(at, _count_failed, p, len(entry.first))
             return
-        if p.origin is not None and self._fault_within(p.sent, CLIENT_EVENT_IN_FLIGHT_S):
+        if p.origin is not None and self._first_injection(p.sent, p.sent + CLIENT_EVENT_IN_FLIGHT_S) is not None:
             # A client event has no acknowledgement: one sent just before a fault may have reached its node
             # only after it, so nobody's delivery of it is expected (the publish still counts).
             self.counters.add(at, _count_delivered, p, 0, 0, 0, 0, 0, [])
@@ -650,16 +653,13 @@ class Deliveries:
         before, answered after): then the fault had its outcome, and it counts at that injection — with
         the fault (in `run`, and in no window that ended before the fault began), never as evidence
         about the time before it."""
-        hit = INF
-        for f in self.faults.values():
-            injected = f["injected_s"]
-            if injected is not None and p.sent < injected <= p.ack and injected < hit:
-                hit = injected
-        return p.sent if hit == INF else hit
+        hit = self._first_injection(p.sent, p.ack)
+        return p.sent if hit is None else hit
 
-    def _fault_within(self, t: float, seconds: float) -> bool:
-        """Whether a fault was injected from `t` to `t + seconds` (read by now: judging waits longer)."""
-        return any(f["injected_s"] is not None and t <= f["injected_s"] <= t + seconds for f in self.faults.values())
+    def _first_injection(self, start: float, end: float) -> float | None:
+        """The first fault injection from `start` to `end` (read by now: judging waits longer), or None."""
+        i = bisect_left(self.injections, start)
+        return self.injections[i] if i < len(self.injections) and self.injections[i] <= end else None
 
 
 def _latest_before(spans: list[tuple[float, float, bool]], t: float) -> tuple[float, float, bool] | None:
